@@ -1,0 +1,230 @@
+"""``grimnir-sim``: run scenarios in virtual time, check them, list the catalog."""
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO
+
+import trio
+import trio.testing
+
+from . import wire
+from .catalog import Catalog, find_catalog, load_catalog
+from .core import Emitted
+from .events import EVENT_TYPES
+from .runner import StationRunner
+from .scenario import Scenario, ScenarioError, load_scenario
+from .stationtime import DURATION_HINT, format_duration, parse_duration
+from .textlog import TextLog
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A bad command line or input file: one line on stderr, exit status 2."""
+
+
+def _duration(text: str) -> int:
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {DURATION_HINT}") from None
+
+
+def _types(text: str) -> frozenset[str]:
+    names = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = sorted(names - set(EVENT_TYPES))
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown event type {', '.join(unknown)}; known: {', '.join(EVENT_TYPES)}"
+        )
+    return frozenset(names)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grimnir-sim",
+        description="A simulated Grimnir Radio station that produces the documented event stream.",
+    )
+    parser.add_argument("--catalog", help="the scenario catalog (default: ./scenarios.toml)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a scenario in virtual time and print its event log")
+    run.add_argument(
+        "scenario", metavar="SCENARIO", help="a catalog name ('default' for the default) or a path"
+    )
+    run.add_argument("--until", type=_duration, help="how much station time to run (default: the scenario's)")
+    run.add_argument("--types", type=_types, help="only these event types, comma-separated")
+    run.add_argument(
+        "--format", choices=("jsonl", "text"), default="jsonl", help="jsonl (wire messages) or text"
+    )
+    run.add_argument(
+        "--with-time", action="store_true", help='jsonl: put the station time in each line as "at"'
+    )
+
+    check = commands.add_parser("check", help="validate scenario files and report every problem")
+    check.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+
+    commands.add_parser("scenarios", help="list the scenario catalog")
+    return parser
+
+
+def _catalog(args: argparse.Namespace) -> Catalog | None:
+    path = find_catalog(args.catalog)
+    if path is None:
+        return None
+    return load_catalog(path)
+
+
+def resolve_scenario(name: str, catalog: Catalog | None) -> Scenario:
+    if catalog is not None:
+        return load_scenario(catalog.resolve(name))
+    if name == "default" or not Path(name).suffix:
+        raise UsageError(f"no scenarios.toml found to look up '{name}'; give a path or --catalog")
+    return load_scenario(name)
+
+
+def _writer(args: argparse.Namespace, scenario: Scenario, out: IO[bytes]) -> Callable[[list[Emitted]], None]:
+    wanted = args.types
+    text = TextLog(scenario) if args.format == "text" else None
+    stamp = scenario.clock.stamp
+
+    def write(batch: list[Emitted]) -> None:
+        lines = []
+        for emitted in batch:
+            if wanted is not None and emitted.event.TYPE not in wanted:
+                continue
+            if text is not None:
+                lines.append(text.line(emitted).encode() + b"\n")
+            elif args.with_time:
+                lines.append(wire.encode_stamped(stamp(emitted.at_ms), emitted.event) + b"\n")
+            else:
+                lines.append(wire.encode(emitted.event) + b"\n")
+        if lines:
+            out.write(b"".join(lines))
+
+    return write
+
+
+class _Progress:
+    """Shows station-time progress on a terminal's stderr when a run takes a while."""
+
+    def __init__(self, until_ms: int, enabled: bool) -> None:
+        self.until_ms = until_ms
+        self.enabled = enabled
+        self.began = time.monotonic()
+        self.last = self.began
+        self.shown = False
+
+    def update(self, station_ms: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.last < 0.5 or now - self.began < 1.0:
+            return
+        self.last = now
+        self.shown = True
+        percent = 100 * station_ms / self.until_ms if self.until_ms else 100
+        sys.stderr.write(
+            f"\r  {format_duration(station_ms)} of {format_duration(self.until_ms)} ({percent:.0f}%)"
+        )
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def run_virtual(scenario: Scenario, until_ms: int, publish: Callable[[list[Emitted]], None]) -> StationRunner:
+    """Run ``scenario`` for ``until_ms`` station time on trio's autojump clock."""
+    runner: StationRunner | None = None
+
+    async def main() -> None:
+        nonlocal runner
+        runner = StationRunner(scenario, publish)
+        await runner.run(until_ms=until_ms)
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    assert runner is not None
+    return runner
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    scenario = resolve_scenario(args.scenario, _catalog(args))
+    until_ms = args.until if args.until is not None else scenario.duration_ms
+    out = sys.stdout.buffer
+    write = _writer(args, scenario, out)
+    progress = _Progress(until_ms, sys.stderr.isatty())
+
+    def publish(batch: list[Emitted]) -> None:
+        write(batch)
+        if batch:
+            progress.update(batch[-1].at_ms)
+
+    try:
+        runner = run_virtual(scenario, until_ms, publish)
+        out.flush()
+    finally:
+        progress.finish()
+    for notice in runner.core.notices:
+        when = scenario.clock.stamp(notice.at_ms)
+        print(
+            f"warning: {scenario.path}: timeline[{notice.happening}] at {when}: {notice.message}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    catalog = _catalog(args)
+    failed = 0
+    for name in args.scenarios:
+        try:
+            scenario = resolve_scenario(name, catalog)
+        except ScenarioError as exc:
+            failed += 1
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            continue
+        print(
+            f"ok: {scenario.path} ({scenario.name}: {len(scenario.stations)} station(s), "
+            f"{len(scenario.tracks)} tracks, {len(scenario.slots)} schedule entries, "
+            f"{len(scenario.timeline)} timeline inputs)"
+        )
+    return EXIT_USAGE if failed else 0
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    catalog = _catalog(args)
+    if catalog is None:
+        raise UsageError("no scenarios.toml found; run from the project's root or pass --catalog")
+    width = max(len(name) for name in catalog.entries)
+    for name, entry in catalog.entries.items():
+        marker = "*" if name == catalog.default else " "
+        print(f"{marker} {name:<{width}}  {entry.description}")
+    print(f"\n* default ({catalog.path})")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "check": cmd_check, "scenarios": cmd_scenarios}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ScenarioError as exc:
+        print(f"error: {exc.summary()}", file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (`| head`); that is not an error of ours.
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

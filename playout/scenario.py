@@ -1,0 +1,852 @@
+"""Scenario files: TOML in, a frozen, fully checked :class:`Scenario` out.
+
+Loading never half-succeeds: every problem in a file (syntax, unknown or missing
+keys, wrong types, dangling references, overlapping slots) is collected into one
+:class:`ScenarioError` before anything runs.
+"""
+
+import difflib
+import random
+import tomllib
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+import jsonschema
+
+from . import inputs
+from .library import generate_catalog
+from .scenario_schema import DOCUMENT_SCHEMA
+from .stationtime import (
+    DURATION_HINT,
+    DURATION_PATTERN,
+    StationClock,
+    parse_duration,
+    parse_instant,
+)
+
+DAY_MS = 86_400_000
+WEEK_MS = 7 * DAY_MS
+MAX_CROSSFADE_MS = 30_000
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_SETS = {"daily": frozenset(range(7)), "weekdays": frozenset(range(5)), "weekends": frozenset({5, 6})}
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with a scenario file, located by table and key."""
+
+    file: str
+    table: str
+    key: str | None
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        place = self.table if self.key is None else f"{self.table}, key '{self.key}'"
+        return f"{where}: {place}: {self.message}" if place else f"{where}: {self.message}"
+
+
+class ScenarioError(Exception):
+    """A scenario file that cannot run; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__(str(problems[0]) if problems else "invalid scenario")
+
+    def summary(self) -> str:
+        """One line: the first problem, and how many more there are."""
+        more = len(self.problems) - 1
+        return str(self.problems[0]) + (f" (and {more} more)" if more > 0 else "")
+
+
+@attrs.frozen
+class Track:
+    key: str
+    id: str
+    title: str
+    artist: str
+    album: str
+    duration_ms: int
+    rotation: bool = True
+
+
+@attrs.frozen
+class Mount:
+    key: str
+    id: str
+    path: str
+
+
+@attrs.frozen
+class Station:
+    key: str
+    id: str
+    name: str
+    mounts: tuple[Mount, ...]
+    crossfade_ms: int
+    health_interval_ms: int
+
+    def mount(self, key: str | None) -> Mount:
+        """The named mount, or the station's first (main) mount."""
+        if key is None:
+            return self.mounts[0]
+        return next(m for m in self.mounts if m.key == key)
+
+
+@attrs.frozen
+class Playlist:
+    key: str
+    id: str
+    name: str
+    tracks: tuple[str, ...]
+    shuffle: bool
+
+
+@attrs.frozen
+class Dj:
+    key: str
+    user_id: str
+    username: str
+    password: str | None
+
+
+@attrs.frozen
+class ProbeSettings:
+    """Webstream health-check settings; defaults are the real server's."""
+
+    kind: Literal["scripted", "http"] = "scripted"
+    interval_ms: int = 30_000
+    connect_timeout_ms: int = 5_000
+    sample_window_ms: int = 4_000
+    min_bytes: int = 16_384
+    stall_timeout_ms: int = 2_000
+    failure_threshold: int = 3
+    grace_ms: int = 5_000
+    recovery_checks: int = 3
+
+
+@attrs.frozen
+class Webstream:
+    key: str
+    id: str
+    name: str
+    urls: tuple[str, ...]
+    probe: ProbeSettings
+
+
+@attrs.frozen
+class Slot:
+    """A schedule entry: recurring on ``days`` at ``start_of_day_ms``, or once at ``at_ms``."""
+
+    index: int
+    station: str
+    kind: Literal["playlist", "webstream", "live"]
+    target: str
+    duration_ms: int
+    days: frozenset[int] | None = None
+    start_of_day_ms: int = 0
+    at_ms: int | None = None
+    title: str = ""
+    crossfade_ms: int | None = None
+
+    @property
+    def id_key(self) -> str:
+        return f"slot-{self.index}"
+
+
+@attrs.frozen
+class Happening:
+    """A scripted input at ``at_ms``, repeated ``every_ms`` up to ``count`` times."""
+
+    index: int
+    at_ms: int
+    input: inputs.Input
+    every_ms: int | None = None
+    count: int | None = None
+
+
+@attrs.frozen
+class Scenario:
+    path: str
+    name: str
+    description: str
+    start: datetime
+    duration_ms: int
+    speed: float
+    seed: int
+    schedule_window_ms: int
+    schedule_refresh_ms: int
+    stations: tuple[Station, ...]
+    tracks: dict[str, Track]
+    playlists: dict[str, Playlist]
+    djs: dict[str, Dj]
+    webstreams: dict[str, Webstream]
+    slots: tuple[Slot, ...]
+    timeline: tuple[Happening, ...]
+
+    @property
+    def clock(self) -> StationClock:
+        return StationClock(self.start)
+
+    def station(self, key: str) -> Station:
+        return next(s for s in self.stations if s.key == key)
+
+    @property
+    def rotation(self) -> tuple[str, ...]:
+        """Keys of the tracks automation may pick when nothing else is scheduled."""
+        return tuple(key for key, track in self.tracks.items() if track.rotation)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and check a scenario file; raise :class:`ScenarioError` naming every problem."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError([Problem(name, "", None, f"cannot read the file: {exc.strerror}")]) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([Problem(name, "", None, f"not UTF-8 text ({exc.reason})")]) from None
+    return parse_scenario(text, name)
+
+
+def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
+    """Check a scenario given as TOML text (``file`` names it in messages)."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        line = _line_of(message)
+        raise ScenarioError([Problem(file, "", None, f"invalid TOML: {message}", line)]) from None
+    problems = [_problem_from_schema(file, err) for err in _schema_errors(document)]
+    if problems:
+        raise ScenarioError(sorted(problems, key=lambda p: (p.table, p.key or "")))
+    return _Builder(file, document).build()
+
+
+def _line_of(message: str) -> int | None:
+    marker = "(at line "
+    if marker not in message:
+        return None
+    return int(message.split(marker, 1)[1].split(",", 1)[0].rstrip(")"))
+
+
+_VALIDATOR = jsonschema.Draft202012Validator(
+    DOCUMENT_SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+)
+
+
+def _schema_errors(document: dict[str, Any]) -> Iterable[jsonschema.ValidationError]:
+    for error in _VALIDATOR.iter_errors(document):
+        if error.validator in ("additionalProperties", "required"):
+            yield error
+        elif error.validator in ("allOf", "if"):  # pragma: no cover - the branches report themselves
+            continue
+        else:
+            yield error
+
+
+def _table_name(path: list[Any]) -> str:
+    name = ""
+    for part in path:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else part)
+    return name or "(top level)"
+
+
+def _problem_from_schema(file: str, error: jsonschema.ValidationError) -> Problem:
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        extras = sorted(set(error.instance) - set(allowed))
+        hints = []
+        for key in extras:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        return Problem(
+            file,
+            _table_name(path),
+            extras[0] if len(extras) == 1 else None,
+            "unknown key"
+            + ("s " if len(extras) > 1 else " ")
+            + ", ".join(hints)
+            + f"; allowed here: {', '.join(allowed)}",
+        )
+    if error.validator == "required":
+        missing = [key for key in error.validator_value if key not in error.instance]
+        return Problem(file, _table_name(path), missing[0], "required key is missing")
+    # A value of the wrong shape: name its table and key.
+    if path and isinstance(path[-1], int) and len(path) >= 2 and not isinstance(path[-2], int):
+        table, key = _table_name(path[:-2]), f"{path[-2]}[{path[-1]}]"
+    elif path:
+        table, key = _table_name(path[:-1]), str(path[-1])
+    else:
+        table, key = "(top level)", None
+    return Problem(file, table, key, _describe(error))
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    value = error.instance
+    schema = error.schema
+    if error.validator == "anyOf" and any(
+        sub.get("pattern") == DURATION_PATTERN for sub in schema.get("anyOf", [])
+    ):
+        return f"{value!r} is not {DURATION_HINT}"
+    if error.validator == "anyOf":
+        return f"{value!r} is not one of: " + "; ".join(_shape(sub) for sub in schema["anyOf"])
+    if error.validator == "enum":
+        return f"{value!r} is not one of " + ", ".join(repr(v) for v in schema["enum"])
+    if error.validator == "pattern" and schema["pattern"].startswith("^[A-Za-z0-9]"):
+        return f"{value!r} is not an id (letters, digits, '-', '_', '.'; starting with a letter or digit)"
+    if error.validator == "pattern" and schema["pattern"] == "^https?://":
+        return f"{value!r} is not an http:// or https:// URL"
+    if error.validator == "pattern" and "[01]" in schema["pattern"]:
+        return f"{value!r} is not a time of day like 06:00 or 21:30"
+    if error.validator == "type":
+        return f"{value!r} is a {_toml_type(value)}, expected {_expected(schema['type'])}"
+    return error.message
+
+
+def _shape(schema: dict[str, Any]) -> str:
+    if "enum" in schema:
+        return ", ".join(repr(v) for v in schema["enum"])
+    return f"a list of {', '.join(repr(v) for v in schema['items']['enum'])}"
+
+
+def _toml_type(value: object) -> str:
+    return {bool: "boolean", int: "integer", float: "float", str: "string", list: "list", dict: "table"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _expected(kind: str | list[str]) -> str:
+    names = {
+        "string": "a string",
+        "integer": "an integer",
+        "number": "a number",
+        "boolean": "true or false",
+        "array": "a list",
+        "object": "a table",
+    }
+    kinds = [kind] if isinstance(kind, str) else kind
+    return " or ".join(names.get(k, k) for k in kinds)
+
+
+class _Builder:
+    """Turns a schema-valid document into a Scenario, collecting every semantic problem."""
+
+    def __init__(self, file: str, document: dict[str, Any]) -> None:
+        self.file = file
+        self.doc = document
+        self.problems: list[Problem] = []
+
+    def problem(self, table: str, key: str | None, message: str) -> None:
+        self.problems.append(Problem(self.file, table, key, message))
+
+    def duration(self, table: str, key: str, value: object, default: int) -> int:
+        if value is None:
+            return default
+        return parse_duration(value)  # type: ignore[arg-type]  # the schema checked the shape
+
+    def build(self) -> Scenario:
+        head = self.doc["scenario"]
+        self.name = head["name"]
+        self.namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"grimnir-sim/{self.name}")
+        self.seed = head.get("seed", 0)
+        try:
+            self.start = parse_instant(head["start"])
+        except ValueError as exc:
+            self.problem("scenario", "start", str(exc))
+            self.start = parse_instant("2026-01-01T00:00:00Z")
+        self.clock = StationClock(self.start)
+        duration_ms = self.duration("scenario", "duration", head.get("duration"), DAY_MS)
+        if duration_ms <= 0:
+            self.problem("scenario", "duration", "must be longer than 0s")
+        window_ms = self.duration("scenario", "schedule_window", head.get("schedule_window"), 2 * DAY_MS)
+        refresh_ms = self.duration("scenario", "schedule_refresh", head.get("schedule_refresh"), 3_600_000)
+        if refresh_ms <= 0:
+            self.problem("scenario", "schedule_refresh", "must be longer than 0s")
+        if window_ms < refresh_ms:
+            self.problem("scenario", "schedule_window", "must be at least as long as schedule_refresh")
+
+        stations = self.stations()
+        self.station_keys = {s.key: s for s in stations}
+        tracks = self.tracks()
+        self.track_keys = tracks
+        playlists = self.playlists(tracks)
+        djs = self.djs()
+        webstreams = self.webstreams()
+        self.refs = {"playlist": playlists, "webstream": webstreams, "dj": djs}
+        slots = self.slots()
+        self.check_overlaps(slots)
+        timeline = self.timeline(djs, webstreams, tracks)
+        if self.problems:
+            raise ScenarioError(self.problems)
+        return Scenario(
+            path=self.file,
+            name=self.name,
+            description=head.get("description", ""),
+            start=self.start,
+            duration_ms=duration_ms,
+            speed=float(head.get("speed", 1.0)),
+            seed=self.seed,
+            schedule_window_ms=window_ms,
+            schedule_refresh_ms=refresh_ms,
+            stations=stations,
+            tracks=tracks,
+            playlists=playlists,
+            djs=djs,
+            webstreams=webstreams,
+            slots=slots,
+            timeline=timeline,
+        )
+
+    def uid(self, kind: str, key: str, explicit: str | None = None) -> str:
+        if explicit is not None:
+            return str(uuid.UUID(explicit))
+        return str(uuid.uuid5(self.namespace, f"{kind}/{key}"))
+
+    def unique(self, table: str, entries: list[dict[str, Any]]) -> None:
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(entries):
+            key = entry["id"]
+            if key in seen:
+                self.problem(f"{table}[{index}]", "id", f"'{key}' is already the id of {table}[{seen[key]}]")
+            seen.setdefault(key, index)
+
+    def stations(self) -> tuple[Station, ...]:
+        entries = self.doc["stations"]
+        self.unique("stations", entries)
+        result = []
+        for index, entry in enumerate(entries):
+            table = f"stations[{index}]"
+            key = entry["id"]
+            mounts_doc = entry.get("mounts") or [{"id": "main"}]
+            self.unique(f"{table}.mounts", mounts_doc)
+            mounts = tuple(
+                Mount(
+                    m["id"],
+                    self.uid("mount", f"{key}/{m['id']}", m.get("uuid")),
+                    m.get("path", f"/{key}/{m['id']}"),
+                )
+                for m in mounts_doc
+            )
+            crossfade = self.duration(table, "crossfade", entry.get("crossfade"), 0)
+            if crossfade > MAX_CROSSFADE_MS:
+                self.problem(table, "crossfade", "must be at most 30s")
+            result.append(
+                Station(
+                    key=key,
+                    id=self.uid("station", key, entry.get("uuid")),
+                    name=entry["name"],
+                    mounts=mounts,
+                    crossfade_ms=crossfade,
+                    health_interval_ms=self.duration(
+                        table, "health_interval", entry.get("health_interval"), 60_000
+                    ),
+                )
+            )
+        return tuple(result)
+
+    def tracks(self) -> dict[str, Track]:
+        library = self.doc.get("library", {})
+        explicit = library.get("tracks", [])
+        self.unique("library.tracks", explicit)
+        tracks: dict[str, Track] = {}
+        for index, entry in enumerate(explicit):
+            duration = parse_duration(entry["duration"])
+            if duration <= 0:
+                self.problem(f"library.tracks[{index}]", "duration", "must be longer than 0s")
+            tracks[entry["id"]] = Track(
+                key=entry["id"],
+                id=self.uid("media", entry["id"], entry.get("uuid")),
+                title=entry["title"],
+                artist=entry.get("artist", ""),
+                album=entry.get("album", ""),
+                duration_ms=duration,
+                rotation=entry.get("rotation", True),
+            )
+        for generated in generate_catalog(library.get("generate", 0), random.Random(f"{self.seed}/library")):
+            key = str(generated["key"])
+            if key in tracks:
+                self.problem(
+                    "library.tracks", "id", f"'{key}' clashes with a generated track's id; pick another"
+                )
+                continue
+            tracks[key] = Track(
+                key=key,
+                id=self.uid("media", key),
+                title=str(generated["title"]),
+                artist=str(generated["artist"]),
+                album=str(generated["album"]),
+                duration_ms=int(generated["duration_ms"]),  # type: ignore[call-overload]
+            )
+        if not any(t.rotation for t in tracks.values()):
+            self.problem(
+                "library", None, "no track is available for rotation: add [[library.tracks]] or set generate"
+            )
+        return tracks
+
+    def playlists(self, tracks: dict[str, Track]) -> dict[str, Playlist]:
+        entries = self.doc.get("playlists", [])
+        self.unique("playlists", entries)
+        pool = [key for key, track in tracks.items() if track.rotation]
+        result = {}
+        for index, entry in enumerate(entries):
+            table = f"playlists[{index}]"
+            chosen = list(entry.get("tracks", []))
+            for position, key in enumerate(chosen):
+                if key not in tracks:
+                    self.problem(
+                        table, f"tracks[{position}]", f"no track has the id '{key}'{_suggest(key, tracks)}"
+                    )
+            pick = entry.get("pick", 0)
+            if pick > len(pool):
+                self.problem(table, "pick", f"asks for {pick} tracks but the rotation pool has {len(pool)}")
+            elif pick:
+                rng = random.Random(f"{self.seed}/playlist/{entry['id']}")
+                chosen += rng.sample(pool, pick)
+            if not chosen:
+                self.problem(table, "tracks", "a playlist needs tracks (list them, or set pick)")
+            result[entry["id"]] = Playlist(
+                key=entry["id"],
+                id=self.uid("playlist", entry["id"], entry.get("uuid")),
+                name=entry.get("name", entry["id"]),
+                tracks=tuple(chosen),
+                shuffle=entry.get("shuffle", False),
+            )
+        return result
+
+    def djs(self) -> dict[str, Dj]:
+        entries = self.doc.get("djs", [])
+        self.unique("djs", entries)
+        return {
+            e["id"]: Dj(e["id"], self.uid("user", e["id"], e.get("uuid")), e["username"], e.get("password"))
+            for e in entries
+        }
+
+    def webstreams(self) -> dict[str, Webstream]:
+        entries = self.doc.get("webstreams", [])
+        self.unique("webstreams", entries)
+        result = {}
+        defaults = ProbeSettings()
+        for index, entry in enumerate(entries):
+            table = f"webstreams[{index}]"
+            if len(set(entry["urls"])) != len(entry["urls"]):
+                self.problem(table, "urls", "lists the same URL twice")
+
+            def setting(key: str, default: int, table: str = table, entry: dict[str, Any] = entry) -> int:
+                return self.duration(table, key, entry.get(key), default)
+
+            probe = ProbeSettings(
+                kind=entry.get("probe", "scripted"),
+                interval_ms=setting("interval", defaults.interval_ms),
+                connect_timeout_ms=setting("connect_timeout", defaults.connect_timeout_ms),
+                sample_window_ms=setting("sample_window", defaults.sample_window_ms),
+                min_bytes=entry.get("min_bytes", defaults.min_bytes),
+                stall_timeout_ms=setting("stall_timeout", defaults.stall_timeout_ms),
+                failure_threshold=entry.get("failure_threshold", defaults.failure_threshold),
+                grace_ms=setting("grace", defaults.grace_ms),
+                recovery_checks=entry.get("recovery_checks", defaults.recovery_checks),
+            )
+            if probe.interval_ms <= 0:
+                self.problem(table, "interval", "must be longer than 0s")
+            result[entry["id"]] = Webstream(
+                key=entry["id"],
+                id=self.uid("webstream", entry["id"], entry.get("uuid")),
+                name=entry["name"],
+                urls=tuple(entry["urls"]),
+                probe=probe,
+            )
+        return result
+
+    def station_of(self, table: str, entry: dict[str, Any]) -> str | None:
+        key = entry.get("station")
+        if key is None:
+            if len(self.station_keys) == 1:
+                return next(iter(self.station_keys))
+            self.problem(table, "station", "required when the scenario has more than one station")
+            return None
+        if key not in self.station_keys:
+            self.problem(table, "station", f"no station has the id '{key}'{_suggest(key, self.station_keys)}")
+            return None
+        return key
+
+    def slots(self) -> tuple[Slot, ...]:
+        result = []
+        for index, entry in enumerate(self.doc.get("schedule", [])):
+            table = f"schedule[{index}]"
+            station = self.station_of(table, entry)
+            kinds = [k for k in ("playlist", "webstream", "dj") if k in entry]
+            if len(kinds) != 1:
+                self.problem(table, None, "needs exactly one of the keys 'playlist', 'webstream' or 'dj'")
+                continue
+            ref = kinds[0]
+            target = entry[ref]
+            if target not in self.refs[ref]:
+                self.problem(table, ref, f"no {ref} has the id '{target}'{_suggest(target, self.refs[ref])}")
+            if "title" in entry and ref != "dj":
+                self.problem(table, "title", "only a live show (dj = ...) has a title")
+            duration = parse_duration(entry["duration"])
+            if not 0 < duration <= WEEK_MS:
+                self.problem(table, "duration", "must be longer than 0s and at most 7d")
+            crossfade = entry.get("crossfade")
+            crossfade_ms = None if crossfade is None else parse_duration(crossfade)
+            if crossfade_ms is not None and crossfade_ms > MAX_CROSSFADE_MS:
+                self.problem(table, "crossfade", "must be at most 30s")
+            common = {
+                "index": index,
+                "station": station or "",
+                "kind": "live" if ref == "dj" else ref,
+                "target": target,
+                "duration_ms": duration,
+                "title": entry.get("title", ""),
+                "crossfade_ms": crossfade_ms,
+            }
+            if "at" in entry:
+                if "days" in entry or "start" in entry:
+                    self.problem(
+                        table,
+                        "at",
+                        "a one-off entry has 'at'; a recurring one has 'days' and 'start', not both",
+                    )
+                    continue
+                try:
+                    at_ms = self.clock.offset_of(parse_instant(entry["at"]))
+                except ValueError as exc:
+                    self.problem(table, "at", str(exc))
+                    continue
+                result.append(Slot(at_ms=at_ms, **common))
+            else:
+                missing = [k for k in ("days", "start") if k not in entry]
+                if missing:
+                    self.problem(
+                        table, missing[0], "required for a recurring entry (or give 'at' for a one-off)"
+                    )
+                    continue
+                days = entry["days"]
+                day_set = (
+                    _DAY_SETS[days] if isinstance(days, str) else frozenset(_WEEKDAYS.index(d) for d in days)
+                )
+                hours, minutes = entry["start"].split(":")
+                start_of_day = (int(hours) * 60 + int(minutes)) * 60_000
+                result.append(Slot(days=day_set, start_of_day_ms=start_of_day, **common))
+        return tuple(result)
+
+    def check_overlaps(self, slots: tuple[Slot, ...]) -> None:
+        """Two entries of one station that would be on air at once cannot both play."""
+        monday = self.start.replace(hour=0, minute=0, second=0, microsecond=0)
+        monday_offset = self.clock.offset_of(monday) - self.start.weekday() * DAY_MS
+
+        def weekly(slot: Slot) -> list[tuple[int, int]]:
+            if slot.days is not None:
+                starts = [day * DAY_MS + slot.start_of_day_ms for day in sorted(slot.days)]
+            else:
+                starts = [(slot.at_ms - monday_offset) % WEEK_MS]  # type: ignore[operator]
+            spans = []
+            for begin in starts:
+                end = begin + slot.duration_ms
+                spans.append((begin, min(end, WEEK_MS)))
+                if end > WEEK_MS:
+                    spans.append((0, end - WEEK_MS))
+            return spans
+
+        for i, first in enumerate(slots):
+            for second in slots[i + 1 :]:
+                if first.station != second.station:
+                    continue
+                if first.at_ms is not None and second.at_ms is not None:
+                    clash = (
+                        first.at_ms < second.at_ms + second.duration_ms
+                        and second.at_ms < first.at_ms + first.duration_ms
+                    )
+                elif (
+                    first.days is not None and second.days is not None
+                ) or first.duration_ms + second.duration_ms <= WEEK_MS:
+                    clash = any(a < d and c < b for a, b in weekly(first) for c, d in weekly(second))
+                else:  # pragma: no cover - a one-off of a week beside another entry always clashes
+                    clash = True
+                if clash:
+                    self.problem(
+                        f"schedule[{second.index}]",
+                        "start" if second.days is not None else "at",
+                        f"overlaps schedule[{first.index}] on station '{first.station}'; both cannot play",
+                    )
+
+    def timeline(
+        self, djs: dict[str, Dj], webstreams: dict[str, Webstream], tracks: dict[str, Track]
+    ) -> tuple[Happening, ...]:
+        result: list[Happening] = []
+        overrides = {e.get("name") for e in self.doc.get("timeline", []) if e["action"] == "override"}
+        for index, entry in enumerate(self.doc.get("timeline", [])):
+            table = f"timeline[{index}]"
+            at_ms = self.offset(table, entry["at"])
+            every = entry.get("every")
+            every_ms = None if every is None else parse_duration(every)
+            if every_ms is not None and every_ms <= 0:
+                self.problem(table, "every", "must be longer than 0s")
+            if "count" in entry and every is None:
+                self.problem(table, "count", "only a repeating entry (with 'every') has a count")
+            made = self.happening_inputs(table, entry, djs, webstreams, tracks, overrides)
+            if at_ms is None or made is None:
+                continue
+            for delay, made_input in made:
+                result.append(Happening(index, at_ms + delay, made_input, every_ms, entry.get("count")))
+        return tuple(result)
+
+    def offset(self, table: str, text: str) -> int | None:
+        if text.startswith("+"):
+            try:
+                return parse_duration(text[1:])
+            except ValueError:
+                self.problem(table, "at", f"{text!r} is neither +{DURATION_HINT[2:]} nor an RFC 3339 instant")
+                return None
+        try:
+            offset = self.clock.offset_of(parse_instant(text))
+        except ValueError as exc:
+            self.problem(table, "at", f"{exc}; or write an offset such as +2h30m")
+            return None
+        if offset < 0:
+            self.problem(table, "at", f"{text} is before the scenario's start")
+            return None
+        return offset
+
+    def url_index(self, table: str, webstream: Webstream | None, url: int | str) -> int | None:
+        if webstream is None:
+            return None
+        if isinstance(url, int):
+            if 0 <= url < len(webstream.urls):
+                return url
+            self.problem(
+                table,
+                "url",
+                f"{url} is not an index of webstream '{webstream.key}' (0 to {len(webstream.urls) - 1})",
+            )
+            return None
+        if url in webstream.urls:
+            return webstream.urls.index(url)
+        self.problem(table, "url", f"{url!r} is not in the URL chain of webstream '{webstream.key}'")
+        return None
+
+    def lookup(self, table: str, key: str, kind: str, known: dict[str, Any]) -> Any:
+        value = known.get(key)
+        if value is None:
+            self.problem(table, kind, f"no {kind} has the id '{key}'{_suggest(key, known)}")
+        return value
+
+    def happening_inputs(
+        self,
+        table: str,
+        entry: dict[str, Any],
+        djs: dict[str, Dj],
+        webstreams: dict[str, Webstream],
+        tracks: dict[str, Track],
+        overrides: set[str | None],
+    ) -> list[tuple[int, inputs.Input]] | None:
+        """The inputs one timeline entry stands for, each with its delay after ``at``."""
+        action = entry["action"]
+        problems_before = len(self.problems)
+        made: list[tuple[int, inputs.Input]] = []
+        if action in ("dj_connect", "dj_disconnect"):
+            station = self.station_of(table, entry)
+            self.lookup(table, entry["dj"], "dj", djs)
+            if action == "dj_disconnect":
+                made.append((0, inputs.DisconnectDj(station=station or "", dj=entry["dj"])))
+            else:
+                mount = entry.get("mount")
+                if station and mount and mount not in {m.key for m in self.station_keys[station].mounts}:
+                    self.problem(table, "mount", f"station '{station}' has no mount '{mount}'")
+                made.append(
+                    (
+                        0,
+                        inputs.ConnectDj(
+                            station=station or "",
+                            dj=entry["dj"],
+                            mount=mount,
+                            source_ip=entry.get("source_ip", "127.0.0.1"),
+                            transition=entry.get("transition", "faded"),
+                            priority=entry.get("priority"),
+                        ),
+                    )
+                )
+        elif action in ("webstream_outage", "webstream_restore"):
+            webstream = self.lookup(table, entry["webstream"], "webstream", webstreams)
+            index = self.url_index(table, webstream, entry["url"])
+            if index is not None and action == "webstream_outage":
+                made.append(
+                    (
+                        0,
+                        inputs.UrlDown(
+                            webstream=entry["webstream"],
+                            url=index,
+                            reason=entry.get("reason", "connection_timeout"),
+                        ),
+                    )
+                )
+                if "duration" in entry:
+                    made.append(
+                        (
+                            parse_duration(entry["duration"]),
+                            inputs.UrlUp(webstream=entry["webstream"], url=index),
+                        )
+                    )
+            elif index is not None:
+                made.append((0, inputs.UrlUp(webstream=entry["webstream"], url=index)))
+        elif action in ("webstream_failover", "webstream_reset"):
+            self.lookup(table, entry["webstream"], "webstream", webstreams)
+            kind = inputs.ForceFailover if action == "webstream_failover" else inputs.ResetWebstream
+            made.append((0, kind(webstream=entry["webstream"])))
+        elif action == "emergency":
+            station = self.station_of(table, entry)
+            self.lookup(table, entry["media"], "media", tracks)
+            made.append((0, inputs.InsertEmergency(station=station or "", media=entry["media"])))
+        elif action == "override":
+            station = self.station_of(table, entry)
+            sources = [k for k in ("media", "webstream") if k in entry]
+            if len(sources) != 1:
+                self.problem(table, None, "an override needs exactly one of 'media' or 'webstream'")
+            else:
+                self.lookup(
+                    table, entry[sources[0]], sources[0], tracks if sources[0] == "media" else webstreams
+                )
+                made.append(
+                    (
+                        0,
+                        inputs.StartOverride(
+                            station=station or "",
+                            name=entry["name"],
+                            media=entry.get("media"),
+                            webstream=entry.get("webstream"),
+                            transition=entry.get("transition", "immediate"),
+                        ),
+                    )
+                )
+        elif action == "release":
+            station = self.station_of(table, entry)
+            targets = [k for k in ("override", "dj", "emergency") if k in entry]
+            if len(targets) != 1:
+                self.problem(
+                    table, None, "a release needs exactly one of 'override', 'dj' or 'emergency = true'"
+                )
+            else:
+                target = targets[0]
+                if target == "dj":
+                    self.lookup(table, entry["dj"], "dj", djs)
+                if target == "override" and entry["override"] not in overrides:
+                    self.problem(
+                        table, "override", f"no override in the timeline is named '{entry['override']}'"
+                    )
+                name = None if target == "emergency" else entry[target]
+                made.append((0, inputs.Release(station=station or "", target=target, name=name)))
+        elif action == "skip":
+            station = self.station_of(table, entry)
+            made.append((0, inputs.Skip(station=station or "")))
+        return made if len(self.problems) == problems_before else None
+
+
+def _suggest(key: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,90 @@
+"""Station time: durations as people write them, instants as the protocol prints them.
+
+Inside the core every instant is an ``int`` of milliseconds since the scenario's
+start, so arithmetic is exact and logs are byte-identical on every machine.
+"""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+_UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+DURATION_PATTERN = r"^(\d+(\.\d+)?(ms|s|m|h|d))+$"
+DURATION_HINT = "a duration such as 90s, 15m, 2h, 7d or 1h30m"
+
+
+def parse_duration(value: str | int | float) -> int:
+    """Return milliseconds for ``"90s"``, ``"15m"``, ``"1h30m"``, ``"7d"`` or plain seconds."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not {DURATION_HINT}")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"{value!r} is negative")
+        return round(value * 1000)
+    text = value.strip()
+    if not re.fullmatch(DURATION_PATTERN, text):
+        raise ValueError(f"{value!r} is not {DURATION_HINT}")
+    return round(sum(float(n) * _UNIT_MS[unit] for n, unit in _PART.findall(text)))
+
+
+def format_duration(ms: int) -> str:
+    """The shortest ``1d2h3m4s`` spelling of a duration (milliseconds kept when present)."""
+    if ms == 0:
+        return "0s"
+    parts = []
+    for unit in ("d", "h", "m", "s"):
+        size = _UNIT_MS[unit]
+        count, ms = divmod(ms, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    if ms:
+        parts.append(f"{ms}ms")
+    return "".join(parts)
+
+
+def parse_instant(text: str) -> datetime:
+    """An RFC 3339 instant; a missing offset is an error (station time is always UTC)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an RFC 3339 instant like 2026-01-19T06:00:00Z") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset; write it like 2026-01-19T06:00:00Z")
+    return moment.astimezone(UTC)
+
+
+def format_instant(moment: datetime) -> str:
+    """RFC 3339 in UTC with ``Z``; fractional seconds only when present, trailing zeros trimmed.
+
+    This is how Go's ``time.Time`` marshals to JSON (RFC3339Nano), so the simulated
+    server prints ``2026-01-22T10:30:00Z`` and ``2026-01-22T10:33:20.5Z`` as the real one does.
+    """
+    moment = moment.astimezone(UTC)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+class StationClock:
+    """Maps core milliseconds to wall-calendar instants for one scenario."""
+
+    __slots__ = ("_cache", "start")
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start.astimezone(UTC)
+        self._cache: tuple[int, str] = (-1, "")
+
+    def instant(self, ms: int) -> datetime:
+        return self.start + timedelta(milliseconds=ms)
+
+    def stamp(self, ms: int) -> str:
+        # Several events of one instant share a stamp; remember the last one.
+        if self._cache[0] != ms:
+            self._cache = (ms, format_instant(self.instant(ms)))
+        return self._cache[1]
+
+    def offset_of(self, moment: datetime) -> int:
+        """Milliseconds from the scenario's start to ``moment`` (negative before it)."""
+        delta = moment.astimezone(UTC) - self.start
+        return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000

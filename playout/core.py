@@ -109,9 +109,13 @@ class _Cursor:
 
     def next(self) -> str:
         if self._position >= len(self._order):
+            last = self._order[-1] if self._order else None
             self._order = list(self._keys)
             if self._shuffle:
                 self._rng.shuffle(self._order)
+                if len(self._order) > 1 and self._order[0] == last:
+                    # A new pass never opens with the track that closed the last one.
+                    self._order[0], self._order[-1] = self._order[-1], self._order[0]
             self._position = 0
         key = self._order[self._position]
         self._position += 1

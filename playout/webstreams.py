@@ -141,7 +141,7 @@ class WebstreamHealth:
         count = len(self.urls)
         for step in range(1, count):
             candidate = (self.active + step) % count
-            if self.urls[candidate].failures < self.settings.failure_threshold:
+            if self.urls[candidate].status != "unhealthy":  # a degraded backup is still worth a try
                 return candidate
         return None
 

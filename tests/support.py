@@ -1,0 +1,125 @@
+"""Helpers shared by the tests: load shipped scenarios, run the pure core, read logs."""
+
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from playout import Playout, Scenario, all_message_schemas, load_scenario, parse_scenario, wire
+from playout.core import Emitted
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+
+_VALIDATORS = {
+    name: jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    for name, schema in all_message_schemas().items()
+}
+
+
+def shipped(name: str) -> Scenario:
+    return load_scenario(SCENARIOS / f"{name}.toml")
+
+
+def validate(emitted: list[Emitted]) -> None:
+    """Every event must match the JSON Schema of its documented payload."""
+    for item in emitted:
+        message = wire.to_message(item.event)
+        _VALIDATORS[message["type"]].validate(message)
+
+
+def run_core(scenario: Scenario, until_ms: int | None = None) -> list[Emitted]:
+    """Run the pure core to ``until_ms`` (default: the scenario's duration); schema-check it."""
+    emitted = Playout(scenario).advance(scenario.duration_ms if until_ms is None else until_ms)
+    validate(emitted)
+    return emitted
+
+
+def log(
+    scenario: Scenario, until_ms: int | None = None, *, skip: tuple[str, ...] = ()
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """``(station time, type, payload)`` triples, leaving out the types in ``skip``."""
+    clock = scenario.clock
+    rows = []
+    for item in run_core(scenario, until_ms):
+        message = wire.to_message(item.event)
+        if message["type"] not in skip:
+            rows.append((clock.stamp(item.at_ms), message["type"], message["payload"]))
+    return rows
+
+
+def kinds(rows: list[tuple[str, str, dict[str, Any]]]) -> list[tuple[str, str]]:
+    """Just ``(time, type)`` of each row, to assert order compactly."""
+    return [(when, kind) for when, kind, _ in rows]
+
+
+def focused(
+    body: str, *, start: str = "2026-01-19T10:00:00Z", duration: str = "1h", extra_head: str = ""
+) -> Scenario:
+    """An inline scenario on the three-track library the focused scenarios share."""
+    text = f'''
+[scenario]
+name = "inline"
+start = "{start}"
+duration = "{duration}"
+{extra_head}
+
+[[stations]]
+id = "main"
+name = "Focus FM"
+health_interval = "0s"
+
+[[library.tracks]]
+id = "one"
+title = "First Light"
+artist = "Ada Larsen"
+duration = "3m"
+
+[[library.tracks]]
+id = "two"
+title = "Second Wind"
+artist = "The Paper Boats"
+duration = "3m20s"
+
+[[library.tracks]]
+id = "three"
+title = "Third Rail"
+artist = "Signal Club"
+duration = "4m"
+
+[[library.tracks]]
+id = "alert"
+title = "Alert"
+duration = "1m"
+rotation = false
+
+[[playlists]]
+id = "hits"
+tracks = ["one", "two", "three"]
+
+[[djs]]
+id = "mike"
+username = "DJ Mike"
+
+[[djs]]
+id = "sarah"
+username = "DJ Sarah"
+
+[[webstreams]]
+id = "relay"
+name = "Relay"
+urls = ["http://primary.example.org/s", "http://backup.example.org/s", "http://third.example.org/s"]
+{body}
+'''
+    return parse_scenario(text, "inline.toml")
+
+
+HITS_ALL_DAY = """
+[[schedule]]
+days = "daily"
+start = "00:00"
+duration = "24h"
+playlist = "hits"
+"""

@@ -1,0 +1,105 @@
+"""The command line as people use it: run (jsonl, text, filters), check, scenarios."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from playout.cli import main
+from tests.support import ROOT
+
+
+@pytest.fixture(autouse=True)
+def _at_project_root(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.delenv("GRIMNIR_SIM_CATALOG", raising=False)
+
+
+def lines(capsys):
+    out = capsys.readouterr().out
+    return [line for line in out.splitlines() if line]
+
+
+def test_run_prints_one_wire_message_per_line(capsys):
+    assert main(["run", "dj-takeover"]) == 0
+    messages = [json.loads(line) for line in lines(capsys)]
+    assert all(set(m) == {"type", "payload"} for m in messages)
+    assert [m["type"] for m in messages][:6] == [
+        "schedule_update",
+        "now_playing",
+        "now_playing",
+        "dj_connect",
+        "live.handover",
+        "now_playing",
+    ]
+
+
+def test_run_filters_types_and_adds_the_station_time_when_asked(capsys):
+    assert main(["run", "dj-takeover", "--types", " dj_connect, ,dj_disconnect ", "--with-time"]) == 0
+    messages = [json.loads(line) for line in lines(capsys)]
+    assert [(m["at"], m["type"]) for m in messages] == [
+        ("2026-01-19T10:05:00Z", "dj_connect"),
+        ("2026-01-19T10:35:00Z", "dj_disconnect"),
+    ]
+    assert list(messages[0]) == ["at", "type", "payload"]
+
+
+def test_run_until_limits_station_time(capsys):
+    assert main(["run", "default", "--until", "90s", "--with-time"]) == 0
+    stamps = [json.loads(line)["at"] for line in lines(capsys)]
+    assert stamps[0] == "2026-01-19T00:00:00Z"
+    assert stamps[-1] == "2026-01-19T00:01:00Z"  # the 1-minute health beat; nothing past 90 s
+
+
+def test_run_text_is_a_readable_timeline(capsys):
+    assert main(["run", "emergency", "--format", "text", "--until", "4m"]) == 0
+    text = lines(capsys)
+    assert text[0].startswith("Fri 2026-01-23 11:58:00  main  schedule_update")
+    assert any("priority.emergency" in line and "EMERGENCY" in line for line in text)
+
+
+def test_run_accepts_a_path(capsys, tmp_path):
+    copy = tmp_path / "mine.toml"
+    shutil.copy(ROOT / "scenarios" / "crossfade.toml", copy)
+    assert main(["run", str(copy), "--until", "1s"]) == 0
+    assert len(lines(capsys)) == 2
+
+
+def test_scenarios_lists_the_catalog_with_the_default_marked(capsys):
+    assert main(["scenarios"]) == 0
+    out = lines(capsys)
+    assert out[0].startswith("* community-week")
+    assert any(line.startswith("  webstream-failover") for line in out)
+
+
+def test_check_reports_ok_for_every_shipped_scenario(capsys):
+    assert main(["check", "default", "dj-takeover", "scenarios/crossfade.toml"]) == 0
+    assert [line.split(" ")[0] for line in lines(capsys)] == ["ok:", "ok:", "ok:"]
+
+
+def test_unknown_scenario_name_is_one_line_and_status_2(capsys):
+    assert main(["run", "no-such-scenario"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and "no scenario named 'no-such-scenario'" in captured.err
+
+
+def test_console_script_and_module_entry_points():
+    for command in (["grimnir-sim"], ["python", "-m", "playout"]):
+        result = subprocess.run(
+            [*command, "run", "crossfade", "--until", "0s"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert result.stdout.count("\n") == 2
+
+
+def test_a_closed_pipe_is_not_an_error():
+    result = subprocess.run(
+        "grimnir-sim run default | head -1", shell=True, cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.count("\n") == 1
+    assert "Traceback" not in result.stderr

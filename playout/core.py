@@ -141,6 +141,8 @@ class _StationState:
     playlists: dict[str, _Cursor] = attrs.Factory(dict)
     session_count: int = 0
     track_count: int = 0
+    now_playing: ev.Event | None = None
+    """The last ``now_playing`` sent, for clients that need it before their first event."""
 
 
 class Playout:
@@ -217,14 +219,103 @@ class Playout:
         self._reconcile_all()
         return self._drain()
 
+    def snapshot(self) -> dict[str, Any]:
+        """Every station's ladder, on-air source, DJs and the webstreams' health, as plain data."""
+        stations = []
+        for state in self.stations.values():
+            on_air = state.on_air
+            stations.append(
+                {
+                    "id": state.spec.id,
+                    "key": state.spec.key,
+                    "name": state.spec.name,
+                    "mounts": [{"id": m.id, "key": m.key, "path": m.path} for m in state.spec.mounts],
+                    "on_air": None if on_air is None else self._describe_source(state, on_air),
+                    "now_playing": None if state.now_playing is None else attrs.asdict(state.now_playing),
+                    "ends_at": self._ends_at(state),
+                    "ladder": [
+                        self._describe_source(state, source)
+                        for source in sorted(state.ladder.sources(), key=lambda s: (s.priority, s.seq))
+                    ],
+                    "djs": [
+                        {
+                            "key": session.dj.key,
+                            "username": session.dj.username,
+                            "user_id": session.dj.user_id,
+                            "session_id": session.id,
+                            "mount_id": session.mount.id,
+                            "source_ip": session.source_ip,
+                            "priority": session.priority,
+                            "connected_at": self.clock.stamp(session.connected_ms),
+                            "on_air": on_air is not None and on_air is session.source,
+                        }
+                        for session in state.sessions.values()
+                    ],
+                    "schedule_entry": None
+                    if state.entry is None
+                    else {
+                        "kind": state.entry.slot.kind,
+                        "target": state.entry.slot.target,
+                        "title": state.entry.slot.title,
+                        "starts_at": self.clock.stamp(state.entry.start_ms),
+                        "ends_at": self.clock.stamp(state.entry.end_ms),
+                    },
+                }
+            )
+        webstreams = [
+            {
+                "id": health.spec.id,
+                "key": key,
+                "name": health.spec.name,
+                "health_status": health.status,
+                "active_url": health.url,
+                "urls": [
+                    {"url": url, "status": h.status, "consecutive_failures": h.failures}
+                    for url, h in zip(health.spec.urls, health.urls, strict=True)
+                ],
+            }
+            for key, health in self.webstreams.items()
+        ]
+        return {
+            "station_time": self.clock.stamp(self.now_ms),
+            "elapsed_seconds": self.now_ms / 1000,
+            "stations": stations,
+            "webstreams": webstreams,
+        }
+
+    def _describe_source(self, state: _StationState, source: Source) -> dict[str, Any]:
+        described: dict[str, Any] = {
+            "priority": source.priority,
+            "kind": source.kind,
+            "state": source.state,
+            "on_air": source is state.on_air,
+        }
+        if source.id:
+            described["source_id"] = source.id
+        if source.kind == "override":
+            described["name"] = source.name
+        if source.media is not None:
+            described["media_id"] = self.scenario.tracks[source.media].id
+        if source.webstream is not None:
+            described["webstream_id"] = self.scenario.webstreams[source.webstream].id
+        if isinstance(source.session, Session):
+            described["username"] = source.session.dj.username
+        return described
+
+    def _ends_at(self, state: _StationState) -> str | None:
+        play = state.play
+        return self.clock.stamp(play.end_ms) if isinstance(play, TrackPlay) else None
+
     # -- helpers ---------------------------------------------------------------------------------
 
     def _drain(self) -> list[Emitted]:
         out, self._out = self._out, []
         return out
 
-    def _emit(self, event: ev.Event) -> None:
+    def _emit(self, event: ev.Event, state: "_StationState | None" = None) -> None:
         self._out.append(Emitted(self.now_ms, event))
+        if state is not None:
+            state.now_playing = event
 
     def _stamp(self) -> ev.Timestamp:
         return ev.Timestamp(self.clock.stamp(self.now_ms))
@@ -475,7 +566,15 @@ class Playout:
             state.emergency.state = "replaced"
             if state.emergency is not state.on_air:
                 state.ladder.remove(state.emergency)
-        state.emergency = Source("emergency", EMERGENCY, self._next_seq(), "immediate", media=given.media)
+        seq = self._next_seq()
+        state.emergency = Source(
+            "emergency",
+            EMERGENCY,
+            seq,
+            "immediate",
+            id=self._uid("source", f"{state.spec.key}/{seq}"),
+            media=given.media,
+        )
         state.ladder.add(state.emergency)
 
     def _start_override(self, given: inputs.StartOverride) -> None:
@@ -488,11 +587,13 @@ class Playout:
             self._track(given.media)
         else:
             self._webstream(given.webstream)  # type: ignore[arg-type]
+        seq = self._next_seq()
         source = Source(
             "override",
             LIVE_OVERRIDE,
-            self._next_seq(),
+            seq,
             given.transition,
+            id=self._uid("source", f"{state.spec.key}/{seq}"),
             name=given.name,
             media=given.media,
             webstream=given.webstream,
@@ -511,12 +612,32 @@ class Playout:
             if found is None:
                 raise InputRejected("not_found", f"no active override named '{given.name}'")
             source = found
+        elif given.target == "source":
+            source = self._find_source(state, given.name or "")
+            if source is state.emergency:
+                state.emergency = None
+            if source.kind == "override":
+                state.overrides.pop(source.name, None)
         else:
             session = state.sessions.get(given.name or "")
             if session is None or session.source is None:
                 raise InputRejected("conflict", f"DJ '{given.name}' holds no place on the ladder")
             source = session.source
         self._release(state, source)
+
+    def _find_source(self, state: _StationState, wanted: str) -> Source:
+        """A priority source named by its own id or the id of its media, webstream or session."""
+        for source in state.ladder.sources():
+            if source.priority > LIVE_SCHEDULED or source.state in ("released", "replaced"):
+                continue
+            ids = {source.id}
+            if source.media is not None:
+                ids.add(self.scenario.tracks[source.media].id)
+            if source.webstream is not None:
+                ids.add(self.scenario.webstreams[source.webstream].id)
+            if wanted in ids:
+                return source
+        raise InputRejected("not_found", f"no priority source '{wanted}' on station '{state.spec.key}'")
 
     def _skip(self, given: inputs.Skip) -> None:
         state = self.station(given.station)
@@ -772,7 +893,8 @@ class Playout:
             else ""
         )
         self._emit(
-            ev.NowPlayingLive(
+            state=state,
+            event=ev.NowPlayingLive(
                 station_id=ev.Uuid(state.spec.id),
                 mount_id=ev.Uuid(session.mount.id),
                 session_id=ev.Uuid(session.id),
@@ -781,7 +903,7 @@ class Playout:
                 title=session.title or show or f"{session.dj.username} live",
                 artist=session.artist or session.dj.username,
                 starts_at=self._stamp(),
-            )
+            ),
         )
 
     def _continue(self, state: _StationState) -> None:
@@ -848,7 +970,8 @@ class Playout:
         if source.kind in ("automation", "fallback"):
             self.timeline.push(play.boundary_ms, Rank.WAKE, state.spec.key)
         self._emit(
-            ev.NowPlayingMedia(
+            state=state,
+            event=ev.NowPlayingMedia(
                 station_id=ev.Uuid(state.spec.id),
                 mount_id=ev.Uuid(state.spec.mounts[0].id),
                 media_id=ev.Uuid(track.id),
@@ -857,7 +980,7 @@ class Playout:
                 album=track.album,
                 duration=track.duration_ms / 1000,
                 starts_at=self._stamp(),
-            )
+            ),
         )
 
     def _start_webstream(self, state: _StationState, key: str) -> None:
@@ -866,12 +989,13 @@ class Playout:
         url = health.url or spec.urls[0]
         state.play = WebstreamPlay(key, url)
         self._emit(
-            ev.NowPlayingWebstream(
+            state=state,
+            event=ev.NowPlayingWebstream(
                 station_id=ev.Uuid(state.spec.id),
                 mount_id=ev.Uuid(state.spec.mounts[0].id),
                 webstream_id=ev.Uuid(spec.id),
                 webstream_name=spec.name,
                 url=url,
                 health_status=health.status,
-            )
+            ),
         )

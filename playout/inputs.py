@@ -11,7 +11,7 @@ import attrs
 
 from .events import FailoverReason, Transition
 
-ReleaseTarget = Literal["override", "dj", "emergency"]
+ReleaseTarget = Literal["override", "dj", "emergency", "source"]
 
 _input = attrs.frozen(kw_only=True, slots=True)
 
@@ -99,7 +99,8 @@ class StartOverride:
 
 @_input
 class Release:
-    """Take a priority source off the ladder: an override by name, a DJ, or the emergency."""
+    """Take a priority source off the ladder: an override by name, a DJ by key, the emergency,
+    or (``source``) any of them by the UUID of the source, its media, webstream or session."""
 
     station: str
     target: ReleaseTarget

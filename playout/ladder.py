@@ -27,6 +27,8 @@ class Source:
     seq: int
     transition: Transition = "faded"
     state: SourceState = "active"
+    id: str = ""
+    """The UUID a control API names this source by (a live source: its session id)."""
     name: str = ""
     media: str | None = None
     webstream: str | None = None

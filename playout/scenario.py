@@ -5,12 +5,13 @@ keys, wrong types, dangling references, overlapping slots) is collected into one
 :class:`ScenarioError` before anything runs.
 """
 
+import copy
 import difflib
 import random
 import tomllib
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,7 +23,6 @@ from .library import generate_catalog
 from .scenario_schema import DOCUMENT_SCHEMA
 from .stationtime import (
     DURATION_HINT,
-    DURATION_PATTERN,
     StationClock,
     parse_duration,
     parse_instant,
@@ -35,14 +35,18 @@ _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_SETS = {"daily": frozenset(range(7)), "weekdays": frozenset(range(5)), "weekends": frozenset({5, 6})}
 
 
+def _one_line(text: str | None) -> str | None:
+    return None if text is None else text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 @attrs.frozen
 class Problem:
     """One thing wrong with a scenario file, located by table and key."""
 
     file: str
-    table: str
-    key: str | None
-    message: str
+    table: str = attrs.field(converter=_one_line)
+    key: str | None = attrs.field(converter=_one_line)
+    message: str = attrs.field(converter=_one_line)
     line: int | None = None
 
     def __str__(self) -> str:
@@ -222,10 +226,66 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
         message = str(exc)
         line = _line_of(message)
         raise ScenarioError([Problem(file, "", None, f"invalid TOML: {message}", line)]) from None
-    problems = [_problem_from_schema(file, err) for err in _schema_errors(document)]
-    if problems:
-        raise ScenarioError(sorted(problems, key=lambda p: (p.table, p.key or "")))
-    return _Builder(file, document).build()
+    document = _instants_as_text(document)
+    errors = list(_VALIDATOR.iter_errors(document))
+    if not errors:
+        return _Builder(file, document).build()
+    problems = sorted(
+        {p: None for e in errors for p in _problems_from_schema(file, e)},
+        key=lambda p: (p.table, p.key or ""),
+    )
+    # Check the meaning of what is well-formed too, so one run reports every problem.
+    builder = _Builder(file, _without_invalid(document, errors))
+    try:
+        builder.build()
+    except ScenarioError:
+        pass
+    except (KeyError, TypeError, ValueError, AttributeError):
+        pass  # a hole left by a structural problem; what was found up to it still counts
+    flagged = {p.table for p in problems}
+    problems += [p for p in builder.problems if p not in problems and not _within(p.table, flagged)]
+    raise ScenarioError(problems)
+
+
+def _within(table: str, flagged: set[str]) -> bool:
+    """Whether ``table`` is, contains or lies in a table the schema already flagged (no cascades)."""
+    return any(
+        table == other
+        or table.startswith((other + ".", other + "["))
+        or other.startswith((table + ".", table + "["))
+        for other in flagged
+    )
+
+
+def _instants_as_text(value: Any) -> Any:
+    """TOML's own dates and times (``start = 2026-01-19T06:00:00Z``) read as the strings they spell."""
+    if isinstance(value, dict):
+        return {k: _instants_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_instants_as_text(v) for v in value]
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()  # an instant without an offset is then refused by name
+    return value
+
+
+def _without_invalid(document: dict[str, Any], errors: list[jsonschema.ValidationError]) -> dict[str, Any]:
+    """A copy of ``document`` without the values and keys the schema rejected."""
+    pruned = copy.deepcopy(document)
+    for error in errors:
+        path = list(error.absolute_path)
+        parent: Any = pruned
+        try:
+            for part in path[:-1]:
+                parent = parent[part]
+            if error.validator == "additionalProperties":
+                target = parent[path[-1]] if path else pruned
+                for key in set(target) - set(error.schema.get("properties", {})):
+                    target.pop(key, None)
+            elif path and isinstance(parent, dict):
+                parent.pop(path[-1], None)
+        except (KeyError, IndexError, TypeError):
+            continue
+    return pruned
 
 
 def _line_of(message: str) -> int | None:
@@ -235,19 +295,20 @@ def _line_of(message: str) -> int | None:
     return int(message.split(marker, 1)[1].split(",", 1)[0].rstrip(")"))
 
 
-_VALIDATOR = jsonschema.Draft202012Validator(
-    DOCUMENT_SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+# TOML tells integers from floats; JSON Schema would take 2.0 as an integer.
+_TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
 )
-
-
-def _schema_errors(document: dict[str, Any]) -> Iterable[jsonschema.ValidationError]:
-    for error in _VALIDATOR.iter_errors(document):
-        if error.validator in ("additionalProperties", "required"):
-            yield error
-        elif error.validator in ("allOf", "if"):  # pragma: no cover - the branches report themselves
-            continue
-        else:
-            yield error
+_FORMATS = jsonschema.FormatChecker()
+_FORMATS.checks("uuid", raises=ValueError)(lambda value: not isinstance(value, str) or bool(uuid.UUID(value)))
+_FORMATS.checks("duration", raises=ValueError)(
+    lambda value: (
+        isinstance(value, bool) or not isinstance(value, str | int | float) or parse_duration(value) >= 0
+    )
+)
+_VALIDATOR = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=_TYPES)(
+    DOCUMENT_SCHEMA, format_checker=_FORMATS
+)
 
 
 def _table_name(path: list[Any]) -> str:
@@ -257,7 +318,7 @@ def _table_name(path: list[Any]) -> str:
     return name or "(top level)"
 
 
-def _problem_from_schema(file: str, error: jsonschema.ValidationError) -> Problem:
+def _problems_from_schema(file: str, error: jsonschema.ValidationError) -> list[Problem]:
     path = list(error.absolute_path)
     if error.validator == "additionalProperties":
         allowed = list(error.schema.get("properties", {}))
@@ -266,18 +327,20 @@ def _problem_from_schema(file: str, error: jsonschema.ValidationError) -> Proble
         for key in extras:
             close = difflib.get_close_matches(key, allowed, n=1)
             hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
-        return Problem(
-            file,
-            _table_name(path),
-            extras[0] if len(extras) == 1 else None,
-            "unknown key"
-            + ("s " if len(extras) > 1 else " ")
-            + ", ".join(hints)
-            + f"; allowed here: {', '.join(allowed)}",
-        )
+        return [
+            Problem(
+                file,
+                _table_name(path),
+                extras[0] if len(extras) == 1 else None,
+                "unknown key"
+                + ("s " if len(extras) > 1 else " ")
+                + ", ".join(hints)
+                + f"; allowed here: {', '.join(allowed)}",
+            )
+        ]
     if error.validator == "required":
         missing = [key for key in error.validator_value if key not in error.instance]
-        return Problem(file, _table_name(path), missing[0], "required key is missing")
+        return [Problem(file, _table_name(path), key, "required key is missing") for key in missing]
     # A value of the wrong shape: name its table and key.
     if path and isinstance(path[-1], int) and len(path) >= 2 and not isinstance(path[-2], int):
         table, key = _table_name(path[:-2]), f"{path[-2]}[{path[-1]}]"
@@ -285,16 +348,19 @@ def _problem_from_schema(file: str, error: jsonschema.ValidationError) -> Proble
         table, key = _table_name(path[:-1]), str(path[-1])
     else:
         table, key = "(top level)", None
-    return Problem(file, table, key, _describe(error))
+    return [Problem(file, table, key, _describe(error))]
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
     value = error.instance
     schema = error.schema
-    if error.validator == "anyOf" and any(
-        sub.get("pattern") == DURATION_PATTERN for sub in schema.get("anyOf", [])
-    ):
-        return f"{value!r} is not {DURATION_HINT}"
+    if error.validator == "format" and schema.get("format") == "duration":
+        try:
+            parse_duration(value)
+        except ValueError as exc:
+            return str(exc)
+    if error.validator == "format" and schema.get("format") == "uuid":
+        return f"{value!r} is not a UUID"
     if error.validator == "anyOf":
         return f"{value!r} is not one of: " + "; ".join(_shape(sub) for sub in schema["anyOf"])
     if error.validator == "enum":
@@ -305,8 +371,10 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"{value!r} is not an http:// or https:// URL"
     if error.validator == "pattern" and "[01]" in schema["pattern"]:
         return f"{value!r} is not a time of day like 06:00 or 21:30"
+    if error.validator == "type" and schema.get("format") == "duration":
+        return f"{_shown(value)} is not {DURATION_HINT}"
     if error.validator == "type":
-        return f"{value!r} is a {_toml_type(value)}, expected {_expected(schema['type'])}"
+        return f"{_shown(value)} is {_toml_type(value)}, expected {_expected(schema['type'])}"
     return error.message
 
 
@@ -317,9 +385,21 @@ def _shape(schema: dict[str, Any]) -> str:
 
 
 def _toml_type(value: object) -> str:
-    return {bool: "boolean", int: "integer", float: "float", str: "string", list: "list", dict: "table"}.get(
-        type(value), type(value).__name__
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a float",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }
+    return names.get(
+        type(value), "a TOML date or time" if hasattr(value, "isoformat") else type(value).__name__
     )
+
+
+def _shown(value: object) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else repr(value)  # type: ignore[attr-defined]
 
 
 def _expected(kind: str | list[str]) -> str:
@@ -473,7 +553,9 @@ class _Builder:
             key = str(generated["key"])
             if key in tracks:
                 self.problem(
-                    "library.tracks", "id", f"'{key}' clashes with a generated track's id; pick another"
+                    f"library.tracks[{next(i for i, e in enumerate(explicit) if e['id'] == key)}]",
+                    "id",
+                    f"'{key}' clashes with a generated track's id; pick another",
                 )
                 continue
             tracks[key] = Track(
@@ -509,7 +591,7 @@ class _Builder:
             elif pick:
                 rng = random.Random(f"{self.seed}/playlist/{entry['id']}")
                 chosen += rng.sample(pool, pick)
-            if not chosen:
+            if not chosen and not pick:
                 self.problem(table, "tracks", "a playlist needs tracks (list them, or set pick)")
             result[entry["id"]] = Playlist(
                 key=entry["id"],
@@ -633,6 +715,18 @@ class _Builder:
                 )
                 hours, minutes = entry["start"].split(":")
                 start_of_day = (int(hours) * 60 + int(minutes)) * 60_000
+                ordered = sorted(day_set)
+                gaps = [
+                    ((ordered[(i + 1) % len(ordered)] - day - 1) % 7 + 1) * DAY_MS
+                    for i, day in enumerate(ordered)
+                ]
+                if duration > min(gaps):
+                    self.problem(
+                        table,
+                        "duration",
+                        f"is longer than the gap to the entry's next day "
+                        f"({min(gaps) // 3_600_000}h); it overlaps its own next occurrence",
+                    )
                 result.append(Slot(days=day_set, start_of_day_ms=start_of_day, **common))
         return tuple(result)
 

@@ -7,10 +7,8 @@ wrong types, and lets :func:`playout.scenario.load_scenario` report all of them.
 
 from typing import Any
 
-from .stationtime import DURATION_PATTERN
-
 _KEY = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"}
-_DURATION = {"anyOf": [{"type": "string", "pattern": DURATION_PATTERN}, {"type": "number", "minimum": 0}]}
+_DURATION = {"type": ["string", "number"], "format": "duration"}
 _UUID = {"type": "string", "format": "uuid"}
 _TEXT = {"type": "string", "minLength": 1}
 _TRANSITION = {"enum": ["immediate", "faded", "delayed"]}

@@ -4,6 +4,7 @@ Inside the core every instant is an ``int`` of milliseconds since the scenario's
 start, so arithmetic is exact and logs are byte-identical on every machine.
 """
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +12,8 @@ _UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 DURATION_PATTERN = r"^(\d+(\.\d+)?(ms|s|m|h|d))+$"
 DURATION_HINT = "a duration such as 90s, 15m, 2h, 7d or 1h30m"
+MAX_DURATION_MS = 3650 * _UNIT_MS["d"]
+"""Ten years: longer than any scenario needs, short enough for every date calculation."""
 
 
 def parse_duration(value: str | int | float) -> int:
@@ -18,13 +21,17 @@ def parse_duration(value: str | int | float) -> int:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not {DURATION_HINT}")
     if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError(f"{value!r} is negative")
-        return round(value * 1000)
-    text = value.strip()
-    if not re.fullmatch(DURATION_PATTERN, text):
-        raise ValueError(f"{value!r} is not {DURATION_HINT}")
-    return round(sum(float(n) * _UNIT_MS[unit] for n, unit in _PART.findall(text)))
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"{value!r} is not {DURATION_HINT}")
+        ms = value * 1000
+    else:
+        text = value.strip()
+        if not re.fullmatch(DURATION_PATTERN, text):
+            raise ValueError(f"{value!r} is not {DURATION_HINT}")
+        ms = sum(float(n) * _UNIT_MS[unit] for n, unit in _PART.findall(text))
+    if not ms <= MAX_DURATION_MS:  # also catches the inf that 400 digits become
+        raise ValueError(f"{value!r} is longer than ten years")
+    return round(ms)
 
 
 def format_duration(ms: int) -> str:
@@ -50,7 +57,13 @@ def parse_instant(text: str) -> datetime:
         raise ValueError(f"{text!r} is not an RFC 3339 instant like 2026-01-19T06:00:00Z") from None
     if moment.tzinfo is None:
         raise ValueError(f"{text!r} has no UTC offset; write it like 2026-01-19T06:00:00Z")
-    return moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        moment = datetime.min.replace(tzinfo=UTC)
+    if not 1900 <= moment.year <= 9000:
+        raise ValueError(f"{text!r} is outside the years 1900 to 9000")
+    return moment
 
 
 def format_instant(moment: datetime) -> str:

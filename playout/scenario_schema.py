@@ -5,23 +5,17 @@ References between tables, overlaps and other meaning are checked afterwards in
 wrong types, and lets :func:`playout.scenario.load_scenario` report all of them.
 """
 
+import typing
 from typing import Any
+
+from .events import FailoverReason, Transition
 
 _KEY = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"}
 _DURATION = {"type": ["string", "number"], "format": "duration"}
 _UUID = {"type": "string", "format": "uuid"}
 _TEXT = {"type": "string", "minLength": 1}
-_TRANSITION = {"enum": ["immediate", "faded", "delayed"]}
-_REASON = {
-    "enum": [
-        "connection_timeout",
-        "connection_refused",
-        "http_error",
-        "insufficient_data",
-        "read_stall",
-        "manual",
-    ]
-}
+_TRANSITION = {"enum": list(typing.get_args(Transition))}
+_REASON = {"enum": list(typing.get_args(FailoverReason))}
 _POSITIVE = {"type": "integer", "minimum": 1}
 _DAYS = {
     "anyOf": [

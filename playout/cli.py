@@ -4,6 +4,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import IO
 
@@ -20,6 +21,7 @@ from .stationtime import DURATION_HINT, format_duration, parse_duration
 from .textlog import TextLog
 
 EXIT_USAGE = 2
+COMMAND_GROUP = "grimnir_sim.commands"
 
 
 class UsageError(Exception):
@@ -68,10 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("scenarios", nargs="+", metavar="SCENARIO")
 
     commands.add_parser("scenarios", help="list the scenario catalog")
+    for entry in entry_points(group=COMMAND_GROUP):
+        # Commands from other packages (the server's serve and token) register here, so
+        # this package never imports them.
+        COMMANDS[entry.name] = entry.load()(commands)
     return parser
 
 
-def _catalog(args: argparse.Namespace) -> Catalog | None:
+def catalog_of(args: argparse.Namespace) -> Catalog | None:
     path = find_catalog(args.catalog)
     if path is None:
         return None
@@ -151,7 +157,7 @@ def run_virtual(scenario: Scenario, until_ms: int, publish: Callable[[list[Emitt
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    scenario = resolve_scenario(args.scenario, _catalog(args))
+    scenario = resolve_scenario(args.scenario, catalog_of(args))
     until_ms = args.until if args.until is not None else scenario.duration_ms
     out = sys.stdout.buffer
     write = _writer(args, scenario, out)
@@ -177,7 +183,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    catalog = _catalog(args)
+    catalog = catalog_of(args)
     failed = 0
     for name in args.scenarios:
         try:
@@ -196,7 +202,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
-    catalog = _catalog(args)
+    catalog = catalog_of(args)
     if catalog is None:
         raise UsageError("no scenarios.toml found; run from the project's root or pass --catalog")
     width = max(len(name) for name in catalog.entries)
@@ -207,7 +213,11 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "scenarios": cmd_scenarios}
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "check": cmd_check,
+    "scenarios": cmd_scenarios,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

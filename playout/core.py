@@ -143,6 +143,7 @@ class _StationState:
     track_count: int = 0
     now_playing: ev.Event | None = None
     """The last ``now_playing`` sent, for clients that need it before their first event."""
+    now_playing_ms: int = 0
 
 
 class Playout:
@@ -232,6 +233,7 @@ class Playout:
                     "mounts": [{"id": m.id, "key": m.key, "path": m.path} for m in state.spec.mounts],
                     "on_air": None if on_air is None else self._describe_source(state, on_air),
                     "now_playing": None if state.now_playing is None else attrs.asdict(state.now_playing),
+                    "since": self.clock.stamp(state.now_playing_ms),
                     "ends_at": self._ends_at(state),
                     "ladder": [
                         self._describe_source(state, source)
@@ -316,6 +318,7 @@ class Playout:
         self._out.append(Emitted(self.now_ms, event))
         if state is not None:
             state.now_playing = event
+            state.now_playing_ms = self.now_ms
 
     def _stamp(self) -> ev.Timestamp:
         return ev.Timestamp(self.clock.stamp(self.now_ms))
@@ -491,6 +494,8 @@ class Playout:
                 self._start_override(given)
             case inputs.Release():
                 self._manual_release(given)
+            case inputs.HandOver():
+                self._operator_handover(given)
             case inputs.Skip():
                 self._skip(given)
             case _:  # pragma: no cover - the union is closed
@@ -587,6 +592,10 @@ class Playout:
             self._track(given.media)
         else:
             self._webstream(given.webstream)  # type: ignore[arg-type]
+        if given.must_preempt and not state.ladder.preempts(
+            Source("override", LIVE_OVERRIDE, 0), state.on_air
+        ):
+            raise InputRejected("no_preemption", "the source on air cannot be preempted by an override")
         seq = self._next_seq()
         source = Source(
             "override",
@@ -638,6 +647,27 @@ class Playout:
             if wanted in ids:
                 return source
         raise InputRejected("not_found", f"no priority source '{wanted}' on station '{state.spec.key}'")
+
+    def _operator_handover(self, given: inputs.HandOver) -> None:
+        state = self.station(given.station)
+        session = next((s for s in state.sessions.values() if s.id == given.session), None)
+        if session is None:
+            raise InputRejected(
+                "not_found", f"no connected session '{given.session}' on station '{given.station}'"
+            )
+        current = state.on_air
+        if current is not None and current is session.source:
+            raise InputRejected("conflict", f"{session.dj.username} is on air already")
+        challenger = Source("live", given.priority, 0)
+        if not state.ladder.preempts(challenger, current):
+            raise InputRejected("no_preemption", "the source on air cannot be preempted at that priority")
+        if session.source is not None:
+            state.ladder.remove(session.source)
+        session.priority = given.priority
+        session.transition = given.transition
+        session.source = self._live_source(session)
+        session.source.announce_override = given.announce_override
+        state.ladder.add(session.source)
 
     def _skip(self, given: inputs.Skip) -> None:
         state = self.station(given.station)
@@ -832,6 +862,17 @@ class Playout:
         elif best.kind == "live":
             session = best.session
             assert isinstance(session, Session)
+            if best.announce_override:
+                best.announce_override = False  # announced once, not again after an emergency
+                self._emit(
+                    ev.PriorityOverride(
+                        station_id=ev.Uuid(state.spec.id),
+                        priority=1,
+                        source_type="live",
+                        source_id=ev.Uuid(session.id),
+                        transition_type="preempt" if best.transition == "immediate" else best.transition,
+                    )
+                )
             self._hand_over(state, session, best)
         else:
             self._start_automation(state, best, crossfade=best.transition == "faded", previous=previous_play)

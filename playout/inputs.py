@@ -95,6 +95,9 @@ class StartOverride:
     media: str | None = None
     webstream: str | None = None
     transition: Transition = "immediate"
+    must_preempt: bool = False
+    """Refuse (``no_preemption``) rather than wait when the source on air outranks it, as the
+    real server's override endpoint does; a scripted override waits its turn."""
 
 
 @_input
@@ -105,6 +108,18 @@ class Release:
     station: str
     target: ReleaseTarget
     name: str | None = None
+
+
+@_input
+class HandOver:
+    """An operator puts a connected DJ on air at a tier (``announce_override``: as a manual
+    override, announced with ``priority.override``). Refused when it cannot preempt."""
+
+    station: str
+    session: str
+    priority: Literal[1, 2]
+    transition: Transition = "faded"
+    announce_override: bool = False
 
 
 @_input
@@ -125,5 +140,6 @@ Input = (
     | InsertEmergency
     | StartOverride
     | Release
+    | HandOver
     | Skip
 )

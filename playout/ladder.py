@@ -33,6 +33,8 @@ class Source:
     media: str | None = None
     webstream: str | None = None
     session: object | None = None
+    announce_override: bool = False
+    """A live source put on air by a manual override: its handover is preceded by ``priority.override``."""
     play_token: int | None = None
     """Identifies the track this source is playing, so a stale end-of-track is ignored."""
 

@@ -1,13 +1,18 @@
-"""The trio driver: one task owns the core, sleeps until its next deadline, takes inputs.
+"""The trio driver: one task owns the core, sleeps until its next deadline, takes requests.
 
 Station time = scenario start + elapsed station milliseconds, where elapsed is
 trio's clock times ``speed``. Under ``trio.testing.MockClock(autojump_threshold=0)``
-the clock jumps straight to the next deadline, so a simulated week runs in a
-second or two; in real time the same code paces itself by the wall clock.
+the clock jumps straight to the next deadline, so a simulated week runs in about
+half a second; in real time the same code paces itself by the wall clock. With
+``manual_clock`` station time stands still until :meth:`StationRunner.advance`.
+
+Every other task talks to the core through :meth:`submit`, :meth:`advance` and
+:meth:`snapshot`; the owning task serves them one at a time, in arrival order.
 """
 
 import math
 from collections.abc import Callable
+from typing import Any, Literal
 
 import attrs
 import trio
@@ -21,21 +26,27 @@ Publish = Callable[[list[Emitted]], None]
 
 @attrs.define
 class _Request:
-    given: inputs.Input
+    kind: Literal["input", "advance", "snapshot"]
+    given: inputs.Input | None = None
+    by_ms: int = 0
     done: trio.Event = attrs.Factory(trio.Event)
     emitted: list[Emitted] = attrs.Factory(list)
+    result: Any = None
     error: InputRejected | None = None
 
 
 class StationRunner:
     """Runs one scenario's :class:`Playout` on the trio clock and publishes its events."""
 
-    def __init__(self, scenario: Scenario, publish: Publish, *, speed: float | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario, publish: Publish, *, speed: float | None = None, manual_clock: bool = False
+    ) -> None:
         self.scenario = scenario
         self.core = Playout(scenario)
         self.speed = speed if speed is not None else scenario.speed
         if not self.speed > 0:
             raise ValueError("speed must be greater than 0")
+        self.manual_clock = manual_clock
         self._publish = publish
         self._send, self._receive = trio.open_memory_channel[_Request](64)
         self._t0: float | None = None
@@ -45,9 +56,9 @@ class StationRunner:
         return self._t0 is not None
 
     def station_now_ms(self) -> int:
-        """Station milliseconds elapsed by the trio clock (never behind the core)."""
-        if self._t0 is None:
-            return 0
+        """Station milliseconds elapsed (never behind the core; frozen with a manual clock)."""
+        if self._t0 is None or self.manual_clock:
+            return self.core.now_ms
         elapsed = (trio.current_time() - self._t0) * 1000 * self.speed
         return max(self.core.now_ms, math.floor(elapsed + 1e-6))
 
@@ -55,14 +66,28 @@ class StationRunner:
         assert self._t0 is not None
         return self._t0 + station_ms / 1000 / self.speed
 
-    async def submit(self, given: inputs.Input) -> list[Emitted]:
-        """Hand an input to the owning task; return its events or raise :class:`InputRejected`."""
-        request = _Request(given)
+    async def _ask(self, request: _Request) -> _Request:
         await self._send.send(request)
         await request.done.wait()
         if request.error is not None:
             raise request.error
-        return request.emitted
+        return request
+
+    async def submit(self, given: inputs.Input) -> list[Emitted]:
+        """Apply an input now; return its events or raise :class:`InputRejected` (nothing changed)."""
+        return (await self._ask(_Request("input", given=given))).emitted
+
+    async def advance(self, by_ms: int) -> list[Emitted]:
+        """With a manual clock, move station time forward by ``by_ms``; return what happened."""
+        if not self.manual_clock:
+            raise InputRejected(
+                "conflict", "the station clock runs by itself; only a manual clock is advanced"
+            )
+        return (await self._ask(_Request("advance", by_ms=by_ms))).emitted
+
+    async def snapshot(self) -> dict[str, Any]:
+        """The core's state, brought up to the current station time first."""
+        return (await self._ask(_Request("snapshot"))).result
 
     async def run(self, *, until_ms: int | None = None, task_status=trio.TASK_STATUS_IGNORED) -> None:
         """Own the core until ``until_ms`` station time (forever if ``None``)."""
@@ -70,8 +95,10 @@ class StationRunner:
         self._t0 = trio.current_time()
         task_status.started()
         while True:
-            deadline = core.next_deadline()
-            final = until_ms is not None and (deadline is None or deadline > until_ms)
+            deadline = None if self.manual_clock else core.next_deadline()
+            final = (
+                until_ms is not None and not self.manual_clock and (deadline is None or deadline > until_ms)
+            )
             if final:
                 deadline = until_ms
             wake_at = math.inf if deadline is None else self._clock_at(deadline)
@@ -85,9 +112,19 @@ class StationRunner:
                     return
                 continue
             self._publish(core.advance(self.station_now_ms()))
+            self._serve(request)
+            request.done.set()
+
+    def _serve(self, request: _Request) -> None:
+        core = self.core
+        if request.kind == "input":
+            assert request.given is not None
             try:
                 request.emitted = core.submit(request.given)
             except InputRejected as exc:
                 request.error = exc
-            self._publish(request.emitted)
-            request.done.set()
+        elif request.kind == "advance":
+            request.emitted = core.advance(core.now_ms + request.by_ms)
+        else:
+            request.result = core.snapshot()
+        self._publish(request.emitted)

@@ -1,0 +1,188 @@
+"""The Quart-Trio application: ``GET /api/v1/events`` and the read-only REST endpoints.
+
+The station runs in the app's own nursery (started before serving), so serving
+the app with Hypercorn, or opening it with Quart's test client, runs the station.
+"""
+
+import functools
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec
+
+import trio
+from quart import Response, request, websocket
+from quart_cors import cors, cors_exempt
+from quart_trio import QuartTrio
+
+from playout import wire
+
+from .auth import Claims, bearer_token, verify
+from .control import control_blueprint
+from .hub import TOO_SLOW, Subscriber, parse_types
+from .responses import error, ok, refused, unauthorized
+from .service import ServerSettings, StationService
+
+PING_TEXT = wire.PING.decode()
+CLOSE_REASONS = {1001: "server shutting down", 1008: "client too slow: events were lost"}
+
+P = ParamSpec("P")
+
+
+def create_app(service: StationService) -> QuartTrio:
+    app = QuartTrio("grimnir_sim")
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    app.config["JSON_SORT_KEYS"] = False
+    app.extensions["grimnir_sim"] = service
+
+    @app.before_serving
+    async def start_station() -> None:
+        await app.nursery.start(service.runner.run)
+
+    def authenticated(*, admin: bool = False):
+        """REST auth: a Bearer token (the query form is for the events endpoint only)."""
+
+        def wrap(handler: Callable[P, Awaitable[Response]]) -> Callable[P, Awaitable[Response]]:
+            @functools.wraps(handler)
+            async def guarded(*args: P.args, **kwargs: P.kwargs) -> Response:
+                claims = verify(service.key, bearer_token(request.headers.get("Authorization")))
+                if claims is None:
+                    return unauthorized()
+                if admin and not claims.is_admin:
+                    return error(
+                        403,
+                        "insufficient_role",
+                        "changing the station needs the admin or platform_admin role",
+                    )
+                return await handler(*args, **kwargs)
+
+            return guarded
+
+        return wrap
+
+    @app.websocket("/api/v1/events")
+    @cors_exempt  # like the real server, any origin may open the stream; the token is the gate
+    async def events() -> Response | None:
+        # Every refusal happens here, before the upgrade, and costs a dict lookup or a JWT check.
+        ip = websocket.remote_addr or "unknown"
+        refusal = service.admission.check(ip)
+        if refusal is not None:
+            return refused(refusal)
+        token = bearer_token(websocket.headers.get("Authorization")) or websocket.args.get("token")
+        claims: Claims | None = verify(service.key, token)
+        if claims is None:
+            return unauthorized()
+        service.admission.admit(ip)
+        subscriber = service.hub.subscribe(parse_types(websocket.args.get("types")))
+        try:
+            await websocket.accept()
+            code = await _stream(subscriber, service.settings)
+        finally:
+            service.hub.unsubscribe(subscriber)
+            service.admission.release()
+        # The close frame may wait behind a slow client's unread data; the station does not.
+        await websocket.close(code, CLOSE_REASONS.get(code, ""))
+        return None
+
+    @app.get("/api/v1/health")
+    async def health() -> Response:
+        return ok({"status": "ok"})
+
+    @app.get("/api/v1/public/now-playing")
+    async def public_now_playing() -> Response:
+        wanted = request.args.get("station_id")
+        if not wanted:
+            return error(400, "station_id_required", "give ?station_id= (a station's UUID or id)")
+        snapshot = await service.runner.snapshot()
+        station = next((s for s in snapshot["stations"] if wanted in (s["id"], s["key"])), None)
+        if station is None:
+            return error(404, "station_not_found", f"no station '{wanted}'")
+        return ok(public_now_playing_body(station))
+
+    @app.get("/api/v1/sim/state")
+    @authenticated()
+    async def sim_state() -> Response:
+        snapshot = await service.runner.snapshot()
+        snapshot["clock"] = {
+            "speed": service.runner.speed,
+            "manual": service.runner.manual_clock,
+            "scenario_start": service.scenario.clock.stamp(0),
+        }
+        snapshot["clients"] = {
+            "connected": len(service.hub),
+            "events_published": service.hub.published,
+            "events_dropped": service.hub.dropped,
+        }
+        return ok(snapshot)
+
+    app.register_blueprint(control_blueprint(service, authenticated))
+    return cors(
+        app,
+        allow_origin=list(service.settings.cors_origins),
+        allow_headers=["Authorization", "Content-Type"],
+        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+        max_age=600,
+    )
+
+
+async def _stream(subscriber: Subscriber, settings: ServerSettings) -> int:
+    """Send the subscriber's events and the heartbeat until the hub ends it; return the close code.
+
+    A client that disconnects cancels this (and the whole handler) from outside.
+    """
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_ignore_client_messages)
+        next_ping = trio.current_time() + settings.heartbeat_seconds
+        with subscriber.cancel_scope:
+            while True:
+                text = None
+                with trio.move_on_at(next_ping):
+                    text = await subscriber.next_message()
+                if text is None:
+                    text = PING_TEXT
+                    next_ping += settings.heartbeat_seconds
+                # A frame is sent whole or not at all: the hub's close waits for it, a socket
+                # that accepts nothing for send_timeout does not (the client is too slow).
+                with trio.CancelScope(shield=True) as sending:
+                    sending.deadline = trio.current_time() + settings.send_timeout_seconds
+                    await websocket.send(text)
+                if sending.cancelled_caught:
+                    subscriber.close(TOO_SLOW)
+        nursery.cancel_scope.cancel()
+    return subscriber.close_code or 1000
+
+
+async def _ignore_client_messages() -> None:
+    """Read and drop whatever the client sends (a "pong", anything): the protocol needs none."""
+    while True:
+        await websocket.receive()
+
+
+def public_now_playing_body(station: dict[str, Any]) -> dict[str, Any]:
+    """What is on air, in the real server's ``/public/now-playing`` shape."""
+    playing = station["now_playing"]
+    if playing is None:
+        return {"status": "idle"}
+    on_air = station["on_air"] or {}
+    is_live = "session_id" in playing
+    started = playing.get("starts_at") or station.get("since")
+    body: dict[str, Any] = {
+        "id": str(uuid.uuid5(uuid.UUID(station["id"]), f"play/{started}/{playing.get('media_id', '')}")),
+        "station_id": station["id"],
+        "mount_id": playing["mount_id"],
+        "media_id": playing.get("media_id", ""),
+        "artist": playing.get("artist", ""),
+        "title": playing.get("title") or playing.get("webstream_name", ""),
+        "album": playing.get("album", ""),
+        "started_at": started,
+        "ended_at": station["ends_at"],
+        "status": "playing",
+        "type": "live" if is_live else ("webstream" if "webstream_id" in playing else "media"),
+        "source_type": "live" if is_live else on_air.get("kind", "media"),
+        "is_live_dj": is_live,
+    }
+    if is_live:
+        body["session_started_at"] = playing["starts_at"]
+    if "webstream_id" in playing:
+        body["webstream_id"] = playing["webstream_id"]
+        body["url"] = playing["url"]
+    return body

@@ -1,0 +1,152 @@
+"""``grimnir-sim serve`` and ``grimnir-sim token`` (registered through an entry point)."""
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from functools import partial
+
+import trio
+
+from playout import format_duration, parse_duration
+from playout.cli import UsageError, catalog_of, resolve_scenario
+
+from .auth import KEY_ENV, SigningKey, mint
+from .serve import serve
+from .service import ServerSettings, StationService
+
+Handler = Callable[[argparse.Namespace], int]
+TOKEN_TTL = "24h"
+
+
+def _seconds(text: str) -> int:
+    try:
+        return parse_duration(text) // 1000
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def register_serve(commands: argparse._SubParsersAction) -> Handler:
+    parser = commands.add_parser("serve", help="run a scenario and serve its events over WebSocket and REST")
+    parser.add_argument("scenario", nargs="?", default="default", metavar="SCENARIO")
+    parser.add_argument("--host", help="address to listen on (default: the catalog's, else 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on; 0 picks a free one (default: 8000)")
+    parser.add_argument(
+        "--speed", type=float, help="station seconds per wall second (default: the scenario's)"
+    )
+    parser.add_argument(
+        "--manual-clock",
+        action="store_true",
+        help="station time stands still until POST /api/v1/sim/advance moves it",
+    )
+    parser.add_argument(
+        "--heartbeat",
+        type=float,
+        default=15.0,
+        metavar="SECONDS",
+        help="ping interval (default: 15, as documented)",
+    )
+    parser.add_argument("--max-connections", type=_positive, default=10_000)
+    parser.add_argument("--per-ip-per-minute", type=_positive, default=100)
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="allow this browser origin on the REST API (repeatable; default: any loopback origin)",
+    )
+    return cmd_serve
+
+
+def register_token(commands: argparse._SubParsersAction) -> Handler:
+    parser = commands.add_parser("token", help=f"mint a JWT signed with ${KEY_ENV}")
+    parser.add_argument("--user", default="grimnir-sim", help="the uid (and sub) claim")
+    parser.add_argument("--roles", default="admin", help="comma-separated roles (default: admin)")
+    parser.add_argument("--station", help="the station_id claim")
+    parser.add_argument(
+        "--ttl", type=_seconds, default=_seconds(TOKEN_TTL), help="lifetime, e.g. 15m, 1h, 7d"
+    )
+    return cmd_token
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    key = SigningKey.from_environment()
+    if key is None:
+        raise UsageError(
+            f"set {KEY_ENV} to the server's signing key (serve prints a token for its generated one)"
+        )
+    roles = [r.strip() for r in args.roles.split(",") if r.strip()]
+    print(mint(key, user=args.user, roles=roles, station_id=args.station, ttl_seconds=args.ttl))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    catalog = catalog_of(args)
+    scenario = resolve_scenario(args.scenario, catalog)
+    server_defaults = catalog.server if catalog is not None else {}
+    host = args.host or server_defaults.get("host", "127.0.0.1")
+    port = args.port if args.port is not None else server_defaults.get("port", 8000)
+    if args.speed is not None and not args.speed > 0:
+        raise UsageError("--speed must be greater than 0")
+    if not args.heartbeat > 0:
+        raise UsageError("--heartbeat must be greater than 0")
+    settings = ServerSettings(
+        max_connections=args.max_connections,
+        heartbeat_seconds=args.heartbeat,
+        per_ip_per_minute=args.per_ip_per_minute,
+        **({"cors_origins": tuple(args.cors_origin)} if args.cors_origin else {}),
+    )
+    key = SigningKey.from_environment() or SigningKey.generate()
+    service = StationService(scenario, key, settings, speed=args.speed, manual_clock=args.manual_clock)
+    logging.basicConfig(level=logging.WARNING, format="grimnir-sim: %(message)s")
+    try:
+        trio.run(partial(_serve_until_signalled, service, host, port))
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return 0
+
+
+async def _serve_until_signalled(service: StationService, host: str, port: int) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            running = await nursery.start(partial(serve, service, host=host, port=port))
+            _print_banner(service, running.url, running.events_url)
+            async for received in signals:
+                name = signal.Signals(received).name
+                print(
+                    f"grimnir-sim: {name}: closing {len(service.hub)} connection(s) and stopping",
+                    file=sys.stderr,
+                )
+                await running.stop()
+                break
+
+
+def _print_banner(service: StationService, url: str, events_url: str) -> None:
+    scenario = service.scenario
+    runner = service.runner
+    pace = "manual clock (POST /api/v1/sim/advance)" if runner.manual_clock else f"speed {runner.speed:g}x"
+    ttl = parse_duration(TOKEN_TTL) // 1000
+    token = mint(service.key, user="grimnir-sim", roles=("admin",), ttl_seconds=ttl)
+    lines = [
+        f"grimnir-sim: serving '{scenario.name}' ({scenario.description or scenario.path}), {pace}",
+        f"  REST:    {url}/api/v1/health",
+        f"  events:  {events_url}",
+    ]
+    if service.key.generated:
+        lines.append(f"  key:     generated for this run; set {KEY_ENV} to choose one")
+    else:
+        lines.append(f"  key:     from {KEY_ENV}")
+    lines += [
+        f"  token:   {token}",
+        f"           (admin, valid {format_duration(ttl * 1000)}; mint more with `grimnir-sim token`)",
+        f"  connect: {events_url}?types=now_playing,live.handover,live.released&token={token}",
+        "  stop:    Ctrl-C",
+    ]
+    print("\n".join(lines), flush=True)

@@ -1,0 +1,64 @@
+"""Hypercorn and the station in one trio nursery, with a clean, 1001-closing shutdown."""
+
+import logging
+from functools import partial
+
+import attrs
+import hypercorn.config
+import hypercorn.trio
+import trio
+
+from .app import create_app
+from .service import StationService
+
+DRAIN_SECONDS = 3.0
+
+
+@attrs.define
+class RunningServer:
+    """A served station: its base URL, and :meth:`stop` for a graceful shutdown."""
+
+    service: StationService
+    url: str
+    port: int
+    _shutdown: trio.Event
+    _stopped: trio.Event = attrs.Factory(trio.Event)
+
+    @property
+    def events_url(self) -> str:
+        return self.url.replace("http://", "ws://", 1) + "/api/v1/events"
+
+    async def stop(self) -> None:
+        """Close every WebSocket with 1001 (going away), then stop accepting and serving."""
+        self.service.hub.close_all()
+        with trio.move_on_after(DRAIN_SECONDS):
+            while len(self.service.hub):
+                await trio.sleep(0.01)
+        self._shutdown.set()
+        await self._stopped.wait()
+
+
+async def serve(
+    service: StationService,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    task_status=trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve until :meth:`RunningServer.stop`; ``task_status.started`` gets the RunningServer."""
+    config = hypercorn.config.Config()
+    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    config.graceful_timeout = DRAIN_SECONDS
+    config.accesslog = None
+    config.errorlog = logging.getLogger("grimnir_sim.server")
+    config.websocket_ping_interval = None  # the protocol's heartbeat is the {"type":"ping"} message
+    shutdown = trio.Event()
+    app = create_app(service)
+    async with trio.open_nursery() as nursery:
+        binds = await nursery.start(
+            partial(hypercorn.trio.serve, app, config, shutdown_trigger=shutdown.wait)
+        )
+        url = binds[0]
+        running = RunningServer(service, url, int(url.rsplit(":", 1)[1]), shutdown)
+        task_status.started(running)
+    running._stopped.set()

@@ -1,0 +1,49 @@
+"""Everything one served station needs, built once: the runner, the hub, auth and limits."""
+
+import re
+
+import attrs
+
+from playout import Scenario, StationRunner
+
+from .auth import SigningKey
+from .directory import Directory
+from .hub import Hub
+from .limits import Admission
+
+LOOPBACK_ORIGIN = re.compile(r"^https?://(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d{1,5})?$")
+
+
+@attrs.frozen
+class ServerSettings:
+    """Protocol limits and knobs; the defaults are the documented ones."""
+
+    max_connections: int = 10_000
+    per_ip_per_minute: int = 100
+    heartbeat_seconds: float = 15.0
+    queue_size: int = 64
+    """Events a client may fall behind before it starts losing them."""
+    max_dropped: int = 256
+    """Events a client may lose in a row before it is closed with 1008."""
+    send_timeout_seconds: float = 10.0
+    """A client whose socket accepts nothing for this long is cut off."""
+    cors_origins: tuple[str | re.Pattern[str], ...] = (LOOPBACK_ORIGIN,)
+
+
+class StationService:
+    def __init__(
+        self,
+        scenario: Scenario,
+        key: SigningKey,
+        settings: ServerSettings | None = None,
+        *,
+        speed: float | None = None,
+        manual_clock: bool = False,
+    ) -> None:
+        self.scenario = scenario
+        self.key = key
+        self.settings = settings or ServerSettings()
+        self.hub = Hub(queue_size=self.settings.queue_size, max_dropped=self.settings.max_dropped)
+        self.runner = StationRunner(scenario, self.hub.publish, speed=speed, manual_clock=manual_clock)
+        self.admission = Admission(self.settings.max_connections, self.settings.per_ip_per_minute)
+        self.directory = Directory(scenario)

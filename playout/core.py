@@ -544,7 +544,13 @@ class Playout:
 
     def _live_source(self, session: Session) -> Source:
         return Source(
-            "live", session.priority, self._next_seq(), session.transition, name=session.id, session=session
+            "live",
+            session.priority,
+            self._next_seq(),
+            session.transition,
+            id=session.id,
+            name=session.id,
+            session=session,
         )
 
     def _disconnect(self, given: inputs.DisconnectDj) -> None:

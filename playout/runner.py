@@ -93,6 +93,7 @@ class StationRunner:
         """Own the core until ``until_ms`` station time (forever if ``None``)."""
         core = self.core
         self._t0 = trio.current_time()
+        self._publish(core.advance(0))  # the first instant happens at start, whatever the clock
         task_status.started()
         while True:
             deadline = None if self.manual_clock else core.next_deadline()

@@ -1,0 +1,347 @@
+"""REST: health, public now-playing, sim state, every control endpoint, errors and CORS.
+
+The station runs with a manual clock, so each test decides when station time moves.
+"""
+
+import json
+
+import pytest
+import trio
+
+from playout import Playout, wire
+from tests.server_support import ADMIN, LISTENER, served, token
+from tests.support import HITS_ALL_DAY, focused, shipped
+
+ALL_TYPES = (
+    "now_playing,live.handover,live.released,dj_connect,dj_disconnect,webstream.failover,"
+    "webstream.recovered,priority.emergency,priority.override,priority.released,health,schedule_update"
+)
+RELAY_ALL_DAY = '\n[[schedule]]\ndays = "daily"\nstart = "00:00"\nduration = "24h"\nwebstream = "relay"\n'
+
+
+def scripted(body: str, action: str, at: str = "+1m") -> list[dict]:
+    """The wire messages a scripted happening produces at its instant."""
+    scenario = focused(body + f'\n[[timeline]]\nat = "{at}"\n{action}\n')
+    emitted = Playout(scenario).advance(60_000)
+    return [wire.to_message(e.event) for e in emitted if e.at_ms == 60_000]
+
+
+async def heard(station, action):
+    """Run ``action`` with a client listening to every type; return what the client got."""
+    got = []
+    async with station.events(f"types={ALL_TYPES}") as ws:
+        result = await action()
+        with trio.move_on_after(1):
+            while True:
+                message = json.loads(await ws.receive())
+                if message != {"type": "ping"}:
+                    got.append(message)
+    return result, got
+
+
+async def at_one_minute(station):
+    status, _ = await station.post("/api/v1/sim/advance", {"by": "1m"})
+    assert status == 200
+
+
+class TestReadOnly:
+    async def test_health_needs_no_token(self, autojump_clock):
+        async with served(shipped("dj-takeover"), manual_clock=True) as station:
+            assert await station.get("/api/v1/health", headers={}) == (200, {"status": "ok"})
+
+    async def test_public_now_playing_in_the_real_servers_shape(self, autojump_clock):
+        scenario = shipped("dj-takeover")
+        async with served(scenario, manual_clock=True) as station:
+            assert (await station.get("/api/v1/public/now-playing", headers={}))[0] == 400
+            status, body = await station.get("/api/v1/public/now-playing?station_id=nope", headers={})
+            assert (status, body["error"]) == (404, "station_not_found")
+            station_id = scenario.stations[0].id
+            status, body = await station.get(
+                f"/api/v1/public/now-playing?station_id={station_id}", headers={}
+            )
+            assert status == 200
+            assert set(body) == {
+                "id",
+                "station_id",
+                "mount_id",
+                "media_id",
+                "artist",
+                "title",
+                "album",
+                "started_at",
+                "ended_at",
+                "status",
+                "type",
+                "source_type",
+                "is_live_dj",
+            }
+            assert (body["title"], body["started_at"], body["ended_at"]) == (
+                "First Light",
+                "2026-01-19T10:00:00Z",
+                "2026-01-19T10:03:00Z",
+            )
+            assert (body["status"], body["type"], body["is_live_dj"]) == ("playing", "media", False)
+            await station.post("/api/v1/sim/djs/connect", {"dj": "mike", "transition": "immediate"})
+            _, live = await station.get("/api/v1/public/now-playing?station_id=main", headers={})
+            assert (live["is_live_dj"], live["type"], live["source_type"]) == (True, "live", "live")
+            assert live["session_started_at"] == "2026-01-19T10:00:00Z"
+
+    async def test_sim_state_shows_ladder_djs_webstreams_and_clock(self, autojump_clock):
+        async with served(shipped("webstream-failover"), manual_clock=True) as station:
+            assert (await station.get("/api/v1/sim/state", headers={}))[0] == 401
+            status, state = await station.get("/api/v1/sim/state", headers=LISTENER)  # any valid token reads
+            assert status == 200
+            assert state["station_time"] == "2026-01-20T02:00:00Z"
+            assert state["clock"] == {"speed": 1.0, "manual": True, "scenario_start": "2026-01-20T02:00:00Z"}
+            (main,) = state["stations"]
+            assert main["on_air"]["kind"] == "automation" and main["now_playing"]["url"].startswith(
+                "http://primary"
+            )
+            assert [s["priority"] for s in main["ladder"]] == [3, 4]
+            (relay,) = state["webstreams"]
+            assert (
+                relay["health_status"] == "healthy"
+                and relay["active_url"] == "http://primary.example.org/stream"
+            )
+
+
+class TestControlMatchesScripted:
+    async def test_emergency(self, autojump_clock):
+        async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
+            await at_one_minute(station)
+            (status, body), got = await heard(
+                station,
+                lambda: station.post(
+                    "/api/v1/priority/emergency", {"station_id": "main", "media_id": "alert"}
+                ),
+            )
+        assert status == 200
+        assert body["status"] == "emergency_activated" and body["preempted"] is True
+        assert got == scripted(HITS_ALL_DAY, 'action = "emergency"\nmedia = "alert"')
+        assert body["source_id"]
+
+    async def test_override_media_and_its_release(self, autojump_clock):
+        async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
+            await at_one_minute(station)
+            track = station.service.scenario.tracks["three"].id
+            (status, body), got = await heard(
+                station,
+                lambda: station.post(
+                    "/api/v1/priority/override",
+                    {"station_id": "main", "source_id": track, "source_type": "media"},
+                ),
+            )
+            assert (status, body["status"], body["transition_type"]) == (200, "override_activated", "preempt")
+            assert got == scripted(HITS_ALL_DAY, 'action = "override"\nname = "x"\nmedia = "three"')
+            response = await station.client.delete(f"/api/v1/priority/{body['source_id']}", headers=ADMIN)
+            released = await response.get_json()
+            assert response.status_code == 200 and released["status"] == "released"
+            assert released["next_priority"] == 3
+
+    async def test_dj_connect_and_disconnect(self, autojump_clock):
+        async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
+            await at_one_minute(station)
+            (status, body), got = await heard(
+                station,
+                lambda: station.post(
+                    "/api/v1/sim/djs/connect",
+                    {"dj": "mike", "source_ip": "203.0.113.7", "transition": "immediate"},
+                ),
+            )
+            assert status == 200
+            assert (
+                got
+                == body["events"]
+                == scripted(
+                    HITS_ALL_DAY,
+                    'action = "dj_connect"\ndj = "mike"\nsource_ip = "203.0.113.7"\ntransition = "immediate"',
+                )
+            )
+            status, body = await station.post("/api/v1/sim/djs/disconnect", {"dj": "mike"})
+            assert status == 200
+            assert [m["type"] for m in body["events"]] == [
+                "dj_disconnect",
+                "live.released",
+                "priority.released",
+                "now_playing",
+            ]
+
+    async def test_webstream_outage_failover_and_reset(self, autojump_clock):
+        async with served(focused(RELAY_ALL_DAY), manual_clock=True) as station:
+            status, body = await station.post(
+                "/api/v1/sim/webstreams/relay/urls/0/down", {"reason": "read_stall"}
+            )
+            # Down at 10:00:00, a point of the 30 s check grid: checked (and failed) at once.
+            assert status == 200 and body["health_status"] == "degraded"
+            status, advanced = await station.post("/api/v1/sim/advance", {"by": "70s"})
+            failover = [m for m in advanced["events"] if m["type"] == "webstream.failover"]
+            assert [m["payload"]["reason"] for m in failover] == ["read_stall"]
+            assert advanced["station_time"] == "2026-01-19T10:01:10Z"
+            status, body = await station.post("/api/v1/webstreams/relay/reset")
+            assert status == 200 and body["current_index"] == 0
+            status, body = await station.post("/api/v1/webstreams/relay/failover")
+            assert status == 200 and body["current_index"] == 1 and body["health_status"] == "degraded"
+            _, state = await station.get("/api/v1/sim/state")
+            assert state["webstreams"][0]["active_url"] == "http://backup.example.org/s"
+
+    async def test_skip_and_live_override(self, autojump_clock):
+        async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
+            (status, _), got = await heard(
+                station, lambda: station.post("/api/v1/playout/skip", {"station_id": "main"})
+            )
+            assert status == 200 and [m["payload"]["title"] for m in got] == ["Second Wind"]
+            _, connected = await station.post("/api/v1/sim/djs/connect", {"dj": "sarah", "priority": 2})
+            session = connected["session_id"]
+            (status, body), got = await heard(
+                station,
+                lambda: station.post(
+                    "/api/v1/priority/override",
+                    {"station_id": "main", "source_id": session, "source_type": "live"},
+                ),
+            )
+            assert status == 200 and body["preempted"] is True
+            assert [m["type"] for m in got] == ["priority.override", "live.handover", "now_playing"]
+            assert got[0]["payload"] == {
+                "station_id": station.service.scenario.stations[0].id,
+                "priority": 1,
+                "source_type": "live",
+                "source_id": session,
+                "transition_type": "preempt",
+            }
+            status, body = await station.post("/api/v1/playout/skip", {"station_id": "main"})
+            assert (status, body["error"]) == (409, "conflict")
+            response = await station.client.delete(f"/api/v1/live/sessions/{session}/handover", headers=ADMIN)
+            assert (response.status_code, await response.get_json()) == (200, {"status": "released"})
+
+    async def test_live_handover_endpoint(self, autojump_clock):
+        async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
+            _, connected = await station.post("/api/v1/sim/djs/connect", {"dj": "sarah", "priority": 2})
+            body = {
+                "session_id": connected["session_id"],
+                "station_id": "main",
+                "priority": 2,
+                "immediate": True,
+            }
+            status, result = await station.post("/api/v1/live/sessions/handover", body)
+            assert status == 200 and result["success"] is True
+            assert (
+                result["transition_type"] == "immediate" and result["handover_at"] == "2026-01-19T10:00:00Z"
+            )
+            assert result["previous_source"]["priority"] == 3 and result["new_source"]["priority"] == 2
+
+
+class TestBadRequests:
+    async def unchanged(self, station, call):
+        _, before = await station.get("/api/v1/sim/state")
+        outcome = await call()
+        _, after = await station.get("/api/v1/sim/state")
+        assert before == after, "a refused request changed the station"
+        return outcome
+
+    @pytest.mark.parametrize(
+        ("path", "body", "raw", "status", "code"),
+        [
+            ("/api/v1/priority/emergency", None, "{not json", 400, "invalid_json"),
+            ("/api/v1/priority/emergency", None, "[1, 2]", 400, "invalid_json"),
+            ("/api/v1/priority/emergency", {"station_id": "main"}, None, 400, "invalid_request"),
+            (
+                "/api/v1/priority/emergency",
+                {"station_id": 5, "media_id": "alert"},
+                None,
+                400,
+                "invalid_request",
+            ),
+            (
+                "/api/v1/priority/emergency",
+                {"station_id": "nope", "media_id": "alert"},
+                None,
+                404,
+                "station_not_found",
+            ),
+            (
+                "/api/v1/priority/emergency",
+                {"station_id": "main", "media_id": "nope"},
+                None,
+                404,
+                "media_not_found",
+            ),
+            (
+                "/api/v1/priority/override",
+                {"station_id": "main", "source_id": "one", "source_type": "jingle"},
+                None,
+                400,
+                "invalid_request",
+            ),
+            ("/api/v1/sim/djs/connect", {"dj": "nobody"}, None, 404, "dj_not_found"),
+            ("/api/v1/sim/djs/disconnect", {"dj": "mike"}, None, 409, "conflict"),
+            ("/api/v1/sim/webstreams/relay/urls/9/down", None, None, 404, "not_found"),
+            ("/api/v1/webstreams/nope/failover", None, None, 404, "webstream_not_found"),
+            ("/api/v1/sim/advance", {"by": "soon"}, None, 400, "invalid_request"),
+            (
+                "/api/v1/live/sessions/handover",
+                {"session_id": "x", "station_id": "main", "priority": 1},
+                None,
+                404,
+                "not_found",
+            ),
+        ],
+    )
+    async def test_refused_and_nothing_changes(self, path, body, raw, status, code, autojump_clock):
+        async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
+            got_status, got = await self.unchanged(station, lambda: station.post(path, body, raw=raw))
+            assert (got_status, got["error"]) == (status, code)
+            assert got["detail"]
+
+    async def test_override_that_cannot_preempt_is_409(self, autojump_clock):
+        async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
+            await station.post("/api/v1/sim/djs/connect", {"dj": "mike"})
+            status, body = await self.unchanged(
+                station,
+                lambda: station.post("/api/v1/priority/override", {"station_id": "main", "source_id": "two"}),
+            )
+            assert (status, body["error"]) == (409, "no_preemption")
+
+    async def test_unknown_priority_source_and_session(self, autojump_clock):
+        async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
+            response = await station.client.delete("/api/v1/priority/nope", headers=ADMIN)
+            assert response.status_code == 404
+            response = await station.client.delete("/api/v1/live/sessions/nope/handover", headers=ADMIN)
+            assert (response.status_code, (await response.get_json())["error"]) == (404, "session_not_found")
+
+    async def test_control_needs_a_token_and_the_admin_role(self, autojump_clock):
+        async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
+            status, body = await station.post("/api/v1/playout/skip", {}, headers={"Authorization": ""})
+            assert (status, body) == (401, {"error": "unauthorized"})
+            status, body = await station.post("/api/v1/playout/skip", {}, headers=LISTENER)
+            assert (status, body["error"]) == (403, "insufficient_role")
+            platform = {"Authorization": f"Bearer {token(roles=('platform_admin',))}"}
+            assert (await station.post("/api/v1/playout/skip", {}, headers=platform))[0] == 200
+
+    async def test_advancing_a_running_clock_is_409(self, autojump_clock):
+        async with served(focused(HITS_ALL_DAY)) as station:
+            status, body = await station.post("/api/v1/sim/advance", {"by": "5m"})
+            assert (status, body["error"]) == (409, "conflict")
+
+
+class TestCors:
+    @pytest.mark.parametrize(
+        "origin", ["http://localhost:5173", "http://127.0.0.1:3000", "http://[::1]:8080"]
+    )
+    async def test_loopback_origins_may_call_the_api(self, origin, autojump_clock):
+        async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
+            response = await station.client.options(
+                "/api/v1/playout/skip",
+                headers={
+                    "Origin": origin,
+                    "Access-Control-Request-Method": "POST",
+                    "Access-Control-Request-Headers": "authorization,content-type",
+                },
+            )
+            assert response.headers["Access-Control-Allow-Origin"] == origin
+            assert "POST" in response.headers["Access-Control-Allow-Methods"]
+            assert "authorization" in response.headers["Access-Control-Allow-Headers"].lower()
+
+    async def test_other_origins_get_no_cors_headers(self, autojump_clock):
+        async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
+            response = await station.client.get("/api/v1/health", headers={"Origin": "https://evil.example"})
+            assert "Access-Control-Allow-Origin" not in response.headers

@@ -106,11 +106,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     key = SigningKey.from_environment() or SigningKey.generate()
     service = StationService(scenario, key, settings, speed=args.speed, manual_clock=args.manual_clock)
     logging.basicConfig(level=logging.WARNING, format="grimnir-sim: %(message)s")
+    failure: OSError | None = None
     try:
         trio.run(partial(_serve_until_signalled, service, host, port))
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    except* OSError as group:  # binding fails inside Hypercorn's nursery
+        failure = next(_leaves(group))
+    if failure is not None:
+        raise UsageError(f"cannot listen on {host}:{port}: {failure.strerror or failure}")
     return 0
+
+
+def _leaves(group: BaseException):
+    """The exceptions inside (nested) exception groups."""
+    if isinstance(group, BaseExceptionGroup):
+        for inner in group.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield group
 
 
 async def _serve_until_signalled(service: StationService, host: str, port: int) -> None:

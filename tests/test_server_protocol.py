@@ -6,6 +6,7 @@ minutes of heartbeats and station time pass in milliseconds.
 
 import json
 import time
+from datetime import datetime
 
 import jwt
 import pytest
@@ -195,6 +196,7 @@ async def test_a_client_that_never_reads_slows_nobody_and_is_cut_off(autojump_cl
             station.events("types=now_playing,health") as slow,
             station.events("types=now_playing,health") as fast,
         ):
+            opened = trio.current_time()  # = the station's start: no virtual time passed since
             received = 0
             closed_at = None
             # Three station hours (180 status beats, many tracks); the end falls between events
@@ -204,6 +206,10 @@ async def test_a_client_that_never_reads_slows_nobody_and_is_cut_off(autojump_cl
                     message = await fast.receive()
                     if message != '{"type":"ping"}':
                         received += 1
+                        payload = json.loads(message)["payload"]
+                        if "timestamp" in payload:  # on time: received at its station instant
+                            stamp = datetime.fromisoformat(payload["timestamp"])
+                            assert trio.current_time() - opened == (stamp - scenario.start).total_seconds()
                     # The slow client's queue never holds more than its bound.
                     assert all(s._send.statistics().current_buffer_used <= 8 for s in hub._subscribers)
                     if closed_at is None and len(hub) == 1:

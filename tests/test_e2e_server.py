@@ -1,0 +1,143 @@
+"""End to end over real sockets: `grimnir-sim serve` as a subprocess, the `websockets` client.
+
+`websockets` has its own protocol implementation (the server uses wsproto), so
+these tests check the wire, not just our own code talking to itself.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from tests.support import ROOT
+
+KEY = "e2e-signing-key-0123456789abcdef0123"
+
+
+class Server:
+    def __init__(self, *args: str) -> None:
+        env = {**os.environ, "GRIMNIR_JWT_SIGNING_KEY": KEY, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "playout", "serve", *args, "--host", "127.0.0.1", "--port", "0"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.banner = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                raise AssertionError(f"serve exited early: {self.process.stderr.read()}")
+            self.banner.append(line.rstrip())
+            if line.strip().startswith("stop:"):
+                break
+        self.url = next(line.split()[1] for line in self.banner if line.strip().startswith("REST:"))
+        self.url = self.url.removesuffix("/api/v1/health")
+        self.ws = self.url.replace("http://", "ws://") + "/api/v1/events"
+        self.token = next(line.split()[1] for line in self.banner if line.strip().startswith("token:"))
+        self.http = httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=10
+        )
+
+    def stop(self) -> int:
+        self.http.close()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=15)
+
+
+@pytest.fixture
+def server():
+    started = Server("dj-takeover", "--manual-clock", "--heartbeat", "0.5")
+    yield started
+    started.stop()
+
+
+def test_banner_gives_a_url_a_token_and_a_ready_example(server):
+    assert server.banner[0].startswith("grimnir-sim: serving 'dj-takeover'")
+    assert any(line.strip().startswith("connect: ws://127.0.0.1:") for line in server.banner)
+    assert server.http.get("/api/v1/health").json() == {"status": "ok"}
+
+
+def test_both_auth_forms_filters_events_and_heartbeat(server):
+    with (
+        connect(f"{server.ws}?types=dj_connect,live.handover&token={server.token}") as by_query,
+        connect(
+            f"{server.ws}?types=now_playing", additional_headers={"Authorization": f"Bearer {server.token}"}
+        ) as by_header,
+    ):
+        response = server.http.post("/api/v1/sim/advance", json={"by": "6m"})
+        assert response.status_code == 200
+        first = json.loads(by_query.recv(timeout=5))
+        second = json.loads(by_query.recv(timeout=5))
+        assert (first["type"], second["type"]) == ("dj_connect", "live.handover")
+        assert first["payload"]["source_ip"] == "203.0.113.7"
+        playing = [json.loads(by_header.recv(timeout=5)) for _ in range(2)]
+        assert [m["type"] for m in playing] == ["now_playing", "now_playing"]  # 10:03 track, 10:05 the DJ
+        assert playing[1]["payload"]["username"] == "DJ Mike"
+        assert json.loads(by_query.recv(timeout=5)) == {"type": "ping"}
+
+
+def test_bad_token_is_refused_with_401(server):
+    with pytest.raises(InvalidStatus) as caught:
+        connect(f"{server.ws}?token=not-a-token")
+    assert caught.value.response.status_code == 401
+    assert caught.value.response.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_closes_clients_with_1001_and_exits_cleanly(server, stop):
+    with connect(f"{server.ws}?types=now_playing&token={server.token}") as client:
+        assert json.loads(client.recv(timeout=5)) == {"type": "ping"}
+        server.process.send_signal(stop)
+        with pytest.raises(ConnectionClosed) as caught:
+            while True:
+                client.recv(timeout=10)
+    assert caught.value.rcvd.code == 1001
+    assert server.process.wait(timeout=15) == 0
+    assert "Traceback" not in server.process.stderr.read()
+
+
+def test_token_command_mints_with_the_configured_key():
+    env = {**os.environ, "GRIMNIR_JWT_SIGNING_KEY": KEY}
+    minted = subprocess.run(
+        [sys.executable, "-m", "playout", "token", "--roles", "dj", "--ttl", "15m"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    import jwt
+
+    claims = jwt.decode(minted, KEY, algorithms=["HS256"])
+    assert claims["roles"] == ["dj"] and claims["uid"] == claims["sub"] == "grimnir-sim"
+    assert claims["exp"] - claims["iat"] == 900
+    env.pop("GRIMNIR_JWT_SIGNING_KEY")
+    refused = subprocess.run(
+        [sys.executable, "-m", "playout", "token"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "GRIMNIR_JWT_SIGNING_KEY" in refused.stderr
+
+
+def test_a_port_in_use_is_one_line_and_status_2(server):
+    port = server.url.rsplit(":", 1)[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "playout", "serve", "dj-takeover", "--port", port],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: cannot listen on 127.0.0.1:") and "Traceback" not in result.stderr

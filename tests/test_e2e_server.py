@@ -86,6 +86,9 @@ def test_both_auth_forms_filters_events_and_heartbeat(server):
         assert [m["type"] for m in playing] == ["now_playing", "now_playing"]  # 10:03 track, 10:05 the DJ
         assert playing[1]["payload"]["username"] == "DJ Mike"
         assert json.loads(by_query.recv(timeout=5)) == {"type": "ping"}
+        by_query.send('{"type":"pong"}')  # read and ignored
+        assert by_header.ping().wait(timeout=5)  # a control ping is answered with a pong
+        assert json.loads(by_query.recv(timeout=5)) == {"type": "ping"}
 
 
 def test_bad_token_is_refused_with_401(server):

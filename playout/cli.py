@@ -148,7 +148,7 @@ def run_virtual(scenario: Scenario, until_ms: int, publish: Callable[[list[Emitt
 
     async def main() -> None:
         nonlocal runner
-        runner = StationRunner(scenario, publish)
+        runner = StationRunner(scenario, publish, real_probes=False)
         await runner.run(until_ms=until_ms)
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
@@ -159,6 +159,13 @@ def run_virtual(scenario: Scenario, until_ms: int, publish: Callable[[list[Emitt
 def cmd_run(args: argparse.Namespace) -> int:
     scenario = resolve_scenario(args.scenario, catalog_of(args))
     until_ms = args.until if args.until is not None else scenario.duration_ms
+    for webstream in scenario.webstreams.values():
+        if webstream.probe.kind == "http":
+            print(
+                f"warning: webstream '{webstream.key}' is probed over HTTP; `run` stays off the network, "
+                "so it stays healthy (`serve` checks it for real)",
+                file=sys.stderr,
+            )
     out = sys.stdout.buffer
     write = _writer(args, scenario, out)
     progress = _Progress(until_ms, sys.stderr.isatty())
@@ -222,18 +229,26 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    status = EXIT_USAGE
+    # except*: a command's errors may surface from inside trio nurseries, as exception groups.
     try:
-        return COMMANDS[args.command](args)
-    except ScenarioError as exc:
-        print(f"error: {exc.summary()}", file=sys.stderr)
-        return EXIT_USAGE
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except BrokenPipeError:
+        status = COMMANDS[args.command](args)
+    except* ScenarioError as group:
+        print(f"error: {first_leaf(group).summary()}", file=sys.stderr)  # type: ignore[attr-defined]
+    except* UsageError as group:
+        print(f"error: {first_leaf(group)}", file=sys.stderr)
+    except* BrokenPipeError:
         # The reader went away (`| head`); that is not an error of ours.
         sys.stderr.close()
-        return 0
+        status = 0
+    return status
+
+
+def first_leaf(error: BaseException) -> BaseException:
+    """The first exception inside (nested) exception groups."""
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
 
 
 if __name__ == "__main__":  # pragma: no cover

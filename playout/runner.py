@@ -12,6 +12,7 @@ Every other task talks to the core through :meth:`submit`, :meth:`advance` and
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Literal
 
 import attrs
@@ -19,6 +20,7 @@ import trio
 
 from . import inputs
 from .core import Emitted, InputRejected, Playout
+from .probes import probe_webstreams
 from .scenario import Scenario
 
 Publish = Callable[[list[Emitted]], None]
@@ -39,7 +41,13 @@ class StationRunner:
     """Runs one scenario's :class:`Playout` on the trio clock and publishes its events."""
 
     def __init__(
-        self, scenario: Scenario, publish: Publish, *, speed: float | None = None, manual_clock: bool = False
+        self,
+        scenario: Scenario,
+        publish: Publish,
+        *,
+        speed: float | None = None,
+        manual_clock: bool = False,
+        real_probes: bool = True,
     ) -> None:
         self.scenario = scenario
         self.core = Playout(scenario)
@@ -47,6 +55,7 @@ class StationRunner:
         if not self.speed > 0:
             raise ValueError("speed must be greater than 0")
         self.manual_clock = manual_clock
+        self.real_probes = real_probes and any(w.probe.kind == "http" for w in scenario.webstreams.values())
         self._publish = publish
         self._send, self._receive = trio.open_memory_channel[_Request](64)
         self._t0: float | None = None
@@ -94,7 +103,15 @@ class StationRunner:
         core = self.core
         self._t0 = trio.current_time()
         self._publish(core.advance(0))  # the first instant happens at start, whatever the clock
-        task_status.started()
+        async with trio.open_nursery() as drivers:
+            if self.real_probes:
+                await drivers.start(partial(probe_webstreams, self.scenario, self.submit, speed=self.speed))
+            task_status.started()
+            await self._own(until_ms)
+            drivers.cancel_scope.cancel()
+
+    async def _own(self, until_ms: int | None) -> None:
+        core = self.core
         while True:
             deadline = None if self.manual_clock else core.next_deadline()
             final = (

@@ -868,6 +868,13 @@ class _Builder:
                 )
         elif action in ("webstream_outage", "webstream_restore"):
             webstream = self.lookup(table, entry["webstream"], "webstream", webstreams)
+            if webstream is not None and webstream.probe.kind == "http":
+                self.problem(
+                    table,
+                    "webstream",
+                    f"webstream '{webstream.key}' is probed over HTTP: its outages "
+                    "come from the network, not the timeline",
+                )
             index = self.url_index(table, webstream, entry["url"])
             if index is not None and action == "webstream_outage":
                 made.append(

@@ -10,7 +10,7 @@ from functools import partial
 import trio
 
 from playout import format_duration, parse_duration
-from playout.cli import UsageError, catalog_of, resolve_scenario
+from playout.cli import UsageError, catalog_of, first_leaf, resolve_scenario
 
 from .auth import KEY_ENV, SigningKey, mint
 from .serve import serve
@@ -110,19 +110,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         trio.run(partial(_serve_until_signalled, service, host, port))
     except* OSError as group:  # binding fails inside Hypercorn's nursery
-        failure = next(_leaves(group))
+        failure = first_leaf(group)  # type: ignore[assignment]
     if failure is not None:
         raise UsageError(f"cannot listen on {host}:{port}: {failure.strerror or failure}")
     return 0
-
-
-def _leaves(group: BaseException):
-    """The exceptions inside (nested) exception groups."""
-    if isinstance(group, BaseExceptionGroup):
-        for inner in group.exceptions:
-            yield from _leaves(inner)
-    else:
-        yield group
 
 
 async def _serve_until_signalled(service: StationService, host: str, port: int) -> None:

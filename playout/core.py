@@ -496,6 +496,8 @@ class Playout:
                 self._manual_release(given)
             case inputs.HandOver():
                 self._operator_handover(given)
+            case inputs.UpdateMetadata():
+                self._update_metadata(given)
             case inputs.Skip():
                 self._skip(given)
             case _:  # pragma: no cover - the union is closed
@@ -674,6 +676,15 @@ class Playout:
         session.source = self._live_source(session)
         session.source.announce_override = given.announce_override
         state.ladder.add(session.source)
+
+    def _update_metadata(self, given: inputs.UpdateMetadata) -> None:
+        state = self.station(given.station)
+        session = state.sessions.get(given.dj)
+        if session is None:
+            raise InputRejected("conflict", f"DJ '{given.dj}' is not connected to station '{given.station}'")
+        session.title, session.artist = given.title, given.artist
+        if state.on_air is not None and state.on_air is session.source:
+            self._emit_live_now_playing(state, session)
 
     def _skip(self, given: inputs.Skip) -> None:
         state = self.station(given.station)

@@ -123,6 +123,16 @@ class HandOver:
 
 
 @_input
+class UpdateMetadata:
+    """A source client's metadata update: what the live DJ is playing now."""
+
+    station: str
+    dj: str
+    title: str
+    artist: str = ""
+
+
+@_input
 class Skip:
     """Skip the automation track on air; a fresh one starts now."""
 
@@ -141,5 +151,6 @@ Input = (
     | StartOverride
     | Release
     | HandOver
+    | UpdateMetadata
     | Skip
 )

@@ -144,6 +144,18 @@ class Webstream:
 
 
 @attrs.frozen
+class HarborSettings:
+    """The Icecast-compatible source receiver for live DJs (``[harbor]``)."""
+
+    port: int | None = None
+    """``None``: no harbor unless ``serve --harbor-port`` asks; 0 picks a free port."""
+    host: str = "127.0.0.1"
+    max_sources: int = 10
+    source_timeout_ms: int = 10_000
+    """A source that sends no audio for this long is disconnected (Icecast's default)."""
+
+
+@attrs.frozen
 class Slot:
     """A schedule entry: recurring on ``days`` at ``start_of_day_ms``, or once at ``at_ms``."""
 
@@ -192,6 +204,7 @@ class Scenario:
     webstreams: dict[str, Webstream]
     slots: tuple[Slot, ...]
     timeline: tuple[Happening, ...]
+    harbor: HarborSettings = HarborSettings()
 
     @property
     def clock(self) -> StationClock:
@@ -463,6 +476,17 @@ class _Builder:
         slots = self.slots()
         self.check_overlaps(slots)
         timeline = self.timeline(djs, webstreams, tracks)
+        harbor_doc = self.doc.get("harbor", {})
+        harbor = HarborSettings(
+            port=harbor_doc.get("port"),
+            host=harbor_doc.get("host", "127.0.0.1"),
+            max_sources=harbor_doc.get("max_sources", 10),
+            source_timeout_ms=self.duration(
+                "harbor", "source_timeout", harbor_doc.get("source_timeout"), 10_000
+            ),
+        )
+        if harbor.source_timeout_ms <= 0:
+            self.problem("harbor", "source_timeout", "must be longer than 0s")
         if self.problems:
             raise ScenarioError(self.problems)
         return Scenario(
@@ -482,6 +506,7 @@ class _Builder:
             webstreams=webstreams,
             slots=slots,
             timeline=timeline,
+            harbor=harbor,
         )
 
     def uid(self, kind: str, key: str, explicit: str | None = None) -> str:

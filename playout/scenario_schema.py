@@ -218,6 +218,14 @@ DOCUMENT_SCHEMA: dict[str, Any] = _table(
             ),
         },
         "timeline": {"type": "array", "items": _timeline_entry()},
+        "harbor": _table(
+            {
+                "port": {"type": "integer", "minimum": 0, "maximum": 65535},
+                "host": _TEXT,
+                "max_sources": _POSITIVE,
+                "source_timeout": _DURATION,
+            }
+        ),
     },
     ("scenario", "stations"),
 )

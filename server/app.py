@@ -37,6 +37,8 @@ def create_app(service: StationService) -> QuartTrio:
     @app.before_serving
     async def start_station() -> None:
         await app.nursery.start(service.runner.run)
+        if service.harbor is not None:
+            await app.nursery.start(functools.partial(service.harbor.serve, port=service.harbor_port))
 
     def authenticated(*, admin: bool = False):
         """REST auth: a Bearer token (the query form is for the events endpoint only)."""
@@ -107,6 +109,8 @@ def create_app(service: StationService) -> QuartTrio:
             "manual": service.runner.manual_clock,
             "scenario_start": service.scenario.clock.stamp(0),
         }
+        if service.harbor is not None:
+            snapshot["harbor"] = service.harbor.snapshot()
         snapshot["clients"] = {
             "connected": len(service.hub),
             "events_published": service.hub.published,

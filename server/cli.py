@@ -48,6 +48,13 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
         help="station time stands still until POST /api/v1/sim/advance moves it",
     )
     parser.add_argument(
+        "--harbor-port",
+        type=int,
+        metavar="PORT",
+        help="accept Icecast source clients (live DJs) on this port; 0 picks a free one "
+        "(default: the scenario's [harbor] port)",
+    )
+    parser.add_argument(
         "--heartbeat",
         type=float,
         default=15.0,
@@ -104,7 +111,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         **({"cors_origins": tuple(args.cors_origin)} if args.cors_origin else {}),
     )
     key = SigningKey.from_environment() or SigningKey.generate()
-    service = StationService(scenario, key, settings, speed=args.speed, manual_clock=args.manual_clock)
+    service = StationService(
+        scenario,
+        key,
+        settings,
+        speed=args.speed,
+        manual_clock=args.manual_clock,
+        harbor_port=args.harbor_port,
+    )
     logging.basicConfig(level=logging.WARNING, format="grimnir-sim: %(message)s")
     failure: OSError | None = None
     try:
@@ -152,4 +166,11 @@ def _print_banner(service: StationService, url: str, events_url: str) -> None:
         f"  connect: {events_url}?types=now_playing,live.handover,live.released&token={token}",
         "  stop:    Ctrl-C",
     ]
+    if service.harbor is not None and service.harbor.port is not None:
+        host = service.harbor.settings.host
+        mounts = ", ".join(m.path for station in scenario.stations for m in station.mounts)
+        lines[-1:-1] = [
+            f"  harbor:  icecast://DJ:PASSWORD@{host}:{service.harbor.port}/MOUNT"
+            f"  (PUT or SOURCE; mounts {mounts})"
+        ]
     print("\n".join(lines), flush=True)

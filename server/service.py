@@ -5,6 +5,7 @@ import re
 import attrs
 
 from playout import Scenario, StationRunner
+from playout.harbor import Harbor
 
 from .auth import SigningKey
 from .directory import Directory
@@ -39,6 +40,7 @@ class StationService:
         *,
         speed: float | None = None,
         manual_clock: bool = False,
+        harbor_port: int | None = None,
     ) -> None:
         self.scenario = scenario
         self.key = key
@@ -47,3 +49,6 @@ class StationService:
         self.runner = StationRunner(scenario, self.hub.publish, speed=speed, manual_clock=manual_clock)
         self.admission = Admission(self.settings.max_connections, self.settings.per_ip_per_minute)
         self.directory = Directory(scenario)
+        self.harbor_port = harbor_port if harbor_port is not None else scenario.harbor.port
+        self.harbor = Harbor(scenario, self.runner.submit) if self.harbor_port is not None else None
+        """The source receiver for live DJs, when the scenario or ``--harbor-port`` asks for one."""

@@ -55,8 +55,8 @@ class Behaviours:
                 nursery.start_soon(self._until_client_leaves, stream, nursery.cancel_scope)
                 await behaviour(stream)
                 nursery.cancel_scope.cancel()
-        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-            pass
+        except* (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            pass  # the probe hung up while we were still talking: expected
         finally:
             self.open -= 1
             await stream.aclose()

@@ -1,0 +1,261 @@
+"""The harbor: an Icecast-compatible source receiver, so real encoders can go live.
+
+A source client (ffmpeg, BUTT, Mixxx, liquidsoap…) connects with ``PUT /mount``
+or the legacy ``SOURCE /mount`` and HTTP Basic auth. The user is the DJ's id
+(or Icecast's usual ``source``) and the password is the DJ's ``password`` from
+the scenario. The mount must be one of a station's mounts (by path). The harbor
+answers ``200`` and reads the audio, counting and discarding it, until the client
+leaves or sends nothing for ``source_timeout``; connecting is a DJ connecting
+(``dj_connect`` with the client's real address, then the ladder decides) and
+leaving is the DJ disconnecting (``dj_disconnect`` with the real duration).
+
+``GET /admin/metadata?mode=updinfo&song=Artist - Title&mount=/live`` with the same
+credentials sets what the live DJ is playing (a new ``now_playing``).
+
+Refusals: 400 for a request that is not one, 401 with ``WWW-Authenticate: Basic``
+for wrong credentials, 404 for an unknown mount, 409 for a mount or DJ already
+connected, 503 beyond ``max_sources``.
+"""
+
+import base64
+import binascii
+import contextlib
+import http.client
+import io
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import attrs
+import trio
+
+from . import inputs
+from .core import Emitted, InputRejected
+from .scenario import Dj, HarborSettings, Mount, Scenario, Station
+
+log = logging.getLogger("grimnir_sim.harbor")
+
+MAX_HEAD_BYTES = 16_384
+HEAD_TIMEOUT_SECONDS = 10.0
+REALM = "Icecast2 Server"
+READ_SIZE = 65_536
+
+Submit = Callable[[inputs.Input], Awaitable[list[Emitted]]]
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, reason: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.headers = headers or {}
+
+
+@attrs.frozen
+class _Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: http.client.HTTPMessage
+    leftover: bytes
+
+
+@attrs.define
+class SourceConnection:
+    """A connected source client: who, where, and how much audio it has sent."""
+
+    dj: Dj
+    station: Station
+    mount: Mount
+    source_ip: str
+    session_id: str
+    connected_at: float
+    bytes_received: int = 0
+    content_type: str = ""
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "dj": self.dj.key,
+            "username": self.dj.username,
+            "station_id": self.station.id,
+            "mount": self.mount.path,
+            "session_id": self.session_id,
+            "source_ip": self.source_ip,
+            "content_type": self.content_type,
+            "bytes_received": self.bytes_received,
+            "connected_seconds": round(trio.current_time() - self.connected_at, 3),
+        }
+
+
+class Harbor:
+    def __init__(self, scenario: Scenario, submit: Submit, settings: HarborSettings | None = None) -> None:
+        self.scenario = scenario
+        self.settings = settings or scenario.harbor
+        self._submit = submit
+        self._mounts = {m.path: (station, m) for station in scenario.stations for m in station.mounts}
+        self.sources: dict[str, SourceConnection] = {}
+        """Connected sources by mount path."""
+        self.port: int | None = None
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "port": self.port,
+            "max_sources": self.settings.max_sources,
+            "sources": [source.describe() for source in self.sources.values()],
+        }
+
+    async def serve(self, *, port: int | None = None, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """Listen on ``host:port`` (the settings' unless given) until cancelled."""
+        wanted = self.settings.port if port is None else port
+        listeners = await trio.open_tcp_listeners(wanted or 0, host=self.settings.host)
+        self.port = listeners[0].socket.getsockname()[1]
+        task_status.started(self.port)
+        await trio.serve_listeners(self._handle, listeners)
+
+    async def _handle(self, stream: trio.SocketStream) -> None:
+        peer = stream.socket.getpeername()[0]
+        try:
+            request = await self._read_head(stream)
+            if request.method in ("PUT", "SOURCE"):
+                await self._source(stream, request, peer)
+            elif request.method == "GET" and request.path == "/admin/metadata":
+                await self._metadata(stream, request)
+            else:
+                raise _Refused(
+                    405 if request.path in self._mounts else 404, "Not a source or metadata request"
+                )
+        except _Refused as refused:
+            await self._respond(stream, refused.status, refused.reason, refused.headers)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            pass  # the client went away; whatever it had started is cleaned up below
+        finally:
+            await stream.aclose()
+
+    async def _read_head(self, stream: trio.SocketStream) -> _Request:
+        buffered = b""
+        with trio.move_on_after(HEAD_TIMEOUT_SECONDS):
+            while b"\r\n\r\n" not in buffered:
+                if len(buffered) > MAX_HEAD_BYTES:
+                    raise _Refused(431, "Request Header Fields Too Large")
+                chunk = await stream.receive_some(4096)
+                if not chunk:
+                    raise trio.ClosedResourceError
+                buffered += chunk
+        if b"\r\n\r\n" not in buffered:
+            raise _Refused(408, "Request Timeout")
+        head, _, leftover = buffered.partition(b"\r\n\r\n")
+        request_line, _, header_block = head.partition(b"\r\n")
+        try:
+            method, target, _version = request_line.decode("ascii").split(" ")
+            headers = http.client.parse_headers(io.BytesIO(header_block + b"\r\n\r\n"))
+        except (UnicodeDecodeError, ValueError, http.client.HTTPException):
+            raise _Refused(400, "Bad Request") from None
+        parts = urlsplit(target)
+        return _Request(method.upper(), parts.path, parse_qs(parts.query), headers, leftover)
+
+    def _authenticate(self, request: _Request) -> Dj:
+        challenge = {"WWW-Authenticate": f'Basic realm="{REALM}"'}
+        scheme, _, encoded = (request.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "basic":
+            raise _Refused(401, "Authentication Required", challenge)
+        try:
+            user, _, password = base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise _Refused(401, "Authentication Required", challenge) from None
+        for dj in self.scenario.djs.values():
+            if dj.password is not None and dj.password == password and user in ("source", dj.key):
+                return dj
+        raise _Refused(401, "Authentication Required", challenge)
+
+    async def _source(self, stream: trio.SocketStream, request: _Request, peer: str) -> None:
+        dj = self._authenticate(request)
+        found = self._mounts.get(request.path)
+        if found is None:
+            raise _Refused(404, f"No mount {request.path}")
+        station, mount = found
+        if request.path in self.sources:
+            raise _Refused(409, f"Mount {request.path} is in use")
+        if any(source.dj.key == dj.key for source in self.sources.values()):
+            raise _Refused(409, f"{dj.username} is already connected")
+        if len(self.sources) >= self.settings.max_sources:
+            raise _Refused(503, "Too many sources connected")
+        try:
+            emitted = await self._submit(
+                inputs.ConnectDj(station=station.key, dj=dj.key, mount=mount.key, source_ip=peer)
+            )
+        except InputRejected as exc:
+            raise _Refused(409, exc.detail) from None
+        session_id = next(e.event.session_id for e in emitted if e.event.TYPE == "dj_connect")  # type: ignore[attr-defined]
+        source = SourceConnection(
+            dj,
+            station,
+            mount,
+            peer,
+            session_id,
+            trio.current_time(),
+            content_type=request.headers.get("Content-Type", ""),
+        )
+        self.sources[request.path] = source
+        log.info("%s connected to %s from %s", dj.username, mount.path, peer)
+        try:
+            await stream.send_all(b"HTTP/1.0 200 OK\r\nServer: grimnir-sim harbor\r\n\r\n")
+            source.bytes_received += len(request.leftover)
+            await self._read_audio(stream, source)
+        finally:
+            del self.sources[request.path]
+            # Leaving is news even when the reason is a cancellation (server shutdown).
+            # (InputRejected: already disconnected through the control API.)
+            with trio.CancelScope(shield=True), trio.move_on_after(5), contextlib.suppress(InputRejected):
+                await self._submit(inputs.DisconnectDj(station=station.key, dj=dj.key))
+            log.info("%s left %s after %d bytes", dj.username, mount.path, source.bytes_received)
+
+    async def _read_audio(self, stream: trio.SocketStream, source: SourceConnection) -> None:
+        timeout = self.settings.source_timeout_ms / 1000
+        while True:
+            with trio.move_on_after(timeout):
+                chunk = await stream.receive_some(READ_SIZE)
+                if not chunk:
+                    return  # the encoder stopped
+                source.bytes_received += len(chunk)  # counted, never stored
+                continue
+            log.info("%s sent no audio for %gs: disconnecting", source.dj.username, timeout)
+            return
+
+    async def _metadata(self, stream: trio.SocketStream, request: _Request) -> None:
+        dj = self._authenticate(request)
+        if request.query.get("mode", [""])[0] != "updinfo":
+            raise _Refused(400, "Unsupported mode")
+        song = request.query.get("song", [""])[0]
+        mount_path = request.query.get("mount", [""])[0]
+        source = self.sources.get(mount_path) or next(
+            (s for s in self.sources.values() if s.dj.key == dj.key), None
+        )
+        if source is None or source.dj.key != dj.key:
+            raise _Refused(400, "Source does not exist")
+        artist, separator, title = song.partition(" - ")
+        if not separator:
+            artist, title = "", song
+        await self._submit(
+            inputs.UpdateMetadata(
+                station=source.station.key, dj=dj.key, title=title.strip(), artist=artist.strip()
+            )
+        )
+        body = (
+            b'<?xml version="1.0"?>\n<iceresponse><message>Metadata update successful</message>'
+            b"<return>1</return></iceresponse>\n"
+        )
+        await stream.send_all(
+            b"HTTP/1.0 200 OK\r\nContent-Type: text/xml\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
+
+    @staticmethod
+    async def _respond(stream: trio.SocketStream, status: int, reason: str, headers: dict[str, str]) -> None:
+        body = (reason + "\n").encode()
+        lines = [f"HTTP/1.0 {status} {reason}", "Content-Type: text/plain", f"Content-Length: {len(body)}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        with trio.move_on_after(2), contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            await stream.send_all(("\r\n".join(lines) + "\r\n\r\n").encode() + body)

@@ -144,3 +144,48 @@ def test_a_port_in_use_is_one_line_and_status_2(server):
     )
     assert result.returncode == 2
     assert result.stderr.startswith("error: cannot listen on 127.0.0.1:") and "Traceback" not in result.stderr
+
+
+def test_an_encoder_pointed_at_the_served_harbor_goes_live():
+    served = Server("live-harbor", "--harbor-port", "0", "--speed", "1")
+    try:
+        harbor = next(line.split()[1] for line in served.banner if line.strip().startswith("harbor:"))
+        port = harbor.split("@", 1)[1].split(":")[1].split("/")[0]
+        with connect(
+            f"{served.ws}?types=dj_connect,live.handover,dj_disconnect&token={served.token}"
+        ) as client:
+            encoder = subprocess.run(
+                [
+                    "ffmpeg",
+                    "-hide_banner",
+                    "-loglevel",
+                    "error",
+                    "-re",
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    "sine=frequency=440:sample_rate=44100",
+                    "-t",
+                    "1.5",
+                    "-c:a",
+                    "libmp3lame",
+                    "-b:a",
+                    "64k",
+                    "-f",
+                    "mp3",
+                    "-content_type",
+                    "audio/mpeg",
+                    f"icecast://mike:mikes-password@127.0.0.1:{port}/live",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            assert encoder.returncode == 0, encoder.stderr
+            got = [json.loads(client.recv(timeout=10)) for _ in range(3)]
+        assert [m["type"] for m in got] == ["dj_connect", "live.handover", "dj_disconnect"]
+        assert got[0]["payload"]["username"] == "DJ Mike" and got[0]["payload"]["source_ip"] == "127.0.0.1"
+        state = served.http.get("/api/v1/sim/state").json()
+        assert state["harbor"]["port"] == int(port) and state["harbor"]["sources"] == []
+    finally:
+        assert served.stop() == 0

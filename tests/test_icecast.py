@@ -1,0 +1,174 @@
+"""Real webstream probes against a real Icecast fed by ffmpeg: failover, then recovery.
+
+Real processes, so real time (about 15 s). .ci/run installs Debian's icecast2 and ffmpeg.
+"""
+
+import os
+import shutil
+import socket
+import tempfile
+from functools import partial
+from pathlib import Path
+
+import httpx
+import pytest
+import trio
+
+from playout import StationRunner, parse_scenario
+
+SOURCE_PASSWORD = "feed-me-0123"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def icecast_config(folder, port: int) -> str:
+    # As root, Icecast insists on dropping privileges to its Debian user.
+    owner = (
+        "<changeowner><user>icecast2</user><group>icecast</group></changeowner>" if os.geteuid() == 0 else ""
+    )
+    return f"""<icecast>
+  <limits><sources>4</sources><source-timeout>3</source-timeout><burst-size>16384</burst-size></limits>
+  <authentication><source-password>{SOURCE_PASSWORD}</source-password>
+    <admin-user>admin</admin-user><admin-password>{SOURCE_PASSWORD}</admin-password></authentication>
+  <hostname>127.0.0.1</hostname>
+  <listen-socket><port>{port}</port><bind-address>127.0.0.1</bind-address></listen-socket>
+  <paths><basedir>/usr/share/icecast2</basedir><logdir>{folder}</logdir>
+    <webroot>/usr/share/icecast2/web</webroot><adminroot>/usr/share/icecast2/admin</adminroot></paths>
+  <logging><accesslog>access.log</accesslog><errorlog>error.log</errorlog><loglevel>3</loglevel></logging>
+  <security><chroot>0</chroot>{owner}</security>
+</icecast>
+"""
+
+
+def feed(port: int, mount: str, frequency: int) -> list[str]:
+    return [
+        shutil.which("ffmpeg") or "ffmpeg",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-re",
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency={frequency}:sample_rate=44100",
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        "64k",
+        "-f",
+        "mp3",
+        "-content_type",
+        "audio/mpeg",
+        f"icecast://source:{SOURCE_PASSWORD}@127.0.0.1:{port}/{mount}",
+    ]
+
+
+async def wait_for_mount(url: str, up: bool) -> None:
+    async with httpx.AsyncClient() as client:
+        with trio.fail_after(15):
+            while True:
+                try:
+                    async with client.stream("GET", url, timeout=2) as response:
+                        if (response.status_code == 200) == up:
+                            return
+                except httpx.HTTPError:
+                    pass
+                await trio.sleep(0.2)
+
+
+SCENARIO = """
+[scenario]
+name = "real-icecast"
+start = "2026-01-19T10:00:00Z"
+duration = "1d"
+
+[[stations]]
+id = "main"
+name = "Relay FM"
+health_interval = "0s"
+
+[[library.tracks]]
+id = "one"
+title = "One"
+duration = "3m"
+
+[[webstreams]]
+id = "relay"
+name = "Icecast Relay"
+urls = ["{primary}", "{backup}"]
+probe = "http"
+interval = "1s"
+failure_threshold = 2
+grace = "1s"
+recovery_checks = 2
+sample_window = "2s"
+min_bytes = 4096
+
+[[schedule]]
+days = "daily"
+start = "00:00"
+duration = "24h"
+webstream = "relay"
+"""
+
+
+@pytest.fixture
+def icecast_dir():
+    # Icecast writes its logs after dropping to its own user, who cannot reach pytest's tmp_path.
+    folder = Path(tempfile.mkdtemp(prefix="grimnir-icecast-"))
+    folder.chmod(0o777)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+async def test_probes_fail_over_and_recover_against_a_real_icecast(icecast_dir):
+    tmp_path = icecast_dir
+    icecast = shutil.which("icecast2")
+    assert icecast and shutil.which("ffmpeg"), ".ci/run installs Debian's icecast2 and ffmpeg"
+    port = free_port()
+    (tmp_path / "icecast.xml").write_text(icecast_config(tmp_path, port))
+    primary, backup = (f"http://127.0.0.1:{port}/{mount}" for mount in ("primary", "backup"))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(
+            partial(trio.run_process, [icecast, "-c", str(tmp_path / "icecast.xml")], check=False)
+        )
+        primary_feed = await nursery.start(partial(trio.run_process, feed(port, "primary", 440), check=False))
+        await nursery.start(partial(trio.run_process, feed(port, "backup", 660), check=False))
+        await wait_for_mount(primary, up=True)
+        await wait_for_mount(backup, up=True)
+
+        scenario = parse_scenario(SCENARIO.format(primary=primary, backup=backup), "real-icecast.toml")
+        published = []
+        runner = StationRunner(scenario, published.extend)
+        await nursery.start(runner.run)
+
+        def changes():
+            return [e.event for e in published if e.event.TYPE.startswith("webstream.")]
+
+        await trio.sleep(3)  # a few passing checks of both URLs
+        assert changes() == []
+        primary_feed.kill()  # the primary's encoder dies; Icecast drops the mount
+        with trio.fail_after(15):
+            while not changes():
+                await trio.sleep(0.1)
+        (failover,) = changes()
+        assert (failover.TYPE, failover.failed_url, failover.failover_url) == (
+            "webstream.failover",
+            primary,
+            backup,
+        )
+        assert failover.reason == "http_error"  # Icecast answers 404 for a mount without a source
+        await nursery.start(partial(trio.run_process, feed(port, "primary", 440), check=False))
+        with trio.fail_after(20):
+            while len(changes()) < 2:
+                await trio.sleep(0.1)
+        assert [c.TYPE for c in changes()] == ["webstream.failover", "webstream.recovered"]
+        assert changes()[1].recovered_url == primary
+        playing = [e.event for e in published if e.event.TYPE == "now_playing"]
+        assert [p.url for p in playing] == [primary, backup, primary]
+        assert [p.health_status for p in playing] == ["healthy", "degraded", "healthy"]
+        nursery.cancel_scope.cancel()

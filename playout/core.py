@@ -695,7 +695,7 @@ class Playout:
             or not isinstance(state.play, TrackPlay)
         ):
             raise InputRejected("conflict", "only an automation track can be skipped")
-        self._start_automation(state, on_air, crossfade=False)
+        self._start_automation(state, on_air, crossfade=False, previous=state.play)
 
     def _release(self, state: _StationState, source: Source) -> None:
         """Take a source off the ladder; events follow when it leaves the air (``_leave``)."""
@@ -928,6 +928,8 @@ class Playout:
         )
 
     def _hand_over(self, state: _StationState, session: Session, source: Source) -> None:
+        # A DJ coming back after an emergency cuts straight back in.
+        transition = "immediate" if session.handed_over else source.transition
         session.handed_over = True
         self._emit(
             ev.LiveHandover(
@@ -936,7 +938,7 @@ class Playout:
                 user_id=ev.Uuid(session.dj.user_id),
                 username=session.dj.username,
                 priority=session.priority,  # type: ignore[arg-type]
-                transition_type=source.transition,
+                transition_type=transition,
                 handover_at=self._stamp(),
             )
         )
@@ -997,9 +999,12 @@ class Playout:
             cursor = state.playlists.get(playlist.key)
             if cursor is None:
                 cursor = state.playlists[playlist.key] = _Cursor(playlist.tracks, playlist.shuffle, state.rng)
-            track = self.scenario.tracks[cursor.next()]
         else:
-            track = self.scenario.tracks[state.rotation.next()]
+            cursor = state.rotation
+        key = cursor.next()
+        if isinstance(previous, TrackPlay) and key == previous.track.key:
+            key = cursor.next()  # never the same track twice in a row (a one-track list excepted)
+        track = self.scenario.tracks[key]
         fade_ms = min(self._crossfade_ms(state), track.duration_ms // 2)
         self._start_track(state, source, track, fade_ms)
         # The documented crossfade notice follows the incoming track's now_playing.

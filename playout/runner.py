@@ -11,7 +11,7 @@ Every other task talks to the core through :meth:`submit`, :meth:`advance` and
 """
 
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, Literal
 
@@ -31,6 +31,7 @@ class _Request:
     kind: Literal["input", "advance", "snapshot"]
     given: inputs.Input | None = None
     by_ms: int = 0
+    with_snapshot: bool = False
     done: trio.Event = attrs.Factory(trio.Event)
     emitted: list[Emitted] = attrs.Factory(list)
     result: Any = None
@@ -48,6 +49,7 @@ class StationRunner:
         speed: float | None = None,
         manual_clock: bool = False,
         real_probes: bool = True,
+        settle: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.scenario = scenario
         self.core = Playout(scenario)
@@ -57,6 +59,8 @@ class StationRunner:
         self.manual_clock = manual_clock
         self.real_probes = real_probes and any(w.probe.kind == "http" for w in scenario.webstreams.values())
         self._publish = publish
+        self._settle = settle or trio.lowlevel.checkpoint
+        """Awaited between the instants of a manual advance, so readers can keep up."""
         self._send, self._receive = trio.open_memory_channel[_Request](64)
         self._t0: float | None = None
 
@@ -85,6 +89,11 @@ class StationRunner:
     async def submit(self, given: inputs.Input) -> list[Emitted]:
         """Apply an input now; return its events or raise :class:`InputRejected` (nothing changed)."""
         return (await self._ask(_Request("input", given=given))).emitted
+
+    async def submit_and_snapshot(self, given: inputs.Input) -> tuple[list[Emitted], dict[str, Any]]:
+        """:meth:`submit`, and the state right after it, taken in the same turn (no other request between)."""
+        request = await self._ask(_Request("input", given=given, with_snapshot=True))
+        return request.emitted, request.result
 
     async def advance(self, by_ms: int) -> list[Emitted]:
         """With a manual clock, move station time forward by ``by_ms``; return what happened."""
@@ -130,7 +139,10 @@ class StationRunner:
                     return
                 continue
             self._publish(core.advance(self.station_now_ms()))
-            self._serve(request)
+            if request.kind == "advance":
+                await self._advance_by(request)
+            else:
+                self._serve(request)
             request.done.set()
 
     def _serve(self, request: _Request) -> None:
@@ -141,8 +153,25 @@ class StationRunner:
                 request.emitted = core.submit(request.given)
             except InputRejected as exc:
                 request.error = exc
-        elif request.kind == "advance":
-            request.emitted = core.advance(core.now_ms + request.by_ms)
+            if request.with_snapshot:
+                request.result = core.snapshot()
         else:
             request.result = core.snapshot()
         self._publish(request.emitted)
+
+    async def _advance_by(self, request: _Request) -> None:
+        """Move a manual clock instant by instant, letting other tasks run between instants.
+
+        Each instant is published on its own and followed by ``settle`` (the server's hub
+        waits there for the connections to drain), as the events would come in real time.
+        """
+        core = self.core
+        target = core.now_ms + request.by_ms
+        while (deadline := core.next_deadline()) is not None and deadline <= target:
+            batch = core.advance(deadline)
+            self._publish(batch)
+            request.emitted += batch
+            await self._settle()
+        batch = core.advance(target)
+        self._publish(batch)
+        request.emitted += batch

@@ -13,6 +13,7 @@ import trio
 from quart import Response, request, websocket
 from quart_cors import cors, cors_exempt
 from quart_trio import QuartTrio
+from werkzeug.exceptions import HTTPException
 
 from playout import wire
 
@@ -119,6 +120,13 @@ def create_app(service: StationService) -> QuartTrio:
         return ok(snapshot)
 
     app.register_blueprint(control_blueprint(service, authenticated))
+
+    @app.errorhandler(HTTPException)
+    async def http_error(exc: HTTPException) -> Response:
+        """Unknown paths, wrong methods, oversized bodies: JSON like every other error."""
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error(exc.code or 500, code, exc.description or code)
+
     return cors(
         app,
         allow_origin=list(service.settings.cors_origins),

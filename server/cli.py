@@ -2,6 +2,8 @@
 
 import argparse
 import logging
+import math
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -17,6 +19,8 @@ from .serve import serve
 from .service import ServerSettings, StationService
 
 Handler = Callable[[argparse.Namespace], int]
+STOP_SECONDS = 20.0
+MAX_SPEED = 1_000_000.0
 TOKEN_TTL = "24h"
 
 
@@ -61,6 +65,13 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
         metavar="SECONDS",
         help="ping interval (default: 15, as documented)",
     )
+    parser.add_argument(
+        "--send-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="cut off a client whose socket accepts nothing for this long (default: 10)",
+    )
     parser.add_argument("--max-connections", type=_positive, default=10_000)
     parser.add_argument("--per-ip-per-minute", type=_positive, default=100)
     parser.add_argument(
@@ -100,13 +111,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server_defaults = catalog.server if catalog is not None else {}
     host = args.host or server_defaults.get("host", "127.0.0.1")
     port = args.port if args.port is not None else server_defaults.get("port", 8000)
-    if args.speed is not None and not args.speed > 0:
-        raise UsageError("--speed must be greater than 0")
+    if args.speed is not None and not (math.isfinite(args.speed) and 0 < args.speed <= MAX_SPEED):
+        raise UsageError(f"--speed must be greater than 0 and at most {MAX_SPEED:,.0f}")
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port must be 0 to 65535, not {port}")
+    if not args.send_timeout > 0:
+        raise UsageError("--send-timeout must be greater than 0")
     if not args.heartbeat > 0:
         raise UsageError("--heartbeat must be greater than 0")
     settings = ServerSettings(
         max_connections=args.max_connections,
         heartbeat_seconds=args.heartbeat,
+        send_timeout_seconds=args.send_timeout,
         per_ip_per_minute=args.per_ip_per_minute,
         **({"cors_origins": tuple(args.cors_origin)} if args.cors_origin else {}),
     )
@@ -141,8 +157,22 @@ async def _serve_until_signalled(service: StationService, host: str, port: int) 
                     f"grimnir-sim: {name}: closing {len(service.hub)} connection(s) and stopping",
                     file=sys.stderr,
                 )
-                await running.stop()
+                async with trio.open_nursery() as stopping:
+                    stopping.start_soon(_exit_on_another_signal, signals)
+                    with trio.move_on_after(STOP_SECONDS) as waited:
+                        await running.stop()
+                    if waited.cancelled_caught:
+                        print(f"grimnir-sim: not stopped after {STOP_SECONDS:g}s; exiting", file=sys.stderr)
+                        os._exit(1)
+                    stopping.cancel_scope.cancel()
                 break
+
+
+async def _exit_on_another_signal(signals) -> None:
+    """A second Ctrl-C (or SIGTERM) while stopping: leave at once."""
+    async for received in signals:
+        print(f"grimnir-sim: {signal.Signals(received).name} again: exiting now", file=sys.stderr)
+        os._exit(130)
 
 
 def _print_banner(service: StationService, url: str, events_url: str) -> None:

@@ -7,6 +7,7 @@ JSON, unknown ids, wrong types, an impossible change) gets 400/404/409 with
 """
 
 import functools
+import json
 import typing
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,6 +25,7 @@ from .service import StationService
 
 _ID = {"type": "string", "minLength": 1}
 _TRANSITION = {"enum": ["immediate", "faded", "delayed"]}
+MAX_ADVANCE_MS = 7 * 86_400_000
 _REJECTION_STATUS = {"not_found": 404, "conflict": 409, "no_preemption": 409, "bad_request": 400}
 
 
@@ -43,15 +45,15 @@ def _schema(properties: dict[str, Any], required: tuple[str, ...] = ()) -> jsons
 async def _body(
     validator: jsonschema.protocols.Validator | None, *, optional: bool = False
 ) -> dict[str, Any]:
-    raw = await request.get_data(as_text=True)
+    raw = await request.get_data()
     if not raw.strip():
         if optional or validator is None:
             return {}
         raise BadRequest("invalid_json", "the request needs a JSON object body")
     try:
-        body = await request.get_json(force=True, silent=False)
-    except Exception:  # Quart raises its own BadRequest subclasses for malformed JSON
-        raise BadRequest("invalid_json", "the body is not valid JSON") from None
+        body = json.loads(raw)  # bytes: UTF-8 (or -16/-32) is detected, anything else refused
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("invalid_json", "the body is not valid JSON in UTF-8") from None
     if not isinstance(body, dict):
         raise BadRequest("invalid_json", "the body must be a JSON object")
     if validator is not None:
@@ -89,6 +91,18 @@ def control_blueprint(service: StationService, authenticated: Callable[..., Any]
             return guarded
 
         return register
+
+    def _source_uuid(source_id: str) -> str:
+        """Short ids of media and webstreams name the override that plays them."""
+        for find, table in (
+            (directory.track, service.scenario.tracks),
+            (directory.webstream, service.scenario.webstreams),
+        ):
+            try:
+                return table[find(source_id)].id
+            except NotFound:
+                continue
+        return source_id
 
     def station_of(body: dict[str, Any], *, required: bool) -> str:
         if "station_id" in body:
@@ -131,14 +145,14 @@ def control_blueprint(service: StationService, authenticated: Callable[..., Any]
         body = await _body(emergency_body)
         station = station_of(body, required=True)
         media = directory.track(body["media_id"])
-        await runner.submit(inputs.InsertEmergency(station=station, media=media))
-        on_air = (await station_state(station))["on_air"]
+        _, snapshot = await runner.submit_and_snapshot(inputs.InsertEmergency(station=station, media=media))
+        on_air = _station(snapshot, station)["on_air"] or {}
         return ok(
             {
                 "status": "emergency_activated",
                 "preempted": True,
                 "transition_type": "immediate",
-                "source_id": on_air["source_id"],
+                "source_id": on_air.get("source_id"),
             }
         )
 
@@ -179,16 +193,21 @@ def control_blueprint(service: StationService, authenticated: Callable[..., Any]
                 transition=transition,
                 must_preempt=True,
             )
-        emitted = await runner.submit(given)
-        state = await station_state(station)
-        on_air = state["on_air"] or {}
+        emitted, snapshot = await runner.submit_and_snapshot(given)
+        state = _station(snapshot, station)
+        if isinstance(given, inputs.HandOver):
+            source_id = body["source_id"]  # a live override's source is the DJ's session
+        else:
+            source_id = next(
+                s.get("source_id") for s in reversed(state["ladder"]) if s.get("name") == given.name
+            )
         return ok(
             {
                 "status": "override_activated",
                 "preempted": any(e.event.TYPE in ("priority.override", "live.handover") for e in emitted),
                 "transition_type": "preempt" if transition == "immediate" else transition,
                 "requires_fade": transition == "faded",
-                "source_id": on_air.get("source_id") if on_air.get("priority") == 1 else _waiting_id(state),
+                "source_id": source_id,
             }
         )
 
@@ -200,16 +219,17 @@ def control_blueprint(service: StationService, authenticated: Callable[..., Any]
             if "station_id" in body
             else [s.key for s in service.scenario.stations]
         )
+        wanted = _source_uuid(source_id)
         for station in stations:
             try:
-                emitted = await runner.submit(
-                    inputs.Release(station=station, target="source", name=source_id)
+                emitted, snapshot = await runner.submit_and_snapshot(
+                    inputs.Release(station=station, target="source", name=wanted)
                 )
             except InputRejected as exc:
                 if exc.code == "not_found" and station != stations[-1]:
                     continue
                 raise
-            on_air = (await station_state(station))["on_air"] or {}
+            on_air = _station(snapshot, station)["on_air"] or {}
             released: dict[str, Any] = {"status": "released", "transition_type": _transition_of(emitted)}
             if on_air.get("source_id"):
                 released["next_source_id"] = on_air["source_id"]
@@ -237,12 +257,15 @@ def control_blueprint(service: StationService, authenticated: Callable[..., Any]
         station = station_of(body, required=True)
         before = (await station_state(station))["on_air"]
         transition = "immediate" if body.get("immediate") else "faded"
-        emitted = await runner.submit(
+        emitted, snapshot = await runner.submit_and_snapshot(
             inputs.HandOver(
-                station=station, session=body["session_id"], priority=body["priority"], transition=transition
+                station=station,
+                session=body["session_id"],
+                priority=int(body["priority"]),
+                transition=transition,
             )
         )
-        after = (await station_state(station))["on_air"]
+        after = _station(snapshot, station)["on_air"]
         handover = next((e for e in emitted if isinstance(e.event, events.LiveHandover)), None)
         response: dict[str, Any] = {
             "success": True,
@@ -259,7 +282,14 @@ def control_blueprint(service: StationService, authenticated: Callable[..., Any]
         for station in service.scenario.stations:
             state = await station_state(station.key)
             if any(dj["session_id"] == session_id for dj in state["djs"]):
-                await runner.submit(inputs.Release(station=station.key, target="source", name=session_id))
+                try:
+                    await runner.submit(inputs.Release(station=station.key, target="source", name=session_id))
+                except InputRejected as exc:
+                    if exc.code != "not_found":
+                        raise
+                    raise InputRejected(
+                        "conflict", "the DJ is connected but holds no place on the ladder"
+                    ) from None
                 return ok({"status": "released"})
         return error(404, "session_not_found", f"no connected session '{session_id}'")
 
@@ -310,7 +340,7 @@ def control_blueprint(service: StationService, authenticated: Callable[..., Any]
                 mount=directory.mount(station, body["mount_id"]) if "mount_id" in body else None,
                 source_ip=body.get("source_ip", request.remote_addr or "127.0.0.1"),
                 transition=body.get("transition", "faded"),
-                priority=body.get("priority"),
+                priority=int(body["priority"]) if "priority" in body else None,
             )
         )
         connect = next(e.event for e in emitted if isinstance(e.event, events.DjConnect))
@@ -349,6 +379,8 @@ def control_blueprint(service: StationService, authenticated: Callable[..., Any]
             by_ms = parse_duration(body["by"])
         except ValueError:
             raise BadRequest("invalid_request", f"by: {body['by']!r} is not {DURATION_HINT}") from None
+        if by_ms > MAX_ADVANCE_MS:
+            raise BadRequest("invalid_request", "by: at most 7d at a time")
         emitted = await runner.advance(by_ms)
         snapshot = await runner.snapshot()
         return ok({"station_time": snapshot["station_time"], "events": _wire(emitted)})
@@ -367,9 +399,8 @@ def _transition_of(emitted: list[Emitted]) -> str:
     return "immediate"
 
 
-def _waiting_id(state: dict[str, Any]) -> str | None:
-    waiting = [s for s in state["ladder"] if s.get("kind") == "override" and not s["on_air"]]
-    return waiting[-1].get("source_id") if waiting else None
+def _station(snapshot: dict[str, Any], key: str) -> dict[str, Any]:
+    return next(s for s in snapshot["stations"] if s["key"] == key)
 
 
 def _source_info(source: dict[str, Any] | None) -> dict[str, Any] | None:

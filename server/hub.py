@@ -93,6 +93,20 @@ class Hub:
                     if subscriber.dropped_in_a_row >= self.max_dropped:
                         subscriber.close(TOO_SLOW)
 
+    async def settle(self, max_rounds: int = 200) -> None:
+        """Let subscribers that keep up drain to half their queue (a manual clock's bursts).
+
+        A subscriber already losing events is too slow to wait for; the wait is
+        bounded either way, so it never holds the station for long.
+        """
+        for _ in range(max_rounds):
+            if all(
+                s.dropped_in_a_row or s._send.statistics().current_buffer_used <= self.queue_size // 2
+                for s in self._subscribers
+            ):
+                return
+            await trio.sleep(0)
+
     def close_all(self, code: int = GOING_AWAY) -> None:
         for subscriber in list(self._subscribers):
             subscriber.close(code)

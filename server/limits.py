@@ -35,10 +35,19 @@ class Admission:
         self.per_ip_per_minute = per_ip_per_minute
         self._clock = clock
         self._recent: dict[str, deque[float]] = {}
+        self._next_sweep: float | None = None
         self.active = 0
+        self.closing = False
+        """Set when the server stops: every new connection is refused."""
 
     def check(self, ip: str) -> Refusal | None:
         now = self._clock()
+        if self.closing:
+            return Refusal(503, "shutting_down", "the server is stopping", 5)
+        if self._next_sweep is None:
+            self._next_sweep = now + WINDOW_SECONDS
+        elif now >= self._next_sweep:
+            self._sweep(now)
         recent = self._recent.get(ip)
         if recent is not None:
             while recent and recent[0] <= now - WINDOW_SECONDS:
@@ -68,3 +77,12 @@ class Admission:
 
     def release(self) -> None:
         self.active -= 1
+
+    def _sweep(self, now: float) -> None:
+        """Forget addresses that have not connected for a whole window (memory stays bounded)."""
+        self._next_sweep = now + WINDOW_SECONDS
+        for ip in [ip for ip, recent in self._recent.items() if recent[-1] <= now - WINDOW_SECONDS]:
+            del self._recent[ip]
+
+    def remembered(self) -> int:
+        return len(self._recent)

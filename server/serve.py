@@ -1,6 +1,7 @@
 """Hypercorn and the station in one trio nursery, with a clean, 1001-closing shutdown."""
 
 import logging
+import socket
 from functools import partial
 
 import attrs
@@ -30,6 +31,7 @@ class RunningServer:
 
     async def stop(self) -> None:
         """Close every WebSocket with 1001 (going away), then stop accepting and serving."""
+        self.service.admission.closing = True  # newcomers are refused (503) from now on
         self.service.hub.close_all()
         with trio.move_on_after(DRAIN_SECONDS):
             while len(self.service.hub):
@@ -47,7 +49,8 @@ async def serve(
 ) -> None:
     """Serve until :meth:`RunningServer.stop`; ``task_status.started`` gets the RunningServer."""
     config = hypercorn.config.Config()
-    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    listener = _listening_socket(host, port, service.settings.send_timeout_seconds)
+    config.bind = [f"fd://{listener.detach()}"]  # Hypercorn owns the descriptor from here
     config.graceful_timeout = DRAIN_SECONDS
     config.accesslog = None
     config.errorlog = logging.getLogger("grimnir_sim.server")
@@ -62,3 +65,23 @@ async def serve(
         running = RunningServer(service, url, int(url.rsplit(":", 1)[1]), shutdown)
         task_status.started(running)
     running._stopped.set()
+
+
+def _listening_socket(host: str, port: int, send_timeout_seconds: float) -> socket.socket:
+    """A bound TCP socket whose connections give up on data unacknowledged for the send timeout.
+
+    Hypercorn writes each frame inside its own shielded scope, so only the kernel
+    can bound a write to a client that stopped reading: TCP_USER_TIMEOUT, which
+    accepted sockets inherit, fails such a write and the connection is dropped.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if hasattr(socket, "TCP_USER_TIMEOUT"):  # Linux
+            listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(send_timeout_seconds * 1000))
+        listener.bind((host, port))
+    except BaseException:
+        listener.close()
+        raise
+    return listener

@@ -46,7 +46,9 @@ class StationService:
         self.key = key
         self.settings = settings or ServerSettings()
         self.hub = Hub(queue_size=self.settings.queue_size, max_dropped=self.settings.max_dropped)
-        self.runner = StationRunner(scenario, self.hub.publish, speed=speed, manual_clock=manual_clock)
+        self.runner = StationRunner(
+            scenario, self.hub.publish, speed=speed, manual_clock=manual_clock, settle=self.hub.settle
+        )
         self.admission = Admission(self.settings.max_connections, self.settings.per_ip_per_minute)
         self.directory = Directory(scenario)
         self.harbor_port = harbor_port if harbor_port is not None else scenario.harbor.port

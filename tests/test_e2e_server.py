@@ -7,6 +7,7 @@ these tests check the wire, not just our own code talking to itself.
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -189,3 +190,34 @@ def test_an_encoder_pointed_at_the_served_harbor_goes_live():
         assert state["harbor"]["port"] == int(port) and state["harbor"]["sources"] == []
     finally:
         assert served.stop() == 0
+
+
+def test_a_client_that_stops_reading_is_cut_off_and_does_not_block_shutdown():
+    served = Server("community-week", "--speed", "20000", "--send-timeout", "1")
+    try:
+        port = int(served.url.rsplit(":", 1)[1])
+        stuck = socket.socket()
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)  # a tiny window, never read
+        stuck.connect(("127.0.0.1", port))
+        stuck.sendall(
+            f"GET /api/v1/events?types=now_playing,health&token={served.token} HTTP/1.1\r\n"
+            "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        assert stuck.recv(12) == b"HTTP/1.1 101"
+        with connect(f"{served.ws}?types=now_playing,health&token={served.token}") as reader:
+            received = 0
+            deadline = time.monotonic() + 8
+            while time.monotonic() < deadline:
+                reader.recv(timeout=5)
+                received += 1
+            clients = served.http.get("/api/v1/sim/state").json()["clients"]
+        assert received > 1000  # the reader kept up throughout
+        assert clients["connected"] == 1, clients  # the stuck client was cut off; the reader remains
+        stopped_at = time.monotonic()
+        served.process.send_signal(signal.SIGTERM)
+        assert served.process.wait(timeout=15) == 0
+        assert time.monotonic() - stopped_at < 8
+        stuck.close()
+    finally:
+        served.stop()

@@ -6,7 +6,7 @@ drops the event for that subscriber only, and a subscriber that has dropped
 1008), so a client that does not read never slows the station or anyone else.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import trio
 
@@ -60,6 +60,8 @@ class Hub:
         self._subscribers: set[Subscriber] = set()
         self.published = 0
         self.dropped = 0
+        self.taps: list[Callable[[list[Emitted]], None]] = []
+        """Also handed every batch (a test's recorder)."""
 
     def __len__(self) -> int:
         return len(self._subscribers)
@@ -78,6 +80,8 @@ class Hub:
 
     def publish(self, batch: list[Emitted]) -> None:
         """Offer each event, in order, to every subscriber of its type. Never blocks."""
+        for tap in self.taps:
+            tap(batch)
         for emitted in batch:
             subscribers = self._by_type[emitted.event.TYPE]
             self.published += 1

@@ -1,0 +1,136 @@
+"""The pytest plugin, used as a test author would, and its failure messages."""
+
+import json
+
+import pytest
+import trio
+from trio_websocket import open_websocket_url
+
+from server.pytest_plugin import event
+from tests.support import HITS_ALL_DAY, ROOT
+
+INLINE = f"""
+[scenario]
+name = "inline-plugin"
+start = "2026-01-19T10:00:00Z"
+
+[[stations]]
+id = "main"
+name = "Plugin FM"
+health_interval = "0s"
+
+[[library.tracks]]
+id = "one"
+title = "First Light"
+artist = "Ada Larsen"
+duration = "3m"
+
+[[library.tracks]]
+id = "two"
+title = "Second Wind"
+duration = "3m20s"
+
+[[library.tracks]]
+id = "three"
+title = "Third Rail"
+duration = "4m"
+
+[[playlists]]
+id = "hits"
+tracks = ["one", "two", "three"]
+
+[[djs]]
+id = "mike"
+username = "DJ Mike"
+{HITS_ALL_DAY}
+"""
+
+
+async def test_expect_a_scripted_sequence_by_catalog_name(grimnir):
+    station = await grimnir.start("dj-takeover")
+    await station.expect(
+        ["dj_connect", "live.handover", event("now_playing", username="DJ Mike")], within="10m"
+    )
+    assert station.now == "2026-01-19T10:05:00Z"  # the clock stopped where the expectation was met
+    released = await station.expect(
+        ["dj_disconnect", "live.released", event("priority.released", new_priority=3), "now_playing"],
+        within="1h",
+        strict=True,
+    )
+    assert released[0].payload["duration_seconds"] == 1800.0
+
+
+async def test_drive_the_station_mid_test(grimnir):
+    station = await grimnir.start(INLINE)
+    await station.advance("1m")
+    await station.connect_dj("mike", transition="immediate", source_ip="203.0.113.9")
+    await station.expect([event("dj_connect", source_ip="203.0.113.9"), "live.handover"], within="0s")
+    await station.expect_quiet("30m", types=["now_playing", "live.released"])
+    await station.emergency("one")
+    await station.expect(["priority.emergency", event("now_playing", title="First Light")], within="0s")
+    await station.expect(
+        [event("priority.released", previous_priority=0, new_priority=1), "live.handover"], within="3m"
+    )
+    await station.disconnect_dj("mike")
+    await station.expect(["dj_disconnect", "live.released", "priority.released", "now_playing"], strict=True)
+
+
+async def test_golden_logs_record_then_compare(grimnir, tmp_path):
+    golden = tmp_path / "golden" / "dj-takeover.jsonl"
+    first = await grimnir.start("dj-takeover")
+    await first.advance("1h")
+    first.assert_golden(golden)  # recorded
+    second = await grimnir.start("dj-takeover")
+    await second.advance("1h")
+    second.assert_golden(golden)  # identical
+    assert golden.read_text().count("\n") == len(second.events) == 17
+    third = await grimnir.start("dj-queue")
+    await third.advance("1h")
+    with pytest.raises(
+        AssertionError, match=r"(?s)differs from .*golden.*\+.*DJ Sarah.*--grimnir-update-golden"
+    ):
+        third.assert_golden(golden)
+
+
+async def test_a_served_station_for_client_tests(grimnir_server):
+    station = await grimnir_server.serve("dj-takeover")  # manual clock: time moves when the test says
+    async with open_websocket_url(station.events_url_with(["dj_connect", "live.handover"])) as client:
+        await station.advance("6m")
+        got = [json.loads(await client.get_message()) for _ in range(2)]
+    assert [m["type"] for m in got] == ["dj_connect", "live.handover"]
+    assert station.of_type("dj_connect")[0].payload == got[0]["payload"]
+    with trio.fail_after(5):
+        await station.expect(["dj_connect", "live.handover"], within="0s")
+
+
+def test_failure_messages_show_expected_arrived_and_around(pytester):
+    pytester.makeini("[pytest]\ntrio_mode = true\n")
+    pytester.makepyfile(
+        f"""
+import os
+os.chdir({str(ROOT)!r})
+from server.pytest_plugin import event
+
+async def test_wrong(grimnir):
+    station = await grimnir.start("dj-takeover")
+    await station.expect(["dj_connect", event("live.handover", priority=2)], within="10m")
+
+async def test_noisy(grimnir):
+    station = await grimnir.start("dj-takeover")
+    await station.expect_quiet("4m", types=["now_playing"])
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*expected in this order by 2026-01-19T10:10:00Z (waited from 2026-01-19T10:00:00Z):*",
+            "*✓ dj_connect  at 2026-01-19T10:05:00Z*",
+            "*✗ live.handover (priority=2)  not seen*",
+            "*arrived since the last match*",
+            '*2026-01-19T10:05:00Z live.handover {*"priority":1*',
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        ["*expected nothing from 2026-01-19T10:00:00Z to 2026-01-19T10:04:00Z, but got 1:*"]
+    )

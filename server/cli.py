@@ -1,6 +1,7 @@
 """``grimnir-sim serve`` and ``grimnir-sim token`` (registered through an entry point)."""
 
 import argparse
+import json
 import logging
 import math
 import os
@@ -11,15 +12,26 @@ from functools import partial
 
 import trio
 
-from playout import format_duration, parse_duration
+from playout import all_message_schemas, format_duration, parse_duration
 from playout.cli import UsageError, catalog_of, first_leaf, resolve_scenario
 
 from .auth import KEY_ENV, SigningKey, mint
+from .contract import asyncapi_yaml
 from .serve import serve
 from .service import ServerSettings, StationService
 
 Handler = Callable[[argparse.Namespace], int]
 STOP_SECONDS = 20.0
+CONTRACT_EXAMPLES = "community-week"
+"""The scenario whose first event of each kind becomes the contract's example."""
+PING_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "ping",
+    "type": "object",
+    "properties": {"type": {"const": "ping"}},
+    "required": ["type"],
+    "additionalProperties": False,
+}
 MAX_SPEED = 1_000_000.0
 TOKEN_TTL = "24h"
 
@@ -92,6 +104,27 @@ def register_token(commands: argparse._SubParsersAction) -> Handler:
         "--ttl", type=_seconds, default=_seconds(TOKEN_TTL), help="lifetime, e.g. 15m, 1h, 7d"
     )
     return cmd_token
+
+
+def register_schema(commands: argparse._SubParsersAction) -> Handler:
+    parser = commands.add_parser("schema", help="print the AsyncAPI 3.0 contract, or plain JSON Schemas")
+    parser.add_argument(
+        "kind",
+        nargs="?",
+        choices=("asyncapi", "jsonschema"),
+        default="asyncapi",
+        help="asyncapi (YAML, default) or jsonschema (one JSON Schema per message type, as JSON)",
+    )
+    return cmd_schema
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    if args.kind == "jsonschema":
+        schemas = {**all_message_schemas(), "ping": PING_SCHEMA}
+        sys.stdout.write(json.dumps(schemas, indent=2) + "\n")
+        return 0
+    sys.stdout.write(asyncapi_yaml(resolve_scenario(CONTRACT_EXAMPLES, catalog_of(args))))
+    return 0
 
 
 def cmd_token(args: argparse.Namespace) -> int:

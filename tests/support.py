@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import yaml
 
 from playout import Playout, Scenario, all_message_schemas, load_scenario, parse_scenario, wire
 from playout.core import Emitted
@@ -17,17 +18,31 @@ _VALIDATORS = {
     )
     for name, schema in all_message_schemas().items()
 }
+CONTRACT = yaml.safe_load((ROOT / "docs" / "asyncapi.yaml").read_text())
+_CONTRACT_VALIDATORS: dict[str, list[jsonschema.Draft7Validator]] = {}
+for _message in CONTRACT["components"]["messages"].values():
+    _CONTRACT_VALIDATORS.setdefault(_message["name"], []).append(
+        jsonschema.Draft7Validator(
+            _message["payload"], format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
+        )
+    )
 
 
 def shipped(name: str) -> Scenario:
     return load_scenario(SCENARIOS / f"{name}.toml")
 
 
+def validate_message(message: dict) -> None:
+    """A wire message must match its JSON Schema and one of its messages in docs/asyncapi.yaml."""
+    _VALIDATORS[message["type"]].validate(message)
+    if not any(v.is_valid(message) for v in _CONTRACT_VALIDATORS[message["type"]]):
+        raise AssertionError(f"not a message of the AsyncAPI contract: {message}")
+
+
 def validate(emitted: list[Emitted]) -> None:
-    """Every event must match the JSON Schema of its documented payload."""
+    """Every event must match the schemas of its documented payload (the code's and the contract's)."""
     for item in emitted:
-        message = wire.to_message(item.event)
-        _VALIDATORS[message["type"]].validate(message)
+        validate_message(wire.to_message(item.event))
 
 
 def run_core(scenario: Scenario, until_ms: int | None = None) -> list[Emitted]:

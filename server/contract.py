@@ -1,0 +1,188 @@
+"""The AsyncAPI 3.0 contract of ``GET /api/v1/events``, generated from the event classes.
+
+``docs/asyncapi.yaml`` is this module's output (a test fails when it is stale).
+Each message's payload schema comes from :mod:`playout.schemas`, and its example
+is the first such event the default scenario emits, so the contract, the code
+and the examples cannot drift apart.
+"""
+
+import re
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import yaml
+
+from playout import EVENT_CLASSES, Event, Playout, Scenario, payload_schema, wire
+from playout.events import EVENT_TYPES
+
+from .hub import DEFAULT_TYPES
+
+BINDING_VERSION = "0.1.0"
+
+
+def _message_id(cls: type[Event]) -> str:
+    name = cls.__name__
+    return name[0].lower() + name[1:]
+
+
+def _envelope(cls: type[Event]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {"type": {"type": "string", "const": cls.TYPE}, "payload": payload_schema(cls)},
+        "required": ["type", "payload"],
+        "additionalProperties": False,
+    }
+
+
+def _examples(scenario: Scenario) -> dict[type[Event], dict[str, Any]]:
+    """The first event of each class in the scenario's run, as wire messages."""
+    found: dict[type[Event], dict[str, Any]] = {}
+    for emitted in Playout(scenario).advance(scenario.duration_ms):
+        found.setdefault(type(emitted.event), wire.to_message(emitted.event))
+    return found
+
+
+def _package_version() -> str:
+    try:
+        return version("grimnir-sim")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0.0.0"
+
+
+def asyncapi_document(example_scenario: Scenario) -> dict[str, Any]:
+    examples = _examples(example_scenario)
+    missing = [cls.__name__ for cls in EVENT_CLASSES if cls not in examples]
+    if missing:
+        raise ValueError(f"scenario '{example_scenario.name}' emits no example of {', '.join(missing)}")
+    messages: dict[str, Any] = {}
+    for cls in EVENT_CLASSES:
+        summary = (cls.__doc__ or cls.TYPE).strip().splitlines()[0]
+        variant = f" ({cls.VARIANT} variant)" if cls.VARIANT else ""
+        messages[_message_id(cls)] = {
+            "name": cls.TYPE,
+            "title": f"{cls.TYPE}{variant}",
+            "summary": summary,
+            "contentType": "application/json",
+            "payload": _envelope(cls),
+            "examples": [{"name": _message_id(cls), "payload": examples[cls]}],
+        }
+    messages["ping"] = {
+        "name": "ping",
+        "title": "heartbeat",
+        "summary": 'The text message {"type":"ping"}, every 15 s from the connection\'s start; not an event.',
+        "contentType": "application/json",
+        "payload": {
+            "type": "object",
+            "properties": {"type": {"type": "string", "const": "ping"}},
+            "required": ["type"],
+            "additionalProperties": False,
+        },
+        "examples": [{"name": "ping", "payload": {"type": "ping"}}],
+    }
+    channel_messages = {name: {"$ref": f"#/components/messages/{name}"} for name in messages}
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Grimnir Radio event stream (grimnir-sim)",
+            "version": _package_version(),
+            "description": (
+                "Real-time events of a Grimnir Radio station over WebSocket, as documented on Grimnir's "
+                "WebSocket Events page and served by grimnir-sim. Every message is a JSON text frame "
+                '{"type": ..., "payload": {...}}; ids are UUID strings, times UTC RFC 3339 with Z, '
+                "durations float seconds. See docs/protocol.md for the rules and decisions."
+            ),
+        },
+        "defaultContentType": "application/json",
+        "servers": {
+            "local": {
+                "host": "127.0.0.1:8000",
+                "protocol": "ws",
+                "description": "grimnir-sim serve (default address)",
+                "security": [
+                    {"$ref": "#/components/securitySchemes/bearer"},
+                    {"$ref": "#/components/securitySchemes/queryToken"},
+                ],
+            }
+        },
+        "channels": {
+            "events": {
+                "address": "/api/v1/events",
+                "title": "Station events",
+                "description": (
+                    "Subscribe with the types query parameter. Refusals happen before the upgrade: 401 for a "
+                    "bad token, 429 past 100 new connections per IP per minute, 503 past 10,000 connections."
+                ),
+                "messages": channel_messages,
+                "bindings": {
+                    "ws": {
+                        "method": "GET",
+                        "query": {
+                            "type": "object",
+                            "properties": {
+                                "types": {
+                                    "type": "string",
+                                    "description": (
+                                        "Comma-separated event types; blanks trimmed, empty parts skipped, "
+                                        "unknown names ignored. Absent: "
+                                        + ",".join(t for t in EVENT_TYPES if t in DEFAULT_TYPES)
+                                        + "."
+                                    ),
+                                    "examples": ["now_playing,live.handover,live.released"],
+                                },
+                                "token": {
+                                    "type": "string",
+                                    "description": "A JWT (HS256), instead of the Authorization header.",
+                                },
+                            },
+                        },
+                        "bindingVersion": BINDING_VERSION,
+                    }
+                },
+            }
+        },
+        "operations": {
+            "receiveEvents": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/events"},
+                "summary": "Events of the subscribed types, in emission order, and the heartbeat.",
+                "messages": [{"$ref": f"#/channels/events/messages/{name}"} for name in messages],
+            }
+        },
+        "components": {
+            "messages": messages,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "Authorization: Bearer <jwt> (HS256; claims uid, roles, station_id, exp).",
+                },
+                "queryToken": {
+                    "type": "httpApiKey",
+                    "name": "token",
+                    "in": "query",
+                    "description": "The same JWT as ?token=, for browsers' WebSocket API.",
+                },
+            },
+        },
+    }
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style, keys in the order given, long strings folded for reading."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = ">" if len(value) > 80 and "\n" not in value and not re.search(r"\s$", value) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def asyncapi_yaml(example_scenario: Scenario) -> str:
+    header = "# Generated by `grimnir-sim schema` from playout/events.py; do not edit by hand.\n"
+    body = yaml.dump(
+        asyncapi_document(example_scenario), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100
+    )
+    return header + body

@@ -7,10 +7,11 @@ the app with Hypercorn, or opening it with Quart's test client, runs the station
 import functools
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, ParamSpec
 
 import trio
-from quart import Response, request, websocket
+from quart import Response, request, send_from_directory, websocket
 from quart_cors import cors, cors_exempt
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
@@ -24,6 +25,7 @@ from .responses import error, ok, refused, unauthorized
 from .service import ServerSettings, StationService
 
 PING_TEXT = wire.PING.decode()
+DASHBOARD = Path(__file__).parent / "dashboard"
 CLOSE_REASONS = {1001: "server shutting down", 1008: "client too slow: events were lost"}
 
 P = ParamSpec("P")
@@ -86,6 +88,14 @@ def create_app(service: StationService) -> QuartTrio:
         await websocket.close(code, CLOSE_REASONS.get(code, ""))
         return None
 
+    @app.get("/")
+    async def dashboard() -> Response:
+        return await send_from_directory(DASHBOARD, "index.html")
+
+    @app.get("/dashboard/<any('dashboard.js', 'dashboard.css'):name>")
+    async def dashboard_file(name: str) -> Response:
+        return await send_from_directory(DASHBOARD, name)
+
     @app.get("/api/v1/health")
     async def health() -> Response:
         return ok({"status": "ok"})
@@ -112,6 +122,7 @@ def create_app(service: StationService) -> QuartTrio:
         }
         if service.harbor is not None:
             snapshot["harbor"] = service.harbor.snapshot()
+        snapshot["catalog"] = _catalog(service)
         snapshot["clients"] = {
             "connected": len(service.hub),
             "events_published": service.hub.published,
@@ -167,6 +178,19 @@ async def _ignore_client_messages() -> None:
     """Read and drop whatever the client sends (a "pong", anything): the protocol needs none."""
     while True:
         await websocket.receive()
+
+
+def _catalog(service: StationService) -> dict[str, Any]:
+    """What the dashboard's controls offer: DJs, emergency media (non-rotation tracks), webstream URLs."""
+    scenario = service.scenario
+    alerts = [t for t in scenario.tracks.values() if not t.rotation] or list(scenario.tracks.values())[:10]
+    return {
+        "djs": [{"key": dj.key, "username": dj.username} for dj in scenario.djs.values()],
+        "emergency_media": [{"key": t.key, "title": t.title} for t in alerts],
+        "webstreams": [
+            {"key": w.key, "name": w.name, "urls": list(w.urls)} for w in scenario.webstreams.values()
+        ],
+    }
 
 
 def public_now_playing_body(station: dict[str, Any]) -> dict[str, Any]:

@@ -227,6 +227,7 @@ def _print_banner(service: StationService, url: str, events_url: str) -> None:
         f"  token:   {token}",
         f"           (admin, valid {format_duration(ttl * 1000)}; mint more with `grimnir-sim token`)",
         f"  connect: {events_url}?types=now_playing,live.handover,live.released&token={token}",
+        f"  page:    {url}/#token={token}",
         "  stop:    Ctrl-C",
     ]
     if service.harbor is not None and service.harbor.port is not None:

@@ -1,5 +1,6 @@
 """Helpers shared by the tests: load shipped scenarios, run the pure core, read logs."""
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,18 @@ for _message in CONTRACT["components"]["messages"].values():
             _message["payload"], format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
         )
     )
+
+
+def ffmpeg_tone(target: str, *, seconds: float | None = None, frequency: int = 440) -> list[str]:
+    """An ffmpeg command streaming a sine tone as 64 kb/s MP3 to an icecast:// URL (as Icecast sources do)."""
+    ffmpeg = shutil.which("ffmpeg")
+    assert ffmpeg, "ffmpeg is needed (.ci/run installs Debian's ffmpeg)"
+    duration = [] if seconds is None else ["-t", str(seconds)]
+    return [
+        ffmpeg, "-hide_banner", "-loglevel", "error", "-re",
+        "-f", "lavfi", "-i", f"sine=frequency={frequency}:sample_rate=44100", *duration,
+        "-c:a", "libmp3lame", "-b:a", "64k", "-f", "mp3", "-content_type", "audio/mpeg", target,
+    ]  # fmt: skip
 
 
 def shipped(name: str) -> Scenario:
@@ -74,7 +87,16 @@ def focused(
     body: str, *, start: str = "2026-01-19T10:00:00Z", duration: str = "1h", extra_head: str = ""
 ) -> Scenario:
     """An inline scenario on the three-track library the focused scenarios share."""
-    text = f'''
+    return parse_scenario(
+        focused_text(body, start=start, duration=duration, extra_head=extra_head), "inline.toml"
+    )
+
+
+def focused_text(
+    body: str, *, start: str = "2026-01-19T10:00:00Z", duration: str = "1h", extra_head: str = ""
+) -> str:
+    """The TOML text of :func:`focused`."""
+    return f'''
 [scenario]
 name = "inline"
 start = "{start}"
@@ -128,7 +150,6 @@ name = "Relay"
 urls = ["http://primary.example.org/s", "http://backup.example.org/s", "http://third.example.org/s"]
 {body}
 '''
-    return parse_scenario(text, "inline.toml")
 
 
 HITS_ALL_DAY = """

@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from tests.serve_support import KEY, Server
-from tests.support import ROOT
+from tests.support import ROOT, ffmpeg_tone
 
 
 @pytest.fixture
@@ -119,28 +119,7 @@ def test_an_encoder_pointed_at_the_served_harbor_goes_live():
             f"{served.ws}?types=dj_connect,live.handover,dj_disconnect&token={served.token}"
         ) as client:
             encoder = subprocess.run(
-                [
-                    "ffmpeg",
-                    "-hide_banner",
-                    "-loglevel",
-                    "error",
-                    "-re",
-                    "-f",
-                    "lavfi",
-                    "-i",
-                    "sine=frequency=440:sample_rate=44100",
-                    "-t",
-                    "1.5",
-                    "-c:a",
-                    "libmp3lame",
-                    "-b:a",
-                    "64k",
-                    "-f",
-                    "mp3",
-                    "-content_type",
-                    "audio/mpeg",
-                    f"icecast://mike:mikes-password@127.0.0.1:{port}/live",
-                ],
+                ffmpeg_tone(f"icecast://mike:mikes-password@127.0.0.1:{port}/live", seconds=1.5),
                 capture_output=True,
                 text=True,
                 timeout=30,

@@ -1,7 +1,6 @@
 """The harbor with real source clients: ffmpeg (PUT), a raw legacy SOURCE client, refusals."""
 
 import base64
-import shutil
 from functools import partial
 
 import pytest
@@ -10,6 +9,7 @@ import trio
 from playout import StationRunner, parse_scenario
 from playout.harbor import Harbor
 from playout.scenario import HarborSettings
+from tests.support import ffmpeg_tone
 
 SCENARIO = """
 [scenario]
@@ -74,32 +74,9 @@ class Station:
 
 
 async def test_ffmpeg_goes_live_over_put_and_its_leaving_releases_the_air():
-    ffmpeg = shutil.which("ffmpeg")
-    assert ffmpeg, "ffmpeg is needed (.ci/run installs Debian's ffmpeg)"
     async with trio.open_nursery() as nursery:
         station = await Station(nursery).start()
-        command = [
-            ffmpeg,
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=44100",
-            "-t",
-            "2",
-            "-c:a",
-            "libmp3lame",
-            "-b:a",
-            "64k",
-            "-f",
-            "mp3",
-            "-content_type",
-            "audio/mpeg",
-            f"icecast://mike:mikes-secret@127.0.0.1:{station.port}/live",
-        ]
+        command = ffmpeg_tone(f"icecast://mike:mikes-secret@127.0.0.1:{station.port}/live", seconds=2)
         running = await nursery.start(partial(trio.run_process, command, capture_stderr=True, check=False))
         with trio.fail_after(10):
             while "now_playing" not in station.kinds()[1:] or not station.harbor.sources:

@@ -15,6 +15,7 @@ import pytest
 import trio
 
 from playout import StationRunner, parse_scenario
+from tests.support import ffmpeg_tone
 
 SOURCE_PASSWORD = "feed-me-0123"
 
@@ -45,26 +46,7 @@ def icecast_config(folder, port: int) -> str:
 
 
 def feed(port: int, mount: str, frequency: int) -> list[str]:
-    return [
-        shutil.which("ffmpeg") or "ffmpeg",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-re",
-        "-f",
-        "lavfi",
-        "-i",
-        f"sine=frequency={frequency}:sample_rate=44100",
-        "-c:a",
-        "libmp3lame",
-        "-b:a",
-        "64k",
-        "-f",
-        "mp3",
-        "-content_type",
-        "audio/mpeg",
-        f"icecast://source:{SOURCE_PASSWORD}@127.0.0.1:{port}/{mount}",
-    ]
+    return ffmpeg_tone(f"icecast://source:{SOURCE_PASSWORD}@127.0.0.1:{port}/{mount}", frequency=frequency)
 
 
 async def wait_for_mount(url: str, up: bool) -> None:

@@ -7,43 +7,9 @@ import trio
 from trio_websocket import open_websocket_url
 
 from server.pytest_plugin import event
-from tests.support import HITS_ALL_DAY, ROOT
+from tests.support import HITS_ALL_DAY, ROOT, focused_text
 
-INLINE = f"""
-[scenario]
-name = "inline-plugin"
-start = "2026-01-19T10:00:00Z"
-
-[[stations]]
-id = "main"
-name = "Plugin FM"
-health_interval = "0s"
-
-[[library.tracks]]
-id = "one"
-title = "First Light"
-artist = "Ada Larsen"
-duration = "3m"
-
-[[library.tracks]]
-id = "two"
-title = "Second Wind"
-duration = "3m20s"
-
-[[library.tracks]]
-id = "three"
-title = "Third Rail"
-duration = "4m"
-
-[[playlists]]
-id = "hits"
-tracks = ["one", "two", "three"]
-
-[[djs]]
-id = "mike"
-username = "DJ Mike"
-{HITS_ALL_DAY}
-"""
+INLINE = focused_text(HITS_ALL_DAY)
 
 
 async def test_expect_a_scripted_sequence_by_catalog_name(grimnir):

@@ -130,7 +130,6 @@ class _StationState:
     rotation: _Cursor
     on_air: Source | None = None
     play: Play | None = None
-    pending: Source | None = None
     entry: Entry | None = None
     """The schedule entry in force now, if any."""
     cut: bool = False
@@ -820,16 +819,16 @@ class Playout:
         current = state.on_air
         if best is not current and state.ladder.preempts(best, current):
             play = state.play
-            # delayed: wait for the current track's boundary (the WAKE pushed with it).
-            if (
+            # delayed: wait for the current track's boundary (the WAKE pushed with the track
+            # reconciles again then).
+            waits_for_boundary = (
                 best.transition == "delayed"
                 and current is not None
                 and current.state == "active"
                 and isinstance(play, TrackPlay)
                 and play.boundary_ms > self.now_ms
-            ):
-                state.pending = best
-            else:
+            )
+            if not waits_for_boundary:
                 self._switch(state, best)
                 state.cut = False
                 return
@@ -845,7 +844,6 @@ class Playout:
             else:
                 current.play_token = None  # preempted: its pending end-of-track no longer applies
         state.on_air = best
-        state.pending = None
         if best.kind == "emergency":
             track = self._track(best.media or "")
             self._emit(

@@ -64,10 +64,6 @@ class StationRunner:
         self._send, self._receive = trio.open_memory_channel[_Request](64)
         self._t0: float | None = None
 
-    @property
-    def started(self) -> bool:
-        return self._t0 is not None
-
     def station_now_ms(self) -> int:
         """Station milliseconds elapsed (never behind the core; frozen with a manual clock)."""
         if self._t0 is None or self.manual_clock:

@@ -7,8 +7,6 @@ Recovery to the primary needs ``recovery_checks`` consecutive passes (hysteresis
 so a flapping primary cannot make the station flap).
 """
 
-from typing import Literal
-
 import attrs
 
 from .events import FailoverReason, HealthStatus
@@ -154,6 +152,3 @@ class WebstreamHealth:
             return [AllFailed(failed, reason)]
         self.active = target
         return [Failover(failed, target, reason)]
-
-
-ProbeKind = Literal["scripted", "http"]

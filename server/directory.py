@@ -25,9 +25,7 @@ class Directory:
         self._tracks = self._index((t.key, t.id) for t in scenario.tracks.values())
         self._djs = self._index((d.key, d.user_id) for d in scenario.djs.values())
         self._webstreams = self._index((w.key, w.id) for w in scenario.webstreams.values())
-        self._mounts = {
-            name: station.key for station in scenario.stations for m in station.mounts for name in (m.id,)
-        }
+        self._mounts = {m.id: station.key for station in scenario.stations for m in station.mounts}
 
     @staticmethod
     def _index(pairs) -> dict[str, str]:

@@ -16,15 +16,13 @@ from quart_cors import cors, cors_exempt
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from playout import wire
-
 from .auth import Claims, bearer_token, verify
 from .control import control_blueprint
 from .hub import TOO_SLOW, Subscriber, parse_types
 from .responses import error, ok, refused, unauthorized
 from .service import ServerSettings, StationService
+from .transport import SocketWriter, socket_writer_from
 
-PING_TEXT = wire.PING.decode()
 DASHBOARD = Path(__file__).parent / "dashboard"
 CLOSE_REASONS = {1001: "server shutting down", 1008: "client too slow: events were lost"}
 
@@ -40,6 +38,7 @@ def create_app(service: StationService) -> QuartTrio:
     @app.before_serving
     async def start_station() -> None:
         await app.nursery.start(service.runner.run)
+        app.nursery.start_soon(service.hub.run, service.settings.heartbeat_seconds)
         if service.harbor is not None:
             await app.nursery.start(functools.partial(service.harbor.serve, port=service.harbor_port))
 
@@ -77,12 +76,28 @@ def create_app(service: StationService) -> QuartTrio:
         if claims is None:
             return unauthorized()
         service.admission.admit(ip)
-        subscriber = service.hub.subscribe(parse_types(websocket.args.get("types")))
+        settings = service.settings
         try:
+            # Taken over before accepting, so the 101 response goes out through the writer too;
+            # subscribed after, so no event frame can reach the socket before the 101.
+            writer = socket_writer_from(
+                websocket.scope,
+                max_waiting=settings.queue_size,
+                send_timeout=settings.send_timeout_seconds,
+                spawn=service.hub.spawn,
+            )
             await websocket.accept()
-            code = await _stream(subscriber, service.settings)
+            subscriber = service.hub.subscribe(
+                parse_types(websocket.args.get("types")), writer, heartbeat=settings.heartbeat_seconds
+            )
+            try:
+                if writer is not None:
+                    code = await _stream_to_socket(subscriber, writer)
+                else:
+                    code = await _stream(subscriber, settings)
+            finally:
+                service.hub.unsubscribe(subscriber)
         finally:
-            service.hub.unsubscribe(subscriber)
             service.admission.release()
         # The close frame may wait behind a slow client's unread data; the station does not.
         await websocket.close(code, CLOSE_REASONS.get(code, ""))
@@ -147,22 +162,31 @@ def create_app(service: StationService) -> QuartTrio:
     )
 
 
-async def _stream(subscriber: Subscriber, settings: ServerSettings) -> int:
-    """Send the subscriber's events and the heartbeat until the hub ends it; return the close code.
+async def _stream_to_socket(subscriber: Subscriber, writer: SocketWriter) -> int:
+    """The fast path: the hub writes this subscriber's frames itself; this task only waits.
 
-    A client that disconnects cancels this (and the whole handler) from outside.
+    It reads (and drops) what the client sends until the hub ends the connection,
+    and returns the close code. A client that disconnects cancels this (and the
+    whole handler) from outside.
+    """
+    with subscriber.cancel_scope:
+        await _ignore_client_messages()
+    if subscriber.close_code == TOO_SLOW:
+        writer.discard_waiting()  # its close frame goes right after the frame being written
+    return subscriber.close_code or 1000
+
+
+async def _stream(subscriber: Subscriber, settings: ServerSettings) -> int:
+    """Quart's path (no socket writer, e.g. the test client): send queued messages one by one.
+
+    Returns the close code when the hub ends the connection; a client that
+    disconnects cancels this (and the whole handler) from outside.
     """
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_ignore_client_messages)
-        next_ping = trio.current_time() + settings.heartbeat_seconds
         with subscriber.cancel_scope:
             while True:
-                text = None
-                with trio.move_on_at(next_ping):
-                    text = await subscriber.next_message()
-                if text is None:
-                    text = PING_TEXT
-                    next_ping += settings.heartbeat_seconds
+                text = await subscriber.next_message()
                 # A frame is sent whole or not at all: the hub's close waits for it, a socket
                 # that accepts nothing for send_timeout does not (the client is too slow).
                 with trio.CancelScope(shield=True) as sending:

@@ -1,21 +1,34 @@
-"""Fan-out: every event serialized once, offered to each subscriber without ever blocking.
+"""Fan-out: every event serialized and framed once, offered to each subscriber without ever blocking.
 
-Each subscriber has a small bounded queue. Publishing is synchronous: a full queue
-drops the event for that subscriber only, and a subscriber that has dropped
+Each subscriber has a small bounded queue: its connection's :class:`SocketWriter`
+(the served fast path, see ``server/transport.py``) or an in-memory channel
+(Quart's path, e.g. its test client). Publishing is synchronous: a full queue drops
+the event for that subscriber only, and a subscriber that has dropped
 ``max_dropped`` events in a row is told to go (its connection is closed with
 1008), so a client that does not read never slows the station or anyone else.
+
+The heartbeat is one task for every connection (:meth:`Hub.heartbeat`), not a
+timer per connection: each subscriber is pinged every interval after it
+subscribed, from a heap of due times.
 """
 
-from collections.abc import Callable, Iterable
+import heapq
+import itertools
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 
 import trio
+from wsproto.frame_protocol import FrameProtocol
 
 from playout import EVENT_TYPES, Emitted, wire
+
+from .transport import SocketWriter
 
 DEFAULT_TYPES = frozenset({"now_playing", "health"})
 KNOWN_TYPES = frozenset(EVENT_TYPES)
 TOO_SLOW = 1008
 GOING_AWAY = 1001
+PING_TEXT = wire.PING.decode()
 
 
 def parse_types(raw: str | None) -> frozenset[str]:
@@ -29,22 +42,50 @@ def parse_types(raw: str | None) -> frozenset[str]:
     return frozenset(part.strip() for part in raw.split(",") if part.strip()) & KNOWN_TYPES
 
 
-class Subscriber:
-    __slots__ = ("_receive", "_send", "cancel_scope", "close_code", "dropped_in_a_row", "types")
+def text_frame(text: str) -> bytes:
+    """One unfragmented, unmasked server-to-client text frame (wsproto's framing)."""
+    return bytes(_FRAMER.send_data(text, fin=True))
 
-    def __init__(self, types: frozenset[str], queue_size: int) -> None:
+
+_FRAMER = FrameProtocol(client=False, extensions=[])  # stateless for whole messages
+PING_FRAME = text_frame(PING_TEXT)
+
+
+class Subscriber:
+    __slots__ = ("_receive", "_send", "cancel_scope", "close_code", "dropped_in_a_row", "types", "writer")
+
+    def __init__(self, types: frozenset[str], queue_size: int, writer: SocketWriter | None) -> None:
         self.types = types
-        self._send, self._receive = trio.open_memory_channel[str](queue_size)
+        self.writer = writer
+        """The connection's socket writer (the fast path), or None for an in-memory channel."""
+        if writer is None:
+            self._send, self._receive = trio.open_memory_channel[str](queue_size)
         self.dropped_in_a_row = 0
         self.close_code: int | None = None
         """Set when the hub wants this connection closed (1001 shutdown, 1008 too slow)."""
         self.cancel_scope = trio.CancelScope()
         """Cancelled together with ``close_code``; the connection's writer runs inside it."""
 
+    @property
+    def waiting(self) -> int:
+        """Messages queued for this subscriber and not yet handed to its connection."""
+        if self.writer is not None:
+            return self.writer.waiting
+        return self._send.statistics().current_buffer_used
+
+    def offer(self, text: str, frame: bytes) -> bool:
+        """Queue one message without blocking; False when the queue is full."""
+        if self.writer is not None:
+            return self.writer.write_nowait(frame)
+        try:
+            self._send.send_nowait(text)
+        except trio.WouldBlock:
+            return False
+        return True
+
     async def next_message(self) -> str:
-        message = await self._receive.receive()
-        self.dropped_in_a_row = 0
-        return message
+        """The in-memory path's next message (not used with a socket writer)."""
+        return await self._receive.receive()
 
     def close(self, code: int) -> None:
         if self.close_code is None:
@@ -58,6 +99,10 @@ class Hub:
         self.max_dropped = max_dropped
         self._by_type: dict[str, set[Subscriber]] = {name: set() for name in KNOWN_TYPES}
         self._subscribers: set[Subscriber] = set()
+        self._pings: list[tuple[float, int, Subscriber]] = []
+        self._ping_order = itertools.count()
+        self._first_ping_due = trio.Event()
+        self._nursery: trio.Nursery | None = None
         self.published = 0
         self.dropped = 0
         self.taps: list[Callable[[list[Emitted]], None]] = []
@@ -66,11 +111,19 @@ class Hub:
     def __len__(self) -> int:
         return len(self._subscribers)
 
-    def subscribe(self, types: Iterable[str]) -> Subscriber:
-        subscriber = Subscriber(frozenset(types) & KNOWN_TYPES, self.queue_size)
+    def subscribe(
+        self, types: Iterable[str], writer: SocketWriter | None = None, *, heartbeat: float | None = None
+    ) -> Subscriber:
+        """A new subscriber; with ``heartbeat`` it is pinged every that many seconds from now."""
+        subscriber = Subscriber(frozenset(types) & KNOWN_TYPES, self.queue_size, writer)
+        if writer is not None:  # a socket that takes nothing for the send timeout: too slow
+            writer.on_broken = partial(subscriber.close, TOO_SLOW)
         self._subscribers.add(subscriber)
         for name in subscriber.types:
             self._by_type[name].add(subscriber)
+        if heartbeat is not None:
+            heapq.heappush(self._pings, (trio.current_time() + heartbeat, next(self._ping_order), subscriber))
+            self._first_ping_due.set()
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
@@ -82,20 +135,65 @@ class Hub:
         """Offer each event, in order, to every subscriber of its type. Never blocks."""
         for tap in self.taps:
             tap(batch)
-        for emitted in batch:
-            subscribers = self._by_type[emitted.event.TYPE]
+        self.publish_encoded([(emitted.event.TYPE, wire.encode(emitted.event)) for emitted in batch])
+
+    def publish_encoded(self, batch: list[tuple[str, bytes]]) -> None:
+        """:meth:`publish` for events already on the wire: ``(type, JSON bytes)`` pairs."""
+        for kind, payload in batch:
+            subscribers = self._by_type[kind]
             self.published += 1
             if not subscribers:
                 continue
-            text = wire.encode(emitted.event).decode()
+            text = payload.decode()
+            frame = text_frame(text)
             for subscriber in subscribers:
-                try:
-                    subscriber._send.send_nowait(text)
-                except trio.WouldBlock:
+                if subscriber.offer(text, frame):
+                    subscriber.dropped_in_a_row = 0
+                else:
                     self.dropped += 1
                     subscriber.dropped_in_a_row += 1
                     if subscriber.dropped_in_a_row >= self.max_dropped:
                         subscriber.close(TOO_SLOW)
+
+    async def run(self, heartbeat: float) -> None:
+        """The hub's background work, until cancelled: the heartbeat, and writers' backlogs.
+
+        Socket writers start their short-lived backlog tasks here (:meth:`spawn`).
+        """
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            try:
+                await self._heartbeat(heartbeat)
+            finally:
+                self._nursery = None
+
+    def spawn(self, task: Callable[[], Awaitable[None]]) -> None:
+        """Start a socket writer's backlog task; only while :meth:`run` runs."""
+        if self._nursery is None:
+            raise RuntimeError("the hub is not running")
+        self._nursery.start_soon(task)
+
+    async def _heartbeat(self, interval: float) -> None:
+        """Ping each subscriber every ``interval`` seconds from when it subscribed.
+
+        One task for all connections: it sleeps until the earliest due ping and
+        sends the one prebuilt ping frame to everyone due by then. A ping that
+        finds the queue full is skipped (the client is already behind).
+        """
+        pings = self._pings
+        while True:
+            if not pings:
+                self._first_ping_due = trio.Event()
+                await self._first_ping_due.wait()
+            await trio.sleep_until(pings[0][0])
+            now = trio.current_time()
+            while pings and pings[0][0] <= now:
+                due, order, subscriber = pings[0]
+                if subscriber in self._subscribers and subscriber.close_code is None:
+                    subscriber.offer(PING_TEXT, PING_FRAME)
+                    heapq.heapreplace(pings, (due + interval, order, subscriber))
+                else:
+                    heapq.heappop(pings)
 
     async def settle(self, max_rounds: int = 200) -> None:
         """Let subscribers that keep up drain to half their queue (a manual clock's bursts).
@@ -104,10 +202,7 @@ class Hub:
         bounded either way, so it never holds the station for long.
         """
         for _ in range(max_rounds):
-            if all(
-                s.dropped_in_a_row or s._send.statistics().current_buffer_used <= self.queue_size // 2
-                for s in self._subscribers
-            ):
+            if all(s.dropped_in_a_row or s.waiting <= self.queue_size // 2 for s in self._subscribers):
                 return
             await trio.sleep(0)
 

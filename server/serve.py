@@ -11,6 +11,7 @@ import trio
 
 from .app import create_app
 from .service import StationService
+from .transport import with_socket_writers
 
 DRAIN_SECONDS = 3.0
 
@@ -56,10 +57,10 @@ async def serve(
     config.errorlog = logging.getLogger("grimnir_sim.server")
     config.websocket_ping_interval = None  # the protocol's heartbeat is the {"type":"ping"} message
     shutdown = trio.Event()
-    app = create_app(service)
+    app = with_socket_writers(create_app(service))
     async with trio.open_nursery() as nursery:
         binds = await nursery.start(
-            partial(hypercorn.trio.serve, app, config, shutdown_trigger=shutdown.wait)
+            partial(hypercorn.trio.serve, app, config, shutdown_trigger=shutdown.wait, mode="asgi")
         )
         url = binds[0]
         running = RunningServer(service, url, int(url.rsplit(":", 1)[1]), shutdown)

@@ -1,0 +1,236 @@
+"""The fan-out's fast path: one ordered, mostly synchronous writer per accepted WebSocket.
+
+Quart's ``websocket.send`` costs each client an await, wsproto framing, a lock and a
+shielded scope for every message (55% of the server's CPU in a burst, see
+docs/performance.md). Here each event is framed once, by the hub, and the frame is
+handed to every client's :class:`SocketWriter`, which writes it to the socket at
+once, without awaiting, when the kernel takes it; only what the kernel refuses is
+queued, and a bounded queue that overflows drops whole frames (the hub counts the
+drops and cuts the client off, exactly as with the in-memory path).
+
+How the writer gets its socket: :func:`with_socket_writers` wraps the ASGI app
+Hypercorn serves and tells the events route (through the ASGI scope's
+``extensions``) how to take over the connection's write side. Taking over puts a
+:class:`SocketWriter` in place of the connection's trio stream inside Hypercorn's
+``TCPServer``, so Hypercorn's own writes (the 101 response, a pong, the close frame)
+go through the same ordered queue and can never split an event frame. Reads stay
+with Hypercorn. Where the connection is not Hypercorn's HTTP/1.1 over a plain
+socket (Quart's test client, TLS, HTTP/2) the extension is absent and the route
+uses Quart's path; both paths share the hub's rules and its tests.
+"""
+
+import os
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+from hypercorn.trio.tcp_server import TCPServer
+
+EXTENSION = "grimnir.socket_writer"
+WRITEV_BATCH = 64  # frames per writev(2); far below IOV_MAX
+
+ASGIApp = Callable[[dict, Callable, Callable], Awaitable[None]]
+
+
+class SocketWriter:
+    """The write side of one connection: frames go out in order, and never block the caller.
+
+    ``write_nowait`` (the hub's path) writes what the kernel takes and queues the
+    rest; at most ``max_waiting`` whole frames wait, beyond that a frame is refused
+    (the caller counts it dropped). ``send_all`` is the trio stream method Hypercorn
+    calls for its own bytes: queued behind the frames already waiting, never
+    dropped. :meth:`run` moves the queue to the socket as it becomes writable; a
+    socket that takes nothing for ``send_timeout`` seconds is given up on.
+    """
+
+    def __init__(
+        self,
+        stream: trio.SocketStream,
+        *,
+        max_waiting: int,
+        send_timeout: float,
+        spawn: Callable[[Callable[[], Awaitable[None]]], None],
+    ) -> None:
+        self._stream = stream
+        self.socket = stream.socket
+        self._max_waiting = max_waiting
+        self._send_timeout = send_timeout
+        self._spawn = spawn
+        self._queue: deque[bytes | memoryview] = deque()
+        self._head_started = False
+        """The queue's first frame is partly written: it must go out whole, before anything else."""
+        self._flush_scheduled = False
+        self._flushing: trio.Lock | None = None  # made on first contention: most connections never queue
+        self.broken = False
+        """The socket failed, timed out or was closed: writes are discarded from now on."""
+        self.on_broken: Callable[[], None] = lambda: None
+        """Called once when the connection breaks while the fan-out was writing to it."""
+
+    # -- the hub's side --------------------------------------------------------------------------
+
+    @property
+    def waiting(self) -> int:
+        """Whole frames queued and not yet started."""
+        return len(self._queue) - self._head_started
+
+    def write_nowait(self, frame: bytes) -> bool:
+        """Write or queue one frame; False when the queue is full (the frame is dropped)."""
+        if self.broken:
+            return True  # the connection is ending; its handler reports why
+        if self._queue:
+            if self.waiting >= self._max_waiting:
+                return False
+            self._queue.append(frame)
+            return True
+        written = self._write([frame])
+        if written < len(frame) and not self.broken:
+            self._queue.append(memoryview(frame)[written:])
+            self._head_started = written > 0
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                self._spawn(self._flush_backlog)
+        return True
+
+    def discard_waiting(self) -> None:
+        """Forget every frame not yet started (a too-slow client's backlog before its close frame)."""
+        while self.waiting:
+            self._queue.pop()
+
+    async def _flush_backlog(self) -> None:
+        """A short-lived task (in the hub's nursery) writing a backlog out as the kernel takes it."""
+        try:
+            await self._flush()
+        finally:
+            self._flush_scheduled = False
+        if self.broken:
+            self.on_broken()
+
+    # -- the trio stream Hypercorn holds -------------------------------------------------------------
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if self.broken:
+            raise trio.BrokenResourceError("the connection is closed")
+        if self._queue:
+            self._queue.append(bytes(data))
+        else:
+            written = self._write([data])
+            if written < len(data) and not self.broken:
+                self._queue.append(memoryview(bytes(data))[written:])
+                self._head_started = written > 0
+        await self._flush()
+        if self.broken:
+            raise trio.BrokenResourceError("the connection broke while sending")
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self._flush()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        return await self._stream.receive_some(max_bytes)
+
+    async def send_eof(self) -> None:
+        await self._stream.send_eof()
+
+    async def aclose(self) -> None:
+        self.broken = True  # before the descriptor is closed, and perhaps reused
+        self._queue.clear()
+        await self._stream.aclose()
+
+    # -- the socket ------------------------------------------------------------------------------
+
+    async def _flush(self) -> None:
+        if self._flushing is None:
+            self._flushing = trio.Lock()
+        async with self._flushing:
+            while self._queue and not self.broken:
+                with trio.move_on_after(self._send_timeout) as waiting:
+                    await trio.lowlevel.wait_writable(self.socket)
+                if waiting.cancelled_caught:
+                    self._break()
+                    return
+                self._write_queue()
+
+    def _write_queue(self) -> None:
+        batch = [self._queue[i] for i in range(min(WRITEV_BATCH, len(self._queue)))]
+        written = self._write(batch)
+        while written and self._queue:
+            head = self._queue[0]
+            if written >= len(head):
+                written -= len(head)
+                self._queue.popleft()
+                self._head_started = False
+            else:
+                self._queue[0] = memoryview(head)[written:]
+                self._head_started = True
+                written = 0
+
+    def _write(self, buffers: list) -> int:
+        """One non-blocking writev(2); the byte count the kernel took (0 when its buffer is full)."""
+        try:
+            return os.writev(self.socket.fileno(), buffers)
+        except BlockingIOError:
+            return 0
+        except OSError:  # reset, broken pipe, TCP_USER_TIMEOUT, or already closed (EBADF)
+            self._break()
+            return 0
+
+    def _break(self) -> None:
+        self.broken = True
+        self._queue.clear()
+
+
+def with_socket_writers(app: ASGIApp) -> ASGIApp:
+    """Wrap an ASGI app so its WebSocket handlers may take over their connection's writes.
+
+    For a WebSocket scope served by Hypercorn's trio worker over plain HTTP/1.1,
+    ``scope["extensions"][EXTENSION]`` holds the connection; :func:`socket_writer_from`
+    turns it into the connection's :class:`SocketWriter`.
+    """
+
+    async def wrapped(scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "websocket":
+            connection = _hypercorn_connection(send)
+            if connection is not None:
+                scope.setdefault("extensions", {})[EXTENSION] = {"connection": connection}
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+def socket_writer_from(
+    scope: dict[str, Any],
+    *,
+    max_waiting: int,
+    send_timeout: float,
+    spawn: Callable[[Callable[[], Awaitable[None]]], None],
+) -> SocketWriter | None:
+    """Take over the connection's writes, when the server offers it; None otherwise.
+
+    Call it after every refusal check and before accepting: from here on every
+    byte to this client, Hypercorn's included, goes through the returned writer.
+    """
+    extension = (scope.get("extensions") or {}).get(EXTENSION)
+    if extension is None:
+        return None
+    connection: TCPServer = extension["connection"]
+    if not isinstance(connection.stream, SocketWriter):
+        connection.stream = SocketWriter(
+            connection.stream, max_waiting=max_waiting, send_timeout=send_timeout, spawn=spawn
+        )
+    return connection.stream
+
+
+def _hypercorn_connection(send: Callable) -> TCPServer | None:
+    """The TCPServer behind an ASGI ``send``: WSStream.app_send → H11Protocol → TCPServer.
+
+    These are Hypercorn's internals (tested against the pinned version); anything
+    unexpected (another server, HTTP/2, TLS) returns None and the caller falls back.
+    """
+    try:
+        h11_protocol = send.__self__.send.__self__
+        connection = h11_protocol.send.__self__
+    except AttributeError:
+        return None
+    if isinstance(connection, TCPServer) and isinstance(connection.stream, trio.SocketStream):
+        return connection
+    return None

@@ -145,6 +145,20 @@ def create_app(service: StationService) -> QuartTrio:
         }
         return ok(snapshot)
 
+    @app.get("/api/v1/sim/server")
+    @authenticated()
+    async def sim_server() -> Response:
+        """The serving process, not the station: connections, the loop's stalls, the collector."""
+        return ok(
+            {
+                "connections": len(service.hub),
+                "events_published": service.hub.published,
+                "events_dropped": service.hub.dropped,
+                "last_published_monotonic": service.hub.last_published_at,
+                **service.vitals.snapshot(),
+            }
+        )
+
     app.register_blueprint(control_blueprint(service, authenticated))
 
     @app.errorhandler(HTTPException)

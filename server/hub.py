@@ -14,6 +14,7 @@ subscribed, from a heap of due times.
 
 import heapq
 import itertools
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 
@@ -105,6 +106,8 @@ class Hub:
         self._nursery: trio.Nursery | None = None
         self.published = 0
         self.dropped = 0
+        self.last_published_at: float | None = None
+        """CLOCK_MONOTONIC when the latest event was offered to subscribers (benchmarks measure from it)."""
         self.taps: list[Callable[[list[Emitted]], None]] = []
         """Also handed every batch (a test's recorder)."""
 
@@ -139,6 +142,7 @@ class Hub:
 
     def publish_encoded(self, batch: list[tuple[str, bytes]]) -> None:
         """:meth:`publish` for events already on the wire: ``(type, JSON bytes)`` pairs."""
+        self.last_published_at = time.monotonic()
         for kind, payload in batch:
             subscribers = self._by_type[kind]
             self.published += 1

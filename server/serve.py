@@ -14,6 +14,8 @@ from .service import StationService
 from .transport import with_socket_writers
 
 DRAIN_SECONDS = 3.0
+LISTEN_BACKLOG = 1024
+"""Hypercorn's default, 100, overflows when hundreds connect at once (they then retry after 1 s)."""
 
 
 @attrs.define
@@ -53,18 +55,22 @@ async def serve(
     listener = _listening_socket(host, port, service.settings.send_timeout_seconds)
     config.bind = [f"fd://{listener.detach()}"]  # Hypercorn owns the descriptor from here
     config.graceful_timeout = DRAIN_SECONDS
+    config.backlog = LISTEN_BACKLOG
     config.accesslog = None
     config.errorlog = logging.getLogger("grimnir_sim.server")
     config.websocket_ping_interval = None  # the protocol's heartbeat is the {"type":"ping"} message
     shutdown = trio.Event()
     app = with_socket_writers(create_app(service))
     async with trio.open_nursery() as nursery:
-        binds = await nursery.start(
-            partial(hypercorn.trio.serve, app, config, shutdown_trigger=shutdown.wait, mode="asgi")
-        )
-        url = binds[0]
-        running = RunningServer(service, url, int(url.rsplit(":", 1)[1]), shutdown)
-        task_status.started(running)
+        nursery.start_soon(service.vitals.run)  # real time only: it ticks every 10 ms
+        async with trio.open_nursery() as serving:
+            binds = await serving.start(
+                partial(hypercorn.trio.serve, app, config, shutdown_trigger=shutdown.wait, mode="asgi")
+            )
+            url = binds[0]
+            running = RunningServer(service, url, int(url.rsplit(":", 1)[1]), shutdown)
+            task_status.started(running)
+        nursery.cancel_scope.cancel()  # Hypercorn has stopped: so can the vitals
     running._stopped.set()
 
 

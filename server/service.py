@@ -11,6 +11,7 @@ from .auth import SigningKey
 from .directory import Directory
 from .hub import Hub
 from .limits import Admission
+from .vitals import Vitals
 
 LOOPBACK_ORIGIN = re.compile(r"^https?://(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d{1,5})?$")
 
@@ -49,6 +50,7 @@ class StationService:
         self.runner = StationRunner(
             scenario, self.hub.publish, speed=speed, manual_clock=manual_clock, settle=self.hub.settle
         )
+        self.vitals = Vitals(lambda: len(self.hub))
         self.admission = Admission(self.settings.max_connections, self.settings.per_ip_per_minute)
         self.directory = Directory(scenario)
         self.harbor_port = harbor_port if harbor_port is not None else scenario.harbor.port

@@ -22,6 +22,7 @@ from .hub import TOO_SLOW, Subscriber, parse_types
 from .responses import error, ok, refused, unauthorized
 from .service import ServerSettings, StationService
 from .transport import SocketWriter, socket_writer_from
+from .websocket_connection import OneTaskWebsocketConnection
 
 DASHBOARD = Path(__file__).parent / "dashboard"
 CLOSE_REASONS = {1001: "server shutting down", 1008: "client too slow: events were lost"}
@@ -31,6 +32,7 @@ P = ParamSpec("P")
 
 def create_app(service: StationService) -> QuartTrio:
     app = QuartTrio("grimnir_sim")
+    app.asgi_websocket_class = OneTaskWebsocketConnection
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["grimnir_sim"] = service
@@ -184,7 +186,8 @@ async def _stream_to_socket(subscriber: Subscriber, writer: SocketWriter) -> int
     whole handler) from outside.
     """
     with subscriber.cancel_scope:
-        await _ignore_client_messages()
+        while True:
+            await websocket.receive()  # a "pong" or anything: the protocol needs none
     if subscriber.close_code == TOO_SLOW:
         writer.discard_waiting()  # its close frame goes right after the frame being written
     return subscriber.close_code or 1000

@@ -48,6 +48,12 @@ def text_frame(text: str) -> bytes:
     return bytes(_FRAMER.send_data(text, fin=True))
 
 
+def _shared(types: frozenset[str]) -> frozenset[str]:
+    """One object per distinct type set, shared by every subscriber that asked for it."""
+    return _TYPE_SETS.setdefault(types, types)
+
+
+_TYPE_SETS: dict[frozenset[str], frozenset[str]] = {}
 _FRAMER = FrameProtocol(client=False, extensions=[])  # stateless for whole messages
 PING_FRAME = text_frame(PING_TEXT)
 
@@ -118,7 +124,7 @@ class Hub:
         self, types: Iterable[str], writer: SocketWriter | None = None, *, heartbeat: float | None = None
     ) -> Subscriber:
         """A new subscriber; with ``heartbeat`` it is pinged every that many seconds from now."""
-        subscriber = Subscriber(frozenset(types) & KNOWN_TYPES, self.queue_size, writer)
+        subscriber = Subscriber(_shared(frozenset(types) & KNOWN_TYPES), self.queue_size, writer)
         if writer is not None:  # a socket that takes nothing for the send timeout: too slow
             writer.on_broken = partial(subscriber.close, TOO_SLOW)
         self._subscribers.add(subscriber)

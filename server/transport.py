@@ -20,7 +20,6 @@ uses Quart's path; both paths share the hub's rules and its tests.
 """
 
 import os
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -44,6 +43,11 @@ class SocketWriter:
     socket that takes nothing for ``send_timeout`` seconds is given up on.
     """
 
+    __slots__ = (
+        "_flush_scheduled", "_flushing", "_head_started", "_max_waiting", "_queue", "_send_timeout",
+        "_spawn", "_stream", "broken", "on_broken", "socket",
+    )  # fmt: skip  (ten thousand of these: no per-instance dict)
+
     def __init__(
         self,
         stream: trio.SocketStream,
@@ -57,21 +61,21 @@ class SocketWriter:
         self._max_waiting = max_waiting
         self._send_timeout = send_timeout
         self._spawn = spawn
-        self._queue: deque[bytes | memoryview] = deque()
+        self._queue: list[bytes | memoryview] = []  # a list, not a deque: empty, it allocates nothing
         self._head_started = False
         """The queue's first frame is partly written: it must go out whole, before anything else."""
         self._flush_scheduled = False
         self._flushing: trio.Lock | None = None  # made on first contention: most connections never queue
         self.broken = False
         """The socket failed, timed out or was closed: writes are discarded from now on."""
-        self.on_broken: Callable[[], None] = lambda: None
+        self.on_broken: Callable[[], None] = _nothing
         """Called once when the connection breaks while the fan-out was writing to it."""
 
     # -- the hub's side --------------------------------------------------------------------------
 
     @property
     def waiting(self) -> int:
-        """Whole frames queued and not yet started."""
+        """Whole frames queued and not yet started (Hypercorn's rare own bytes included)."""
         return len(self._queue) - self._head_started
 
     def write_nowait(self, frame: bytes) -> bool:
@@ -93,9 +97,12 @@ class SocketWriter:
         return True
 
     def discard_waiting(self) -> None:
-        """Forget every frame not yet started (a too-slow client's backlog before its close frame)."""
-        while self.waiting:
-            self._queue.pop()
+        """Forget the fan-out's frames not yet started (a too-slow client's backlog before its close).
+
+        A partly written frame stays, and so do Hypercorn's own bytes (a pong, say).
+        """
+        start = 1 if self._head_started else 0
+        self._queue[start:] = [data for data in self._queue[start:] if isinstance(data, _ServerBytes)]
 
     async def _flush_backlog(self) -> None:
         """A short-lived task (in the hub's nursery) writing a backlog out as the kernel takes it."""
@@ -103,8 +110,6 @@ class SocketWriter:
             await self._flush()
         finally:
             self._flush_scheduled = False
-        if self.broken:
-            self.on_broken()
 
     # -- the trio stream Hypercorn holds -------------------------------------------------------------
 
@@ -112,11 +117,11 @@ class SocketWriter:
         if self.broken:
             raise trio.BrokenResourceError("the connection is closed")
         if self._queue:
-            self._queue.append(bytes(data))
+            self._queue.append(_ServerBytes(data))
         else:
             written = self._write([data])
             if written < len(data) and not self.broken:
-                self._queue.append(memoryview(bytes(data))[written:])
+                self._queue.append(memoryview(_ServerBytes(data))[written:])
                 self._head_started = written > 0
         await self._flush()
         if self.broken:
@@ -132,8 +137,10 @@ class SocketWriter:
         await self._stream.send_eof()
 
     async def aclose(self) -> None:
-        self.broken = True  # before the descriptor is closed, and perhaps reused
-        self._queue.clear()
+        # Marked broken before the descriptor is closed (and perhaps reused), but not reported:
+        # the connection is ending normally and its handler is told so by Hypercorn.
+        self.broken = True
+        self._discard_all()
         await self._stream.aclose()
 
     # -- the socket ------------------------------------------------------------------------------
@@ -144,20 +151,23 @@ class SocketWriter:
         async with self._flushing:
             while self._queue and not self.broken:
                 with trio.move_on_after(self._send_timeout) as waiting:
-                    await trio.lowlevel.wait_writable(self.socket)
+                    try:
+                        await trio.lowlevel.wait_writable(self.socket)
+                    except (trio.ClosedResourceError, OSError):  # closed by aclose() meanwhile
+                        self._break()
+                        return
                 if waiting.cancelled_caught:
                     self._break()
                     return
                 self._write_queue()
 
     def _write_queue(self) -> None:
-        batch = [self._queue[i] for i in range(min(WRITEV_BATCH, len(self._queue)))]
-        written = self._write(batch)
+        written = self._write(self._queue[:WRITEV_BATCH])
         while written and self._queue:
             head = self._queue[0]
             if written >= len(head):
                 written -= len(head)
-                self._queue.popleft()
+                del self._queue[0]
                 self._head_started = False
             else:
                 self._queue[0] = memoryview(head)[written:]
@@ -175,8 +185,25 @@ class SocketWriter:
             return 0
 
     def _break(self) -> None:
-        self.broken = True
+        """The socket failed or timed out: discard everything, and report it once."""
+        if not self.broken:
+            self.broken = True
+            self._discard_all()
+            self.on_broken()
+
+    def _discard_all(self) -> None:
         self._queue.clear()
+        self._head_started = False
+
+
+class _ServerBytes(bytes):
+    """Bytes Hypercorn queued through ``send_all``: written in order, never discarded."""
+
+    __slots__ = ()
+
+
+def _nothing() -> None:
+    pass
 
 
 def with_socket_writers(app: ASGIApp) -> ASGIApp:

@@ -8,7 +8,8 @@ from tests.support import ROOT
 
 def test_the_fanout_benchmark_runs_and_prints_every_figure():
     result = subprocess.run(
-        [sys.executable, "bench/fanout.py", "--clients", "20", "--hold", "0.5", "--events", "3", "--burst", "3"],
+        [sys.executable, "bench/fanout.py", "--clients", "20", "--hold", "0.5", "--events", "3",
+         "--burst", "3"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

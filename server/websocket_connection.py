@@ -1,0 +1,42 @@
+"""Quart-Trio's WebSocket connection with one task instead of two.
+
+Quart-Trio runs each WebSocket as two tasks in a nursery: the handler, and a
+reader that moves ASGI messages into a 10-slot channel and cancels the handler
+when the client disconnects. At 10,000 connections that nursery, task and
+channel cost about 6 KiB each. Here the handler's own ``websocket.receive()``
+reads ASGI directly, and a disconnect cancels the handler the same way (from
+its receive, which every WebSocket handler of this app keeps calling).
+"""
+
+import trio
+from quart.asgi import ASGIWebsocketConnection
+from quart.signals import websocket_received
+from quart_trio.asgi import TrioASGIWebsocketConnection
+
+
+class OneTaskWebsocketConnection(TrioASGIWebsocketConnection):
+    """Installed as the app's ``asgi_websocket_class``; the rest is Quart-Trio's."""
+
+    def __init__(self, app, scope) -> None:
+        super().__init__(app, scope)
+        self.receive_channel = self  # the Websocket object calls receive_channel.receive
+        del self.send_channel
+        self._handler_scope = trio.CancelScope()
+
+    async def __call__(self, receive, send) -> None:
+        self._receive = receive
+        websocket = self._create_websocket_from_scope(send)
+        with self._handler_scope:
+            await ASGIWebsocketConnection.handle_websocket(self, websocket, send)
+
+    async def receive(self) -> str | bytes:
+        """The client's next message; a disconnect cancels the handler instead."""
+        while True:
+            event = await self._receive()
+            if event["type"] == "websocket.receive":
+                message = event.get("bytes") or event["text"]
+                await websocket_received.send_async(message, _sync_wrapper=self.app.ensure_async)
+                return message
+            if event["type"] == "websocket.disconnect":
+                self._handler_scope.cancel()
+                await trio.lowlevel.checkpoint()  # raises Cancelled

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, ParamSpec
+from urllib.parse import parse_qsl
 
 import trio
 from quart import Response, request, send_from_directory, websocket
@@ -16,7 +17,7 @@ from quart_cors import cors, cors_exempt
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from .auth import Claims, bearer_token, verify
+from .auth import bearer_token, verify
 from .control import control_blueprint
 from .hub import TOO_SLOW, Subscriber, parse_types
 from .responses import error, ok, refused, unauthorized
@@ -73,9 +74,7 @@ def create_app(service: StationService) -> QuartTrio:
         refusal = service.admission.check(ip)
         if refusal is not None:
             return refused(refusal)
-        token = bearer_token(websocket.headers.get("Authorization")) or websocket.args.get("token")
-        claims: Claims | None = verify(service.key, token)
-        if claims is None:
+        if not _websocket_authenticated(service):
             return unauthorized()
         service.admission.admit(ip)
         settings = service.settings
@@ -90,7 +89,7 @@ def create_app(service: StationService) -> QuartTrio:
             )
             await websocket.accept()
             subscriber = service.hub.subscribe(
-                parse_types(websocket.args.get("types")), writer, heartbeat=settings.heartbeat_seconds
+                parse_types(_query_value("types")), writer, heartbeat=settings.heartbeat_seconds
             )
             try:
                 if writer is not None:
@@ -176,6 +175,27 @@ def create_app(service: StationService) -> QuartTrio:
         allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
         max_age=600,
     )
+
+
+def _websocket_authenticated(service: StationService) -> bool:
+    """A valid token in the Authorization header or ``?token=``.
+
+    A function of its own so the token and its claims are not kept alive, in the
+    handler's frame, for as long as the connection lasts.
+    """
+    token = bearer_token(websocket.headers.get("Authorization")) or _query_value("token")
+    return verify(service.key, token) is not None
+
+
+def _query_value(name: str) -> str | None:
+    """The first value of one query parameter, like ``websocket.args.get(name)``.
+
+    ``websocket.args`` would parse the query once and keep the result (the token
+    included) for the connection's lifetime: some 700 bytes for each of 10,000
+    clients. This parses it for the moment.
+    """
+    query = websocket.query_string.decode("latin-1")
+    return next((value for key, value in parse_qsl(query, keep_blank_values=True) if key == name), None)
 
 
 async def _stream_to_socket(subscriber: Subscriber, writer: SocketWriter) -> int:

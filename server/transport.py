@@ -210,7 +210,7 @@ def with_socket_writers(app: ASGIApp) -> ASGIApp:
     """Wrap an ASGI app so its WebSocket handlers may take over their connection's writes.
 
     For a WebSocket scope served by Hypercorn's trio worker over plain HTTP/1.1,
-    ``scope["extensions"][EXTENSION]`` holds the connection; :func:`socket_writer_from`
+    ``scope["extensions"][EXTENSION]`` is the connection (Hypercorn's TCPServer); :func:`socket_writer_from`
     turns it into the connection's :class:`SocketWriter`.
     """
 
@@ -218,7 +218,7 @@ def with_socket_writers(app: ASGIApp) -> ASGIApp:
         if scope["type"] == "websocket":
             connection = _hypercorn_connection(send)
             if connection is not None:
-                scope.setdefault("extensions", {})[EXTENSION] = {"connection": connection}
+                scope.setdefault("extensions", {})[EXTENSION] = connection
         await app(scope, receive, send)
 
     return wrapped
@@ -236,10 +236,9 @@ def socket_writer_from(
     Call it after every refusal check and before accepting: from here on every
     byte to this client, Hypercorn's included, goes through the returned writer.
     """
-    extension = (scope.get("extensions") or {}).get(EXTENSION)
-    if extension is None:
+    connection: TCPServer | None = (scope.get("extensions") or {}).get(EXTENSION)
+    if connection is None:
         return None
-    connection: TCPServer = extension["connection"]
     if not isinstance(connection.stream, SocketWriter):
         connection.stream = SocketWriter(
             connection.stream, max_waiting=max_waiting, send_timeout=send_timeout, spawn=spawn

@@ -12,7 +12,7 @@ from typing import Any, ParamSpec
 from urllib.parse import parse_qsl
 
 import trio
-from quart import Response, request, send_from_directory, websocket
+from quart import Response, redirect, request, send_from_directory, websocket
 from quart_cors import cors, cors_exempt
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
@@ -21,7 +21,7 @@ from .auth import bearer_token, verify
 from .control import control_blueprint
 from .hub import TOO_SLOW, Subscriber, parse_types
 from .responses import error, ok, refused, unauthorized
-from .service import ServerSettings, StationService
+from .service import EdgeService, ServerSettings, StationService
 from .transport import SocketWriter, socket_writer_from
 from .websocket_connection import OneTaskWebsocketConnection
 
@@ -31,7 +31,8 @@ CLOSE_REASONS = {1001: "server shutting down", 1008: "client too slow: events we
 P = ParamSpec("P")
 
 
-def create_app(service: StationService) -> QuartTrio:
+def create_app(service: StationService | EdgeService) -> QuartTrio:
+    """The app of a station process (the default), or of an edge process (``--role edge``)."""
     app = QuartTrio("grimnir_sim")
     app.asgi_websocket_class = OneTaskWebsocketConnection
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
@@ -39,11 +40,16 @@ def create_app(service: StationService) -> QuartTrio:
     app.extensions["grimnir_sim"] = service
 
     @app.before_serving
-    async def start_station() -> None:
-        await app.nursery.start(service.runner.run)
+    async def start() -> None:
+        if isinstance(service, EdgeService):
+            await app.nursery.start(service.follower.run, service.hub.publish_encoded)
+        else:
+            await app.nursery.start(service.runner.run)
+            if service.relay is not None:
+                app.nursery.start_soon(service.relay.run)
+            if service.harbor is not None:
+                await app.nursery.start(functools.partial(service.harbor.serve, port=service.harbor_port))
         app.nursery.start_soon(service.hub.run, service.settings.heartbeat_seconds)
-        if service.harbor is not None:
-            await app.nursery.start(functools.partial(service.harbor.serve, port=service.harbor_port))
 
     def authenticated(*, admin: bool = False):
         """REST auth: a Bearer token (the query form is for the events endpoint only)."""
@@ -104,47 +110,9 @@ def create_app(service: StationService) -> QuartTrio:
         await websocket.close(code, CLOSE_REASONS.get(code, ""))
         return None
 
-    @app.get("/")
-    async def dashboard() -> Response:
-        return await send_from_directory(DASHBOARD, "index.html")
-
-    @app.get("/dashboard/<any('dashboard.js', 'dashboard.css'):name>")
-    async def dashboard_file(name: str) -> Response:
-        return await send_from_directory(DASHBOARD, name)
-
     @app.get("/api/v1/health")
     async def health() -> Response:
         return ok({"status": "ok"})
-
-    @app.get("/api/v1/public/now-playing")
-    async def public_now_playing() -> Response:
-        wanted = request.args.get("station_id")
-        if not wanted:
-            return error(400, "station_id_required", "give ?station_id= (a station's UUID or id)")
-        snapshot = await service.runner.snapshot()
-        station = next((s for s in snapshot["stations"] if wanted in (s["id"], s["key"])), None)
-        if station is None:
-            return error(404, "station_not_found", f"no station '{wanted}'")
-        return ok(public_now_playing_body(station))
-
-    @app.get("/api/v1/sim/state")
-    @authenticated()
-    async def sim_state() -> Response:
-        snapshot = await service.runner.snapshot()
-        snapshot["clock"] = {
-            "speed": service.runner.speed,
-            "manual": service.runner.manual_clock,
-            "scenario_start": service.scenario.clock.stamp(0),
-        }
-        if service.harbor is not None:
-            snapshot["harbor"] = service.harbor.snapshot()
-        snapshot["catalog"] = _catalog(service)
-        snapshot["clients"] = {
-            "connected": len(service.hub),
-            "events_published": service.hub.published,
-            "events_dropped": service.hub.dropped,
-        }
-        return ok(snapshot)
 
     @app.get("/api/v1/sim/server")
     @authenticated()
@@ -156,11 +124,64 @@ def create_app(service: StationService) -> QuartTrio:
                 "events_published": service.hub.published,
                 "events_dropped": service.hub.dropped,
                 "last_published_monotonic": service.hub.last_published_at,
+                "relay": _relay_figures(service),
                 **service.vitals.snapshot(),
             }
         )
 
-    app.register_blueprint(control_blueprint(service, authenticated))
+    if isinstance(service, StationService):
+
+        @app.get("/")
+        async def dashboard() -> Response:
+            return await send_from_directory(DASHBOARD, "index.html")
+
+        @app.get("/dashboard/<any('dashboard.js', 'dashboard.css'):name>")
+        async def dashboard_file(name: str) -> Response:
+            return await send_from_directory(DASHBOARD, name)
+
+        @app.get("/api/v1/public/now-playing")
+        async def public_now_playing() -> Response:
+            wanted = request.args.get("station_id")
+            if not wanted:
+                return error(400, "station_id_required", "give ?station_id= (a station's UUID or id)")
+            snapshot = await service.runner.snapshot()
+            station = next((s for s in snapshot["stations"] if wanted in (s["id"], s["key"])), None)
+            if station is None:
+                return error(404, "station_not_found", f"no station '{wanted}'")
+            return ok(public_now_playing_body(station))
+
+        @app.get("/api/v1/sim/state")
+        @authenticated()
+        async def sim_state() -> Response:
+            snapshot = await service.runner.snapshot()
+            snapshot["clock"] = {
+                "speed": service.runner.speed,
+                "manual": service.runner.manual_clock,
+                "scenario_start": service.scenario.clock.stamp(0),
+            }
+            if service.harbor is not None:
+                snapshot["harbor"] = service.harbor.snapshot()
+            snapshot["catalog"] = _catalog(service)
+            snapshot["clients"] = {
+                "connected": len(service.hub),
+                "events_published": service.hub.published,
+                "events_dropped": service.hub.dropped,
+            }
+            return ok(snapshot)
+
+        app.register_blueprint(control_blueprint(service, authenticated))
+    else:
+
+        @app.route("/", defaults={"path": ""}, methods=["GET", "POST", "DELETE"])
+        @app.route("/<path:path>", methods=["GET", "POST", "DELETE"])
+        async def to_the_station(path: str) -> Response:
+            """An edge serves the events; everything else is the station's: a 307 to it."""
+            station_url = await service.follower.station_url()
+            if station_url is None:
+                return error(503, "station_unknown", "no station has announced itself on this Redis stream")
+            query = request.query_string.decode("latin-1")
+            location = f"{station_url}/{path}" + (f"?{query}" if query else "")
+            return redirect(location, 307)
 
     @app.errorhandler(HTTPException)
     async def http_error(exc: HTTPException) -> Response:
@@ -177,7 +198,18 @@ def create_app(service: StationService) -> QuartTrio:
     )
 
 
-def _websocket_authenticated(service: StationService) -> bool:
+def _relay_figures(service: StationService | EdgeService) -> dict[str, Any] | None:
+    if isinstance(service, EdgeService):
+        follower = service.follower
+        last_id = follower.last_id.decode() if follower.last_id else None
+        return {"role": "edge", "stream": follower.stream, "received": follower.received, "last_id": last_id}
+    if service.relay is not None:
+        relay = service.relay
+        return {"role": "station", "stream": relay.stream, "appended": relay.appended, "lost": relay.lost}
+    return None
+
+
+def _websocket_authenticated(service: StationService | EdgeService) -> bool:
     """A valid token in the Authorization header or ``?token=``.
 
     A function of its own so the token and its claims are not kept alive, in the

@@ -17,8 +17,9 @@ from playout.cli import UsageError, catalog_of, first_leaf, resolve_scenario
 
 from .auth import KEY_ENV, SigningKey, mint
 from .contract import asyncapi_yaml
+from .relay import DEFAULT_STREAM, RelayError, StreamFollower, StreamPublisher, check_reachable
 from .serve import serve
-from .service import ServerSettings, StationService
+from .service import EdgeService, ServerSettings, StationService
 
 Handler = Callable[[argparse.Namespace], int]
 STOP_SECONDS = 20.0
@@ -52,7 +53,7 @@ def _positive(text: str) -> int:
 
 def register_serve(commands: argparse._SubParsersAction) -> Handler:
     parser = commands.add_parser("serve", help="run a scenario and serve its events over WebSocket and REST")
-    parser.add_argument("scenario", nargs="?", default="default", metavar="SCENARIO")
+    parser.add_argument("scenario", nargs="?", metavar="SCENARIO", help="(default: the catalog's default)")
     parser.add_argument("--host", help="address to listen on (default: the catalog's, else 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on; 0 picks a free one (default: 8000)")
     parser.add_argument(
@@ -91,6 +92,25 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
         action="append",
         metavar="ORIGIN",
         help="allow this browser origin on the REST API (repeatable; default: any loopback origin)",
+    )
+    several = parser.add_argument_group(
+        "several processes, one station (docs/performance.md)",
+        f"With --redis, every process needs the same {KEY_ENV}.",
+    )
+    several.add_argument(
+        "--redis", metavar="URL", help="relay the station's events through Redis, e.g. redis://127.0.0.1:6379"
+    )
+    several.add_argument(
+        "--role",
+        choices=("station", "edge"),
+        help="station (default): run the scenario and append its events to the stream; "
+        "edge: run no station, serve the stream's events to this process's clients",
+    )
+    several.add_argument(
+        "--redis-stream",
+        default=DEFAULT_STREAM,
+        metavar="KEY",
+        help=f"the stream's key (default: {DEFAULT_STREAM})",
     )
     return cmd_serve
 
@@ -139,8 +159,14 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    if args.role is not None and args.redis is None:
+        raise UsageError("--role needs --redis (the stream that joins the processes)")
+    if args.role == "edge" and (args.scenario is not None or args.speed is not None or args.manual_clock):
+        raise UsageError(
+            "an edge runs no station: give the scenario, --speed and --manual-clock to the station"
+        )
     catalog = catalog_of(args)
-    scenario = resolve_scenario(args.scenario, catalog)
+    scenario = resolve_scenario(args.scenario or "default", catalog) if args.role != "edge" else None
     server_defaults = catalog.server if catalog is not None else {}
     host = args.host or server_defaults.get("host", "127.0.0.1")
     port = args.port if args.port is not None else server_defaults.get("port", 8000)
@@ -159,15 +185,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
         per_ip_per_minute=args.per_ip_per_minute,
         **({"cors_origins": tuple(args.cors_origin)} if args.cors_origin else {}),
     )
-    key = SigningKey.from_environment() or SigningKey.generate()
-    service = StationService(
-        scenario,
-        key,
-        settings,
-        speed=args.speed,
-        manual_clock=args.manual_clock,
-        harbor_port=args.harbor_port,
-    )
+    key = SigningKey.from_environment()
+    if key is None and args.redis is not None:
+        raise UsageError(
+            f"--redis: set {KEY_ENV} to the same key in every process, so a token works on each "
+            f"(e.g. export {KEY_ENV}=$(python3 -c 'import secrets; print(secrets.token_hex(32))'))"
+        )
+    key = key or SigningKey.generate()
+    if args.redis is not None:
+        try:
+            trio.run(check_reachable, args.redis)
+        except RelayError as exc:
+            raise UsageError(str(exc)) from None
+    service: StationService | EdgeService
+    if args.role == "edge":
+        service = EdgeService(StreamFollower(args.redis, args.redis_stream), key, settings)
+    else:
+        service = StationService(
+            scenario,
+            key,
+            settings,
+            speed=args.speed,
+            manual_clock=args.manual_clock,
+            harbor_port=args.harbor_port,
+            relay=StreamPublisher(args.redis, args.redis_stream) if args.redis else None,
+        )
     logging.basicConfig(level=logging.WARNING, format="grimnir-sim: %(message)s")
     failure: OSError | None = None
     try:
@@ -179,11 +221,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve_until_signalled(service: StationService, host: str, port: int) -> None:
+async def _serve_until_signalled(service: StationService | EdgeService, host: str, port: int) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             running = await nursery.start(partial(serve, service, host=host, port=port))
-            _print_banner(service, running.url, running.events_url)
+            if isinstance(service, EdgeService):
+                _print_edge_banner(service, running.url, running.events_url)
+            else:
+                if service.relay is not None:
+                    await service.relay.announce(running.url)
+                _print_banner(service, running.url, running.events_url)
             async for received in signals:
                 name = signal.Signals(received).name
                 print(
@@ -206,6 +253,25 @@ async def _exit_on_another_signal(signals) -> None:
     async for received in signals:
         print(f"grimnir-sim: {signal.Signals(received).name} again: exiting now", file=sys.stderr)
         os._exit(130)
+
+
+def _print_edge_banner(service: EdgeService, url: str, events_url: str) -> None:
+    ttl = parse_duration(TOKEN_TTL) // 1000
+    token = mint(service.key, user="grimnir-sim", roles=("admin",), ttl_seconds=ttl)
+    follower = service.follower
+    print(
+        "\n".join(
+            [
+                f"grimnir-sim: edge for the station on {follower.url} (stream {follower.stream})",
+                f"  REST:    {url}/api/v1/health  (other endpoints redirect to the station)",
+                f"  events:  {events_url}",
+                f"  key:     from {KEY_ENV}",
+                f"  token:   {token}",
+                "  stop:    Ctrl-C",
+            ]
+        ),
+        flush=True,
+    )
 
 
 def _print_banner(service: StationService, url: str, events_url: str) -> None:

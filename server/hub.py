@@ -116,6 +116,8 @@ class Hub:
         """CLOCK_MONOTONIC when the latest event was offered to subscribers (benchmarks measure from it)."""
         self.taps: list[Callable[[list[Emitted]], None]] = []
         """Also handed every batch (a test's recorder)."""
+        self.relays: list[Callable[[list[tuple[str, bytes]]], None]] = []
+        """Also handed every published batch, encoded (the Redis stream, for edge processes)."""
 
     def __len__(self) -> int:
         return len(self._subscribers)
@@ -144,7 +146,10 @@ class Hub:
         """Offer each event, in order, to every subscriber of its type. Never blocks."""
         for tap in self.taps:
             tap(batch)
-        self.publish_encoded([(emitted.event.TYPE, wire.encode(emitted.event)) for emitted in batch])
+        encoded = [(emitted.event.TYPE, wire.encode(emitted.event)) for emitted in batch]
+        for relay in self.relays:
+            relay(encoded)
+        self.publish_encoded(encoded)
 
     def publish_encoded(self, batch: list[tuple[str, bytes]]) -> None:
         """:meth:`publish` for events already on the wire: ``(type, JSON bytes)`` pairs."""

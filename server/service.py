@@ -11,6 +11,7 @@ from .auth import SigningKey
 from .directory import Directory
 from .hub import Hub
 from .limits import Admission
+from .relay import StreamFollower, StreamPublisher
 from .vitals import Vitals
 
 LOOPBACK_ORIGIN = re.compile(r"^https?://(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d{1,5})?$")
@@ -42,6 +43,7 @@ class StationService:
         speed: float | None = None,
         manual_clock: bool = False,
         harbor_port: int | None = None,
+        relay: StreamPublisher | None = None,
     ) -> None:
         self.scenario = scenario
         self.key = key
@@ -56,3 +58,21 @@ class StationService:
         self.harbor_port = harbor_port if harbor_port is not None else scenario.harbor.port
         self.harbor = Harbor(scenario, self.runner.submit) if self.harbor_port is not None else None
         """The source receiver for live DJs, when the scenario or ``--harbor-port`` asks for one."""
+        self.relay = relay
+        """Appends every event to a Redis stream for edge processes (``--redis``), or None."""
+        if relay is not None:
+            self.hub.relays.append(relay.offer)
+
+
+class EdgeService:
+    """An edge process (``--role edge``): no station, only clients; the events come from Redis."""
+
+    def __init__(
+        self, follower: StreamFollower, key: SigningKey, settings: ServerSettings | None = None
+    ) -> None:
+        self.follower = follower
+        self.key = key
+        self.settings = settings or ServerSettings()
+        self.hub = Hub(queue_size=self.settings.queue_size, max_dropped=self.settings.max_dropped)
+        self.admission = Admission(self.settings.max_connections, self.settings.per_ip_per_minute)
+        self.vitals = Vitals(lambda: len(self.hub))

@@ -44,8 +44,17 @@ class SocketWriter:
     """
 
     __slots__ = (
-        "_flush_scheduled", "_flushing", "_head_started", "_max_waiting", "_queue", "_send_timeout",
-        "_spawn", "_stream", "broken", "on_broken", "socket",
+        "_flush_scheduled",
+        "_flushing",
+        "_head_started",
+        "_max_waiting",
+        "_queue",
+        "_send_timeout",
+        "_spawn",
+        "_stream",
+        "broken",
+        "on_broken",
+        "socket",
     )  # fmt: skip  (ten thousand of these: no per-instance dict)
 
     def __init__(

@@ -1,0 +1,176 @@
+"""Several server processes, one station, over a real redis-server (``--redis``, ``--role``)."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from tests.serve_support import KEY, Server
+from tests.support import ROOT
+
+TYPES = "now_playing,schedule.changed,health"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Redis:
+    def __init__(self, directory, port: int | None = None) -> None:
+        binary = shutil.which("redis-server")
+        assert binary, ".ci/run installs Debian's redis-server"
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis(tmp_path) -> Iterator[Redis]:
+    server = Redis(tmp_path)
+    yield server
+    server.stop()
+
+
+def station(redis: Redis) -> Server:
+    return Server("crossfade", "--manual-clock", "--redis", redis.url, "--role", "station")
+
+
+def edge(redis: Redis) -> Server:
+    return Server("--redis", redis.url, "--role", "edge")
+
+
+def subscribe(server: Server) -> ClientConnection:
+    return connect(f"{server.ws}?types={TYPES}&token={server.token}", open_timeout=10)
+
+
+def received(client: ClientConnection, count: int) -> list[str]:
+    """The next ``count`` events (heartbeats skipped), each within 10 s."""
+    events = []
+    while len(events) < count:
+        message = client.recv(timeout=10)
+        if message != '{"type":"ping"}':
+            events.append(message)
+    return events
+
+
+def test_clients_on_two_edges_and_the_station_see_the_same_sequence(redis):
+    served = station(redis)
+    edges = [edge(redis), edge(redis)]
+    try:
+        with ExitStack() as stack:
+            clients = [stack.enter_context(subscribe(s)) for s in (served, *edges)]
+            assert served.http.post("/api/v1/sim/advance", json={"by": "30m"}).status_code == 200
+            sequences = [received(c, 16) for c in clients]
+        assert sequences[1] == sequences[0] and sequences[2] == sequences[0]
+        kinds = [json.loads(m)["type"] for m in sequences[0]]
+        assert kinds.count("now_playing") >= 5 and "health" in kinds
+        figures = [e.http.get("/api/v1/sim/server").json()["relay"] for e in edges]
+        assert all(f["role"] == "edge" and f["received"] >= 16 for f in figures)
+        assert served.http.get("/api/v1/sim/server").json()["relay"]["lost"] == 0
+    finally:
+        for server in (*edges, served):
+            server.stop()
+
+
+def test_an_edge_that_restarts_picks_up_while_the_station_runs_on(redis):
+    served = station(redis)
+    first = edge(redis)
+    try:
+        with subscribe(served) as direct, subscribe(first) as before:
+            served.http.post("/api/v1/sim/advance", json={"by": "10m"})
+            assert received(before, 4) == received(direct, 4)
+        assert first.stop() == 0
+        served.http.post("/api/v1/sim/advance", json={"by": "10m"})  # while no edge runs
+        with subscribe(served) as direct:
+            second = edge(redis)
+            try:
+                with subscribe(second) as after:
+                    served.http.post("/api/v1/sim/advance", json={"by": "10m"})
+                    assert received(after, 4) == received(direct, 4)  # the station did not restart:
+                state = served.http.get("/api/v1/sim/state").json()  # its clock is 30 minutes on
+                assert state["clock"]["manual"] is True
+            finally:
+                second.stop()
+    finally:
+        served.stop()
+
+
+def test_edges_ride_out_a_redis_restart(tmp_path):
+    redis = Redis(tmp_path)
+    served = station(redis)
+    follower = edge(redis)
+    try:
+        with subscribe(served) as direct, subscribe(follower) as client:
+            served.http.post("/api/v1/sim/advance", json={"by": "5m"})
+            assert received(client, 2) == received(direct, 2)
+            redis.stop()
+            served.http.post("/api/v1/sim/advance", json={"by": "10m"})  # queued at the station
+            redis = Redis(tmp_path, redis.port)
+            assert received(client, 4) == received(direct, 4)  # delivered once Redis is back
+    finally:
+        follower.stop()
+        served.stop()
+        redis.stop()
+
+
+def test_an_edge_redirects_the_rest_of_the_api_to_the_station(redis):
+    served = station(redis)
+    follower = edge(redis)
+    try:
+        response = follower.http.get("/api/v1/sim/state?x=1")
+        assert response.status_code == 307
+        assert response.headers["location"] == f"{served.url}/api/v1/sim/state?x=1"
+        assert follower.http.get("/api/v1/health").json() == {"status": "ok"}
+    finally:
+        follower.stop()
+        served.stop()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "environment", "message"),
+    [
+        (["--role", "edge"], {}, "--role needs --redis"),
+        (["crossfade", "--redis", "redis://127.0.0.1:1", "--role", "edge"], {}, "an edge runs no station"),
+        (["--redis", "redis://127.0.0.1:6379"], {"GRIMNIR_JWT_SIGNING_KEY": ""},
+         "set GRIMNIR_JWT_SIGNING_KEY"),
+        (["--redis", "redis://127.0.0.1:1", "--port", "0"], {}, "cannot reach Redis at redis://127.0.0.1:1"),
+        (["--redis", "http://nowhere", "--port", "0"], {}, "--redis takes a redis:// URL"),
+    ],
+)
+def test_bad_relay_settings_are_refused_clearly(arguments, environment, message):
+    env = {**os.environ, "GRIMNIR_JWT_SIGNING_KEY": KEY, **environment}
+    if not env["GRIMNIR_JWT_SIGNING_KEY"]:
+        del env["GRIMNIR_JWT_SIGNING_KEY"]
+    result = subprocess.run(
+        [sys.executable, "-m", "playout", "serve", *arguments], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

@@ -70,12 +70,12 @@ def raise_file_limit() -> int:
     return hard
 
 
-def pinned_to(cpu: int):
-    """A preexec_fn: raise the file limit and run on one CPU (when there are several)."""
+def pinned_to(cpu: int | None):
+    """A preexec_fn: raise the file limit and run on one CPU (when there are several; None: any)."""
 
     def setup() -> None:
         raise_file_limit()
-        if len(os.sched_getaffinity(0)) > 1:
+        if cpu is not None and len(os.sched_getaffinity(0)) > 1:
             os.sched_setaffinity(0, {cpu % os.cpu_count()})
 
     return setup
@@ -277,7 +277,7 @@ async def generate(args: argparse.Namespace) -> dict:
         stalls += [ms for at, ms in vitals["loop"]["recent_stalls"] if connect_start <= at <= connect_end + 1]
         result.setdefault("gc_freezes", 0)
         result["gc_freezes"] += vitals["gc"]["freezes"]
-    result["connect_max_stall_ms"] = max(stalls, default=0.0)  # stalls under 20 ms are not recorded
+    result["connect_max_stall_ms"] = max(stalls, default=0.0)  # 0: none of 20 ms or more (not recorded)
     result["connect_stalls_over_20ms"] = len(stalls)
 
     # 3. hold: no events, the heartbeat only
@@ -328,7 +328,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(clients: int, *extra: str, edge: bool = False) -> tuple[subprocess.Popen, str, int, str]:
+def start_server(
+    clients: int, *extra: str, edge: bool = False, cpu: int | None = 0
+) -> tuple[subprocess.Popen, str, int, str]:
     env = {**os.environ, "GRIMNIR_JWT_SIGNING_KEY": SIGNING_KEY, "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "playout", "serve", "--port", "0"]
     if not edge:
@@ -337,7 +339,7 @@ def start_server(clients: int, *extra: str, edge: bool = False) -> tuple[subproc
         command += ["--max-connections", str(clients)]
     server = subprocess.Popen(
         command + list(extra), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        text=True, preexec_fn=pinned_to(0),
+        text=True, preexec_fn=pinned_to(cpu),
     )  # fmt: skip
     url = token = None
     deadline = time.monotonic() + 30
@@ -393,11 +395,14 @@ def run_once(args: argparse.Namespace) -> dict:
             if args.edges:
                 redis, url = start_redis(Path(scratch))
                 started.append(redis)
-                station, host, port, token = start_server(args.clients, "--redis", url, "--role", "station")
+                # Several processes share the two CPUs: none is pinned in this mode.
+                station, host, port, token = start_server(
+                    args.clients, "--redis", url, "--role", "station", cpu=None
+                )
                 started.append(station)
                 servers = []
                 for _ in range(args.edges):
-                    edge = start_server(args.clients, "--redis", url, "--role", "edge", edge=True)
+                    edge = start_server(args.clients, "--redis", url, "--role", "edge", edge=True, cpu=None)
                     started.append(edge[0])
                     servers.append(edge)
                 station_endpoint = f"{host}:{port}"
@@ -413,7 +418,7 @@ def run_once(args: argparse.Namespace) -> dict:
                  "--station", station_endpoint, "--edges", str(args.edges),
                  "--clients", str(args.clients), "--in-flight", str(args.in_flight),
                  "--hold", str(args.hold), "--events", str(args.events), "--burst", str(args.burst)],
-                stdout=subprocess.PIPE, text=True, preexec_fn=pinned_to(1),
+                stdout=subprocess.PIPE, text=True, preexec_fn=pinned_to(None if args.edges else 1),
                 timeout=args.hold + 600,
             )  # fmt: skip
             if generator.returncode != 0:
@@ -424,8 +429,15 @@ def run_once(args: argparse.Namespace) -> dict:
                 stop(process)
 
 
-def verdict(key: str, value: float) -> str:
-    target, higher, _ = TARGETS[key]
+def target_of(key: str, clients: int) -> float | None:
+    """The issue's target for this figure; p99 latency has one at 1,000 and at 10,000 clients."""
+    if key == "last_receipt_p99_ms":
+        return {1000: 30, 10_000: 250}.get(clients)
+    return TARGETS[key][0]
+
+
+def verdict(key: str, value: float, clients: int) -> str:
+    target, higher = target_of(key, clients), TARGETS[key][1]
     if target is None:
         return ""
     return "meets" if (value >= target if higher else value <= target) else "MISSES"
@@ -476,10 +488,12 @@ def main() -> int:
         f"\n{args.clients:,} clients, {where}, hold {args.hold:g} s, {args.events} measured events, "
         f"burst of {args.burst}; median of {len(results)} run(s):"
     )
-    for key, (target, higher, style) in TARGETS.items():
+    for key, (_, higher, style) in TARGETS.items():
         value = statistics.median(r[key] for r in results)
+        target = target_of(key, args.clients)
         goal = "" if target is None else f"{'>=' if higher else '<='} {style.format(target)}"
-        print(f"  {key:<32} {style.format(value):>20}  {goal:<22} {verdict(key, value)}")
+        shown = "< 20 ms" if key == "connect_max_stall_ms" and value == 0 else style.format(value)
+        print(f"  {key:<32} {shown:>20}  {goal:<22} {verdict(key, value, args.clients)}")
     if args.json:
         args.json.write_text(json.dumps({"arguments": vars(args) | {"json": str(args.json)}, "runs": results},
                                         indent=2))  # fmt: skip

@@ -183,10 +183,13 @@ class Hub:
                 self._nursery = None
 
     def spawn(self, task: Callable[[], Awaitable[None]]) -> None:
-        """Start a socket writer's backlog task; only while :meth:`run` runs."""
-        if self._nursery is None:
-            raise RuntimeError("the hub is not running")
-        self._nursery.start_soon(task)
+        """Start a socket writer's backlog task in the hub's nursery.
+
+        Once :meth:`run` has ended the server is shutting down (the station may
+        still publish a last batch in the same instant): the backlog is abandoned.
+        """
+        if self._nursery is not None:
+            self._nursery.start_soon(task)
 
     async def _heartbeat(self, interval: float) -> None:
         """Ping each subscriber every ``interval`` seconds from when it subscribed.

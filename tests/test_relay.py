@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import datetime, timedelta
 
 import pytest
 from websockets.sync.client import ClientConnection, connect
@@ -111,10 +112,12 @@ def test_an_edge_that_restarts_picks_up_while_the_station_runs_on(redis):
             second = edge(redis)
             try:
                 with subscribe(second) as after:
-                    served.http.post("/api/v1/sim/advance", json={"by": "10m"})
-                    assert received(after, 4) == received(direct, 4)  # the station did not restart:
-                state = served.http.get("/api/v1/sim/state").json()  # its clock is 30 minutes on
-                assert state["clock"]["manual"] is True
+                    advanced = served.http.post("/api/v1/sim/advance", json={"by": "10m"}).json()
+                    assert received(after, 4) == received(direct, 4)
+                # The station did not restart: its time is 30 minutes on from the scenario's start.
+                start = served.http.get("/api/v1/sim/state").json()["clock"]["scenario_start"]
+                elapsed = datetime.fromisoformat(advanced["station_time"]) - datetime.fromisoformat(start)
+                assert elapsed == timedelta(minutes=30)
             finally:
                 second.stop()
     finally:

@@ -22,7 +22,7 @@ from .control import control_blueprint
 from .hub import TOO_SLOW, Subscriber, parse_types
 from .responses import error, ok, refused, unauthorized
 from .service import EdgeService, ServerSettings, StationService
-from .transport import SocketWriter, socket_writer_from
+from .transport import socket_writer_from
 from .websocket_connection import OneTaskWebsocketConnection
 
 DASHBOARD = Path(__file__).parent / "dashboard"
@@ -98,10 +98,18 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
                 parse_types(_query_value("types")), writer, heartbeat=settings.heartbeat_seconds
             )
             try:
-                if writer is not None:
-                    code = await _stream_to_socket(subscriber, writer)
-                else:
+                if writer is None:
                     code = await _stream(subscriber, settings)
+                else:
+                    # The fast path: the hub writes this subscriber's frames itself; this task only
+                    # reads (and drops) what the client sends until the hub ends the connection.
+                    # (Inline, not a function: a frame less held by each of 10,000 connections.)
+                    with subscriber.cancel_scope:
+                        while True:
+                            await websocket.receive()  # a "pong" or anything: the protocol needs none
+                    if subscriber.close_code == TOO_SLOW:
+                        writer.discard_waiting()  # its close frame goes right after the frame being written
+                    code = subscriber.close_code or 1000
             finally:
                 service.hub.unsubscribe(subscriber)
         finally:
@@ -228,21 +236,6 @@ def _query_value(name: str) -> str | None:
     """
     query = websocket.query_string.decode("latin-1")
     return next((value for key, value in parse_qsl(query, keep_blank_values=True) if key == name), None)
-
-
-async def _stream_to_socket(subscriber: Subscriber, writer: SocketWriter) -> int:
-    """The fast path: the hub writes this subscriber's frames itself; this task only waits.
-
-    It reads (and drops) what the client sends until the hub ends the connection,
-    and returns the close code. A client that disconnects cancels this (and the
-    whole handler) from outside.
-    """
-    with subscriber.cancel_scope:
-        while True:
-            await websocket.receive()  # a "pong" or anything: the protocol needs none
-    if subscriber.close_code == TOO_SLOW:
-        writer.discard_waiting()  # its close frame goes right after the frame being written
-    return subscriber.close_code or 1000
 
 
 async def _stream(subscriber: Subscriber, settings: ServerSettings) -> int:

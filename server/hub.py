@@ -16,7 +16,6 @@ import heapq
 import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from functools import partial
 
 import trio
 from wsproto.frame_protocol import FrameProtocol
@@ -99,6 +98,9 @@ class Subscriber:
             self.close_code = code
             self.cancel_scope.cancel()
 
+    def too_slow(self) -> None:
+        self.close(TOO_SLOW)
+
 
 class Hub:
     def __init__(self, *, queue_size: int = 64, max_dropped: int = 256) -> None:
@@ -128,7 +130,7 @@ class Hub:
         """A new subscriber; with ``heartbeat`` it is pinged every that many seconds from now."""
         subscriber = Subscriber(_shared(frozenset(types) & KNOWN_TYPES), self.queue_size, writer)
         if writer is not None:  # a socket that takes nothing for the send timeout: too slow
-            writer.on_broken = partial(subscriber.close, TOO_SLOW)
+            writer.on_broken = subscriber.too_slow
         self._subscribers.add(subscriber)
         for name in subscriber.types:
             self._by_type[name].add(subscriber)

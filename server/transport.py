@@ -54,8 +54,9 @@ class SocketWriter:
         "_stream",
         "broken",
         "on_broken",
+        "receive_some",
         "socket",
-    )  # fmt: skip  (ten thousand of these: no per-instance dict)
+    )  # ten thousand of these: no per-instance dict
 
     def __init__(
         self,
@@ -67,6 +68,8 @@ class SocketWriter:
     ) -> None:
         self._stream = stream
         self.socket = stream.socket
+        self.receive_some = stream.receive_some
+        """Reads are the stream's own (no wrapper: a frame less held by every waiting connection)."""
         self._max_waiting = max_waiting
         self._send_timeout = send_timeout
         self._spawn = spawn
@@ -132,15 +135,13 @@ class SocketWriter:
             if written < len(data) and not self.broken:
                 self._queue.append(memoryview(_ServerBytes(data))[written:])
                 self._head_started = written > 0
-        await self._flush()
+        if self._queue:  # (the usual case, all written at once, needs no lock: none is made)
+            await self._flush()
         if self.broken:
             raise trio.BrokenResourceError("the connection broke while sending")
 
     async def wait_send_all_might_not_block(self) -> None:
         await self._flush()
-
-    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
-        return await self._stream.receive_some(max_bytes)
 
     async def send_eof(self) -> None:
         await self._stream.send_eof()
@@ -223,12 +224,14 @@ def with_socket_writers(app: ASGIApp) -> ASGIApp:
     turns it into the connection's :class:`SocketWriter`.
     """
 
-    async def wrapped(scope: dict, receive: Callable, send: Callable) -> None:
+    def wrapped(scope: dict, receive: Callable, send: Callable) -> Awaitable[None]:
+        # Not a coroutine of its own: the app's is returned, so no frame of ours is
+        # held for each connection's lifetime.
         if scope["type"] == "websocket":
             connection = _hypercorn_connection(send)
             if connection is not None:
                 scope.setdefault("extensions", {})[EXTENSION] = connection
-        await app(scope, receive, send)
+        return app(scope, receive, send)
 
     return wrapped
 

@@ -28,6 +28,7 @@ from hypercorn.trio.tcp_server import TCPServer
 
 EXTENSION = "grimnir.socket_writer"
 WRITEV_BATCH = 64  # frames per writev(2); far below IOV_MAX
+CLOSE_OPCODE_BYTE = b"\x88"  # FIN + opcode 8: an unfragmented server close frame
 
 ASGIApp = Callable[[dict, Callable, Callable], Awaitable[None]]
 
@@ -45,14 +46,15 @@ class SocketWriter:
 
     __slots__ = (
         "_flush_scheduled",
-        "_flushing",
         "_head_started",
         "_max_waiting",
+        "_progress",
         "_queue",
         "_send_timeout",
-        "_spawn",
+            "_spawn",
         "_stream",
         "broken",
+        "closing",
         "on_broken",
         "receive_some",
         "socket",
@@ -77,7 +79,11 @@ class SocketWriter:
         self._head_started = False
         """The queue's first frame is partly written: it must go out whole, before anything else."""
         self._flush_scheduled = False
-        self._flushing: trio.Lock | None = None  # made on first contention: most connections never queue
+        """A backlog task is running: the only one writing queued bytes, so no lock is needed."""
+        self._progress: trio.Event | None = None
+        """Set when the kernel takes queued bytes (or the writer breaks), for ``send_all`` to wait on."""
+        self.closing = False
+        """Hypercorn has sent the close frame: no data frame may follow it (RFC 6455 5.5.1)."""
         self.broken = False
         """The socket failed, timed out or was closed: writes are discarded from now on."""
         self.on_broken: Callable[[], None] = _nothing
@@ -92,7 +98,7 @@ class SocketWriter:
 
     def write_nowait(self, frame: bytes) -> bool:
         """Write or queue one frame; False when the queue is full (the frame is dropped)."""
-        if self.broken:
+        if self.broken or self.closing:
             return True  # the connection is ending; its handler reports why
         if self._queue:
             if self.waiting >= self._max_waiting:
@@ -103,9 +109,7 @@ class SocketWriter:
         if written < len(frame) and not self.broken:
             self._queue.append(memoryview(frame)[written:])
             self._head_started = written > 0
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                self._spawn(self._flush_backlog)
+            self._schedule_flush()
         return True
 
     def discard_waiting(self) -> None:
@@ -114,34 +118,60 @@ class SocketWriter:
         A partly written frame stays, and so do Hypercorn's own bytes (a pong, say).
         """
         start = 1 if self._head_started else 0
-        self._queue[start:] = [data for data in self._queue[start:] if isinstance(data, _ServerBytes)]
+        self._queue[start:] = [data for data in self._queue[start:] if _is_servers(data)]
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._spawn(self._flush_backlog)
 
     async def _flush_backlog(self) -> None:
-        """A short-lived task (in the hub's nursery) writing a backlog out as the kernel takes it."""
+        """A short-lived task (in the hub's nursery) writing the queue out as the kernel takes it.
+
+        A socket that takes nothing for the send timeout is given up on.
+        """
         try:
-            await self._flush()
+            while self._queue and not self.broken:
+                with trio.move_on_after(self._send_timeout) as waiting:
+                    try:
+                        await trio.lowlevel.wait_writable(self.socket)
+                    except (trio.ClosedResourceError, OSError):  # closed by aclose() meanwhile
+                        self._break()
+                        return
+                if waiting.cancelled_caught:
+                    self._break()
+                    return
+                self._write_queue()
         finally:
             self._flush_scheduled = False
 
     # -- the trio stream Hypercorn holds -------------------------------------------------------------
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        """Hypercorn's bytes: queued behind what waits, never dropped; returns once they are written.
+
+        It waits for its own bytes only, not for frames the hub queues after them.
+        """
         if self.broken:
             raise trio.BrokenResourceError("the connection is closed")
+        if data[:1] == CLOSE_OPCODE_BYTE:  # (the one non-WebSocket write, the 101, starts with "H")
+            self.closing = True
+        ours = _ServerBytes(data)
         if self._queue:
-            self._queue.append(_ServerBytes(data))
+            self._queue.append(ours)
         else:
-            written = self._write([data])
-            if written < len(data) and not self.broken:
-                self._queue.append(memoryview(_ServerBytes(data))[written:])
+            written = self._write([ours])
+            if written < len(ours) and not self.broken:
+                self._queue.append(memoryview(ours)[written:])
                 self._head_started = written > 0
-        if self._queue:  # (the usual case, all written at once, needs no lock: none is made)
-            await self._flush()
+        if self._queue:  # (the usual case, all written at once, waits for nothing)
+            await self._wait_written(ours)
         if self.broken:
             raise trio.BrokenResourceError("the connection broke while sending")
 
     async def wait_send_all_might_not_block(self) -> None:
-        await self._flush()
+        if self._queue:
+            await self._wait_written(self._queue[-1])
 
     async def send_eof(self) -> None:
         await self._stream.send_eof()
@@ -155,21 +185,16 @@ class SocketWriter:
 
     # -- the socket ------------------------------------------------------------------------------
 
-    async def _flush(self) -> None:
-        if self._flushing is None:
-            self._flushing = trio.Lock()
-        async with self._flushing:
-            while self._queue and not self.broken:
-                with trio.move_on_after(self._send_timeout) as waiting:
-                    try:
-                        await trio.lowlevel.wait_writable(self.socket)
-                    except (trio.ClosedResourceError, OSError):  # closed by aclose() meanwhile
-                        self._break()
-                        return
-                if waiting.cancelled_caught:
-                    self._break()
-                    return
-                self._write_queue()
+    async def _wait_written(self, data: bytes | memoryview) -> None:
+        """Until ``data`` (queued) has been written; the backlog task writes it, in order."""
+        while not self.broken and any(_base(waiting) is _base(data) for waiting in self._queue):
+            self._schedule_flush()
+            if self._progress is None:
+                self._progress = trio.Event()
+            with trio.move_on_after(self._send_timeout) as waited:
+                await self._progress.wait()
+            if waited.cancelled_caught:  # (no backlog task: the hub has stopped)
+                self._break()
 
     def _write_queue(self) -> None:
         written = self._write(self._queue[:WRITEV_BATCH])
@@ -187,18 +212,24 @@ class SocketWriter:
     def _write(self, buffers: list) -> int:
         """One non-blocking writev(2); the byte count the kernel took (0 when its buffer is full)."""
         try:
-            return os.writev(self.socket.fileno(), buffers)
+            written = os.writev(self.socket.fileno(), buffers)
         except BlockingIOError:
             return 0
         except OSError:  # reset, broken pipe, TCP_USER_TIMEOUT, or already closed (EBADF)
             self._break()
             return 0
+        if written and self._progress is not None:
+            self._progress.set()
+            self._progress = None
+        return written
 
     def _break(self) -> None:
         """The socket failed or timed out: discard everything, and report it once."""
         if not self.broken:
             self.broken = True
             self._discard_all()
+            if self._progress is not None:
+                self._progress.set()
             self.on_broken()
 
     def _discard_all(self) -> None:
@@ -210,6 +241,16 @@ class _ServerBytes(bytes):
     """Bytes Hypercorn queued through ``send_all``: written in order, never discarded."""
 
     __slots__ = ()
+
+
+def _base(data: bytes | memoryview) -> object:
+    """The bytes object queued, whether whole or as the unwritten rest of it."""
+    return data.obj if isinstance(data, memoryview) else data
+
+
+def _is_servers(data: bytes | memoryview) -> bool:
+    """Hypercorn's bytes, whole or the unwritten rest of them."""
+    return isinstance(_base(data), _ServerBytes)
 
 
 def _nothing() -> None:

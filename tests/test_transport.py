@@ -7,6 +7,7 @@ and byte for byte as written. Tests marked ``# Regression:`` reproduce defects
 found when these tests were written (each failed on the code of that time).
 """
 
+import contextlib
 import os
 import socket
 from collections.abc import Awaitable, Callable
@@ -363,6 +364,84 @@ async def test_discard_waiting_does_not_drop_bytes_send_all_is_still_sending(con
             await finished.wait()  # send_all returned: its bytes should be on the wire
             peer.available()
     assert peer.messages == parse(BIG, PONG_FRAME)
+
+
+async def test_no_data_frame_follows_the_close_frame(connect):
+    # Regression (review): a client's Close made Hypercorn write its Close reply, but the hub kept
+    # writing events until the handler heard of the disconnect, a few scheduler turns later.
+    stream, peer = await connect(buffer=65536)
+    writer = SocketWriter(stream, max_waiting=4, send_timeout=STEP, spawn=Spawner())
+    assert writer.write_nowait(frame(1))
+    await writer.send_all(CLOSE_FRAME)
+    assert writer.closing
+    for n in (2, 3):
+        assert writer.write_nowait(frame(n)) is True  # accepted, and discarded
+    peer.available()
+    assert peer.messages == parse(frame(1), CLOSE_FRAME)
+    assert peer.raw == frame(1) + CLOSE_FRAME  # not a byte after it
+
+
+async def test_send_all_returns_once_its_own_bytes_are_out_while_frames_keep_coming(connect):
+    # Regression (review): send_all waited until the whole queue was empty, so Hypercorn's read
+    # task (which writes the pong) stayed blocked while the hub kept a nearly-keeping-up client's
+    # queue busy: the server stopped reading that client's pings, Close and FIN.
+    stream, peer = await connect()
+    returned = trio.Event()
+    with trio.fail_after(STEP):
+        async with trio.open_nursery() as nursery:
+            writer = SocketWriter(stream, max_waiting=64, send_timeout=STEP, spawn=nursery.start_soon)
+
+            async def hypercorn_pongs() -> None:
+                await writer.send_all(PONG_FRAME)
+                returned.set()
+
+            assert writer.write_nowait(BIG)
+            nursery.start_soon(hypercorn_pongs)
+            await wait_all_tasks_blocked()
+            n = 1
+            while not returned.is_set():  # the hub adds more than the peer reads: never empty
+                writer.write_nowait(frame(n))
+                writer.write_nowait(frame(n + 1))
+                n += 2
+                with contextlib.suppress(BlockingIOError):
+                    peer.feed(os.read(peer.sock.fileno(), 512))
+                await trio.sleep(0.001)
+            assert writer._queue  # the pong is out (in the kernel) while frames queued after it wait
+            nursery.cancel_scope.cancel()
+    peer.available()
+    assert peer.messages[:2] == parse(BIG, PONG_FRAME)
+    numbers = [int(text.split(":")[0]) for _, text in peer.messages[2:]]
+    assert numbers == sorted(numbers)
+
+
+async def test_discard_waiting_keeps_hypercorn_bytes_the_kernel_took_none_of(connect):
+    # Regression (review): send_all on an empty queue with a full kernel queued its bytes as a
+    # memoryview, which discard_waiting() did not recognise as Hypercorn's: the pong was dropped.
+    stream, peer = await connect()
+    while True:  # fill the kernel's buffer to the last byte, behind the writer's back
+        try:
+            os.write(stream.socket.fileno(), b"\x00" * 256)
+        except BlockingIOError:
+            break
+    returned = trio.Event()
+    with trio.fail_after(STEP):
+        async with trio.open_nursery() as nursery:
+            writer = SocketWriter(stream, max_waiting=4, send_timeout=STEP, spawn=nursery.start_soon)
+
+            async def hypercorn_pongs() -> None:
+                await writer.send_all(PONG_FRAME)
+                returned.set()
+
+            nursery.start_soon(hypercorn_pongs)
+            await wait_all_tasks_blocked()
+            assert writer._queue and not writer._head_started  # queued, not one byte written
+            writer.discard_waiting()
+            received = bytearray()
+            while not returned.is_set():
+                received += read_available(peer.sock)
+                await trio.sleep(0.001)
+    received += read_available(peer.sock)
+    assert received.endswith(PONG_FRAME) and not received[: -len(PONG_FRAME)].strip(b"\x00")
 
 
 # -- 5. a peer that never reads ------------------------------------------------------------------

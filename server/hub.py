@@ -47,6 +47,10 @@ def text_frame(text: str) -> bytes:
     return bytes(_FRAMER.send_data(text, fin=True))
 
 
+def _nothing() -> None:
+    pass
+
+
 def _shared(types: frozenset[str]) -> frozenset[str]:
     """One object per distinct type set, shared by every subscriber that asked for it."""
     return _TYPE_SETS.setdefault(types, types)
@@ -112,6 +116,9 @@ class Hub:
         self._ping_order = itertools.count()
         self._first_ping_due = trio.Event()
         self._nursery: trio.Nursery | None = None
+        self._closing_code: int | None = None
+        self.departed = 0
+        """Subscribers that have gone, in all (the garbage-collector policy watches churn)."""
         self.published = 0
         self.dropped = 0
         self.last_published_at: float | None = None
@@ -129,8 +136,10 @@ class Hub:
     ) -> Subscriber:
         """A new subscriber; with ``heartbeat`` it is pinged every that many seconds from now."""
         subscriber = Subscriber(_shared(frozenset(types) & KNOWN_TYPES), self.queue_size, writer)
-        if writer is not None:  # a socket that takes nothing for the send timeout: too slow
+        if writer is not None:  # a socket that fails, or takes nothing for the send timeout
             writer.on_broken = subscriber.too_slow
+        if self._closing_code is not None:  # subscribed after close_all, while accepting: going too
+            subscriber.close(self._closing_code)
         self._subscribers.add(subscriber)
         for name in subscriber.types:
             self._by_type[name].add(subscriber)
@@ -143,6 +152,12 @@ class Hub:
         self._subscribers.discard(subscriber)
         for name in subscriber.types:
             self._by_type[name].discard(subscriber)
+        self.departed += 1
+        if subscriber.writer is not None:
+            # Subscriber and writer refer to each other: break the cycle, so both go as soon as
+            # the connection does, without the cyclic collector (which frozen objects escape).
+            subscriber.writer.on_broken = _nothing
+            subscriber.writer = None
 
     def publish(self, batch: list[Emitted]) -> None:
         """Offer each event, in order, to every subscriber of its type. Never blocks."""
@@ -227,5 +242,7 @@ class Hub:
             await trio.sleep(0)
 
     def close_all(self, code: int = GOING_AWAY) -> None:
+        """Close every subscriber, and any that subscribes from now on, with ``code``."""
+        self._closing_code = code
         for subscriber in list(self._subscribers):
             subscriber.close(code)

@@ -52,7 +52,7 @@ class StationService:
         self.runner = StationRunner(
             scenario, self.hub.publish, speed=speed, manual_clock=manual_clock, settle=self.hub.settle
         )
-        self.vitals = Vitals(lambda: len(self.hub))
+        self.vitals = Vitals(self.hub)
         self.admission = Admission(self.settings.max_connections, self.settings.per_ip_per_minute)
         self.directory = Directory(scenario)
         self.harbor_port = harbor_port if harbor_port is not None else scenario.harbor.port
@@ -75,4 +75,4 @@ class EdgeService:
         self.settings = settings or ServerSettings()
         self.hub = Hub(queue_size=self.settings.queue_size, max_dropped=self.settings.max_dropped)
         self.admission = Admission(self.settings.max_connections, self.settings.per_ip_per_minute)
-        self.vitals = Vitals(lambda: len(self.hub))
+        self.vitals = Vitals(self.hub)

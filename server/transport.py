@@ -51,7 +51,7 @@ class SocketWriter:
         "_progress",
         "_queue",
         "_send_timeout",
-            "_spawn",
+        "_spawn",
         "_stream",
         "broken",
         "closing",

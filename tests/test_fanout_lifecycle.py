@@ -1,0 +1,63 @@
+"""The hub's and the collector policy's bookkeeping across connections coming and going."""
+
+import gc
+
+import trio
+
+from server.hub import GOING_AWAY, Hub
+from server.transport import SocketWriter
+from server.vitals import FREEZE_EVERY, Vitals
+
+
+async def test_a_subscriber_that_arrives_after_close_all_is_closed_at_once():
+    # Regression (review): a handler still inside accept() when the server began stopping
+    # subscribed after close_all() and was never told to go (no 1001, a 3 s drain for nothing).
+    hub = Hub()
+    early = hub.subscribe({"now_playing"})
+    hub.close_all()
+    late = hub.subscribe({"now_playing"})
+    assert early.close_code == late.close_code == GOING_AWAY
+    assert late.cancel_scope.cancel_called
+
+
+async def test_unsubscribing_breaks_the_subscriber_writer_cycle():
+    # Regression (review): subscriber and writer referred to each other, so only the cyclic
+    # collector could free them, and frozen objects (gc.freeze) escape it: they stayed forever.
+    ours, theirs = trio.socket.socketpair()
+    with ours, theirs:
+        writer = SocketWriter(trio.SocketStream(ours), max_waiting=4, send_timeout=1, spawn=lambda task: None)
+        hub = Hub()
+        subscriber = hub.subscribe({"now_playing"}, writer)
+        assert writer.on_broken.__self__ is subscriber and subscriber.writer is writer
+        hub.unsubscribe(subscriber)
+        assert getattr(writer.on_broken, "__self__", None) is None  # neither refers to the other
+        assert subscriber.writer is None
+        assert hub.departed == 1
+
+
+class FakeHub:
+    def __init__(self) -> None:
+        self.connected = 0
+        self.departed = 0
+
+    def __len__(self) -> int:
+        return self.connected
+
+
+def test_the_collector_policy_freezes_after_bursts_and_collects_after_churn():
+    vitals = Vitals(FakeHub())  # type: ignore[arg-type]
+    try:
+        vitals._steer_gc(FREEZE_EVERY - 1, 0)
+        assert vitals.freezes == 0
+        vitals._steer_gc(2 * FREEZE_EVERY, 0)  # a burst: frozen
+        assert vitals.freezes == 1 and gc.get_freeze_count() > 0
+        # Churn at a steady count: as many gone as half of those frozen (but at least
+        # FREEZE_EVERY) means unfreeze, collect once, freeze again.
+        vitals._steer_gc(2 * FREEZE_EVERY, FREEZE_EVERY - 1)
+        assert vitals.collections == 0
+        vitals._steer_gc(2 * FREEZE_EVERY, FREEZE_EVERY)
+        assert vitals.collections == 1 and vitals.freezes == 2
+        vitals._steer_gc(2 * FREEZE_EVERY, FREEZE_EVERY + 10)  # the count restarts from there
+        assert vitals.collections == 1
+    finally:
+        gc.unfreeze()

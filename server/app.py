@@ -26,7 +26,11 @@ from .transport import socket_writer_from
 from .websocket_connection import OneTaskWebsocketConnection
 
 DASHBOARD = Path(__file__).parent / "dashboard"
-CLOSE_REASONS = {1001: "server shutting down", 1008: "client too slow: events were lost"}
+CLOSE_REASONS = {
+    1001: "server shutting down",
+    1008: "client too slow: events were lost",
+    1011: "server error: the station stopped",
+}
 
 P = ParamSpec("P")
 
@@ -41,15 +45,7 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
 
     @app.before_serving
     async def start() -> None:
-        if isinstance(service, EdgeService):
-            await app.nursery.start(service.follower.run, service.hub.publish_encoded)
-        else:
-            await app.nursery.start(service.runner.run)
-            if service.relay is not None:
-                app.nursery.start_soon(service.relay.run)
-            if service.harbor is not None:
-                await app.nursery.start(functools.partial(service.harbor.serve, port=service.harbor_port))
-        app.nursery.start_soon(service.hub.run, service.settings.heartbeat_seconds)
+        await app.nursery.start(_background_work, service)
 
     def authenticated(*, admin: bool = False):
         """REST auth: a Bearer token (the query form is for the events endpoint only)."""
@@ -187,8 +183,10 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
             station_url = await service.follower.station_url()
             if station_url is None:
                 return error(503, "station_unknown", "no station has announced itself on this Redis stream")
+            # The path as the client sent it, still percent-encoded: `path` is decoded.
+            raw_path = (request.scope.get("raw_path") or request.path.encode()).decode("latin-1")
             query = request.query_string.decode("latin-1")
-            location = f"{station_url}/{path}" + (f"?{query}" if query else "")
+            location = f"{station_url}{raw_path}" + (f"?{query}" if query else "")
             return redirect(location, 307)
 
     @app.errorhandler(HTTPException)
@@ -206,11 +204,44 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
     )
 
 
+async def _background_work(
+    service: StationService | EdgeService, *, task_status=trio.TASK_STATUS_IGNORED
+) -> None:
+    """The station (or the stream an edge follows), the relay, the harbor and the hub's own tasks.
+
+    They run in the app's nursery, where a failure would only be logged by
+    Hypercorn while it went on serving a station that never speaks; instead the
+    failure is handed to the service, and ``serve`` closes every client (1011)
+    and ends the process with an error.
+    """
+    try:
+        async with trio.open_nursery() as nursery:
+            if isinstance(service, EdgeService):
+                await nursery.start(service.follower.run, service.hub.publish_encoded)
+            else:
+                await nursery.start(service.runner.run)
+                if service.relay is not None:
+                    nursery.start_soon(service.relay.run)
+                if service.harbor is not None:
+                    await nursery.start(functools.partial(service.harbor.serve, port=service.harbor_port))
+            nursery.start_soon(service.hub.run, service.settings.heartbeat_seconds)
+            task_status.started()
+    except Exception as failure:  # (a cancellation, the normal end, is not an Exception)
+        service.fail(failure)
+        raise
+
+
 def _relay_figures(service: StationService | EdgeService) -> dict[str, Any] | None:
     if isinstance(service, EdgeService):
         follower = service.follower
         last_id = follower.last_id.decode() if follower.last_id else None
-        return {"role": "edge", "stream": follower.stream, "received": follower.received, "last_id": last_id}
+        return {
+            "role": "edge",
+            "stream": follower.stream,
+            "received": follower.received,
+            "skipped": follower.skipped,
+            "last_id": last_id,
+        }
     if service.relay is not None:
         relay = service.relay
         return {"role": "station", "stream": relay.stream, "appended": relay.appended, "lost": relay.lost}

@@ -18,7 +18,7 @@ from playout.cli import UsageError, catalog_of, first_leaf, resolve_scenario
 from .auth import KEY_ENV, SigningKey, mint
 from .contract import asyncapi_yaml
 from .relay import DEFAULT_STREAM, RelayError, StreamFollower, StreamPublisher, check_reachable
-from .serve import serve
+from .serve import ServiceFailed, serve
 from .service import EdgeService, ServerSettings, StationService
 
 Handler = Callable[[argparse.Namespace], int]
@@ -212,12 +212,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     logging.basicConfig(level=logging.WARNING, format="grimnir-sim: %(message)s")
     failure: OSError | None = None
+    stopped: ServiceFailed | None = None
     try:
         trio.run(partial(_serve_until_signalled, service, host, port))
     except* OSError as group:  # binding fails inside Hypercorn's nursery
         failure = first_leaf(group)  # type: ignore[assignment]
+    except* ServiceFailed as group:
+        stopped = first_leaf(group)  # type: ignore[assignment]
     if failure is not None:
         raise UsageError(f"cannot listen on {host}:{port}: {failure.strerror or failure}")
+    if stopped is not None:
+        print(f"grimnir-sim: {stopped}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -13,16 +13,27 @@ clients see what happens from then on, as with any new connection) while the
 station runs on. The stream is trimmed to about ``STREAM_LENGTH`` entries.
 
 The station never waits for Redis: batches wait in a bounded queue for the
-publishing task, and if Redis is away longer than that queue lasts, the oldest
-unsent events are the ones lost (counted and logged).
+publishing task; if Redis is away longer than that queue lasts, the newest
+batches are refused (counted in ``lost`` and logged), so edges later receive the
+queued ones and then a gap. A follower that was away longer than the stream's
+length also misses what was trimmed meanwhile.
+
+Each entry carries the station process's run id and a sequence number, so a
+batch sent again after an ambiguous failure (applied by Redis, reply lost) is
+recognised by followers and skipped. Entries a follower cannot read (a missing
+field, bytes that are not UTF-8) are skipped and counted, never raised: one bad
+entry must not stop the edge.
 """
 
 import logging
+import time
+import uuid
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import coredis
 import coredis.exceptions
+import coredis.response.types
 import trio
 from coredis.tokens import PureToken
 
@@ -34,10 +45,16 @@ PENDING_BATCHES = 10_000
 READ_COUNT = 1_000
 RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
 CONNECT_SECONDS = 5.0
+IO_SECONDS = 5.0
+"""The longest any one Redis call may take beyond its own blocking time; longer counts as an outage
+(a connection that died without a reset would otherwise wait forever)."""
+READ_BLOCK_MS = 1000
+STATION_URL_SECONDS = 10.0
 
 log = logging.getLogger("grimnir_sim.relay")
 Encoded = list[tuple[str, bytes]]
-REDIS_ERRORS = (coredis.exceptions.RedisError, TimeoutError, OSError)
+Entry = dict[str, str | bytes | int]
+REDIS_ERRORS = (coredis.exceptions.RedisError, TimeoutError, OSError, trio.TooSlowError)
 """What an outage raises (coredis raises them in exception groups, from its anyio task groups)."""
 
 
@@ -73,29 +90,38 @@ class StreamPublisher:
     def __init__(self, url: str, stream: str = DEFAULT_STREAM) -> None:
         self.url = url
         self.stream = stream
-        self._send, self._receive = trio.open_memory_channel[Encoded](PENDING_BATCHES)
+        self._send, self._receive = trio.open_memory_channel[list[Entry]](PENDING_BATCHES)
+        self.run_id = uuid.uuid4().hex[:16].encode()
+        self._sequence = 0
         self.appended = 0
         self.lost = 0
+        self._losing = False
         self.station_url: str | None = None
 
     def offer(self, batch: Encoded) -> None:
         """The hub's relay hook: queue a batch without blocking (counted lost if the queue is full)."""
+        entries = []
+        for kind, payload in batch:
+            self._sequence += 1
+            entries.append({"t": kind, "e": payload, "r": self.run_id, "n": self._sequence})
         try:
-            self._send.send_nowait(batch)
+            self._send.send_nowait(entries)
         except trio.WouldBlock:
-            if not self.lost:
+            if not self._losing:
                 log.error("Redis has been away too long: events are being lost for the edges")
+                self._losing = True
             self.lost += len(batch)
 
     async def run(self) -> None:
         """Append queued batches, in order, reconnecting after an outage; runs until cancelled."""
-        pending: Encoded = []
+        pending: list[Entry] = []
         failures = 0
         while True:
             try:
                 async with _client(self.url) as client:
                     if self.station_url is not None:
-                        await client.set(f"{self.stream}:station-url", self.station_url)
+                        with trio.fail_after(IO_SECONDS):
+                            await client.set(f"{self.stream}:station-url", self.station_url)
                     while True:
                         if not pending:
                             pending = list(await self._receive.receive())
@@ -104,10 +130,12 @@ class StreamPublisher:
                                     pending += self._receive.receive_nowait()
                                 except trio.WouldBlock:
                                     break
-                        await self._append(client, pending)
+                        with trio.fail_after(IO_SECONDS):
+                            await self._append(client, pending)
                         self.appended += len(pending)
                         pending = []
                         failures = 0
+                        self._losing = False
             except* REDIS_ERRORS as group:
                 failures += 1
                 log.warning(
@@ -116,17 +144,26 @@ class StreamPublisher:
                 await trio.sleep(_retry_delay(failures))
 
     async def announce(self, station_url: str) -> None:
-        """Record the station's REST base URL, for edges to send control requests to."""
-        self.station_url = station_url
-        async with _client(self.url) as client:
-            await client.set(f"{self.stream}:station-url", station_url)
+        """Record the station's REST base URL, for edges to send control requests to.
 
-    async def _append(self, client: coredis.Redis, events: Encoded) -> None:
+        Written now if Redis answers, and again on every reconnection of :meth:`run`.
+        """
+        self.station_url = station_url
+        try:
+            with trio.fail_after(IO_SECONDS):
+                async with _client(self.url) as client:
+                    await client.set(f"{self.stream}:station-url", station_url)
+        except* REDIS_ERRORS as group:
+            log.warning(
+                "Redis at %s: %s; the station's URL is recorded when it is back", self.url, first_leaf(group)
+            )
+
+    async def _append(self, client: coredis.Redis, entries: list[Entry]) -> None:
         async with client.pipeline(transaction=False) as pipe:
-            for kind, payload in events:
+            for entry in entries:
                 pipe.xadd(
                     self.stream,
-                    {"t": kind, "e": payload},
+                    entry,
                     trim_strategy=PureToken.MAXLEN,
                     threshold=STREAM_LENGTH,
                     trim_operator=PureToken.APPROXIMATELY,
@@ -140,8 +177,13 @@ class StreamFollower:
         self.url = url
         self.stream = stream
         self.received = 0
+        self.skipped = 0
+        """Entries not handed on: unreadable, or sent again after an ambiguous failure."""
         self.last_id: bytes | None = None
-        """The last entry handed on; after an outage, reading resumes right after it."""
+        """The last entry read; after an outage, reading resumes right after it."""
+        self._run: bytes | None = None
+        self._sequence = 0
+        self._station_url: tuple[float, str | None] = (-STATION_URL_SECONDS, None)
 
     async def run(self, publish: Callable[[Encoded], None], *, task_status=trio.TASK_STATUS_IGNORED) -> None:
         """Follow the stream until cancelled; ``task_status.started()`` once it is positioned."""
@@ -151,18 +193,24 @@ class StreamFollower:
             try:
                 async with _client(self.url) as client:
                     if self.last_id is None:
-                        newest = await client.xrevrange(self.stream, "+", "-", count=1)
+                        with trio.fail_after(IO_SECONDS):
+                            newest = await client.xrevrange(self.stream, "+", "-", count=1)
                         self.last_id = newest[0].identifier if newest else b"0-0"
                         task_status.started()
                     while True:
-                        found = await client.xread({self.stream: self.last_id}, count=READ_COUNT, block=1000)
+                        with trio.fail_after(READ_BLOCK_MS / 1000 + IO_SECONDS):
+                            found = await client.xread(
+                                {self.stream: self.last_id}, count=READ_COUNT, block=READ_BLOCK_MS
+                            )
                         failures = 0
                         entries = (found or {}).get(key)
                         if not entries:
                             continue
-                        publish([(e.field_values[b"t"].decode(), e.field_values[b"e"]) for e in entries])
-                        self.received += len(entries)
+                        batch = [event for event in map(self._readable, entries) if event is not None]
                         self.last_id = entries[-1].identifier
+                        if batch:
+                            publish(batch)
+                            self.received += len(batch)
             except* REDIS_ERRORS as group:
                 failures += 1
                 log.warning(
@@ -170,10 +218,37 @@ class StreamFollower:
                 )
                 await trio.sleep(_retry_delay(failures))
 
+    def _readable(self, entry: coredis.response.types.StreamEntry) -> tuple[str, bytes] | None:
+        """The (type, JSON) of a new entry, or None for one to skip (counted, logged)."""
+        fields = entry.field_values
+        try:
+            kind, payload = fields[b"t"].decode(), bytes(fields[b"e"])
+            run, sequence = fields.get(b"r"), int(fields.get(b"n", 0))
+        except (KeyError, UnicodeDecodeError, ValueError, TypeError) as exc:
+            self.skipped += 1
+            log.warning("stream entry %s skipped: unreadable (%r)", entry.identifier, exc)
+            return None
+        if run is not None and run == self._run and sequence <= self._sequence:
+            self.skipped += 1  # sent again after an ambiguous failure: already handed on
+            return None
+        self._run, self._sequence = run, sequence
+        return kind, payload
+
     async def station_url(self) -> str | None:
-        async with _client(self.url) as client:
-            value = await client.get(f"{self.stream}:station-url")
-        return value.decode() if value is not None else None
+        """The station's REST base URL as it recorded it (cached for a few seconds); None if unknown."""
+        fetched_at, url = self._station_url
+        if time.monotonic() - fetched_at < STATION_URL_SECONDS:
+            return url
+        value: bytes | None = url.encode() if url is not None else None  # the last known one, if Redis fails
+        try:
+            with trio.fail_after(IO_SECONDS):
+                async with _client(self.url) as client:
+                    value = await client.get(f"{self.stream}:station-url")
+        except* REDIS_ERRORS as group:
+            log.warning("Redis at %s: %s (the station's URL)", self.url, first_leaf(group))
+        url = value.decode() if value is not None else None
+        self._station_url = (time.monotonic(), url)
+        return url
 
 
 def _retry_delay(failures: int) -> float:

@@ -9,11 +9,16 @@ import hypercorn.config
 import hypercorn.trio
 import trio
 
+from playout.cli import first_leaf
+
 from .app import create_app
-from .service import StationService
+from .hub import GOING_AWAY
+from .service import EdgeService, StationService
 from .transport import with_socket_writers
 
 DRAIN_SECONDS = 3.0
+INTERNAL_ERROR = 1011
+log = logging.getLogger("grimnir_sim.server")
 LISTEN_BACKLOG = 1024
 """Hypercorn's default, 100, overflows when hundreds connect at once (they then retry after 1 s)."""
 
@@ -22,7 +27,7 @@ LISTEN_BACKLOG = 1024
 class RunningServer:
     """A served station: its base URL, and :meth:`stop` for a graceful shutdown."""
 
-    service: StationService
+    service: StationService | EdgeService
     url: str
     port: int
     _shutdown: trio.Event
@@ -32,10 +37,10 @@ class RunningServer:
     def events_url(self) -> str:
         return self.url.replace("http://", "ws://", 1) + "/api/v1/events"
 
-    async def stop(self) -> None:
-        """Close every WebSocket with 1001 (going away), then stop accepting and serving."""
+    async def stop(self, code: int = GOING_AWAY) -> None:
+        """Close every WebSocket with ``code`` (1001, going away), then stop accepting and serving."""
         self.service.admission.closing = True  # newcomers are refused (503) from now on
-        self.service.hub.close_all()
+        self.service.hub.close_all(code)
         with trio.move_on_after(DRAIN_SECONDS):
             while len(self.service.hub):
                 await trio.sleep(0.01)
@@ -44,7 +49,7 @@ class RunningServer:
 
 
 async def serve(
-    service: StationService,
+    service: StationService | EdgeService,
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -69,17 +74,33 @@ async def serve(
             )
             url = binds[0]
             running = RunningServer(service, url, int(url.rsplit(":", 1)[1]), shutdown)
+            nursery.start_soon(_stop_on_failure, running)
             task_status.started(running)
         nursery.cancel_scope.cancel()  # Hypercorn has stopped: so can the vitals
     running._stopped.set()
+    if service.failure is not None:
+        raise ServiceFailed(f"the station stopped: {first_leaf(service.failure)!r}") from service.failure
+
+
+class ServiceFailed(Exception):
+    """The background work (station, relay, heartbeat) failed; the server has closed everything."""
+
+
+async def _stop_on_failure(running: RunningServer) -> None:
+    await running.service.failed.wait()
+    log.critical(
+        "the station stopped (%r); closing every client (1011) and stopping", running.service.failure
+    )
+    await running.stop(INTERNAL_ERROR)
 
 
 def _listening_socket(host: str, port: int, send_timeout_seconds: float) -> socket.socket:
     """A bound TCP socket whose connections give up on data unacknowledged for the send timeout.
 
-    Hypercorn writes each frame inside its own shielded scope, so only the kernel
-    can bound a write to a client that stopped reading: TCP_USER_TIMEOUT, which
-    accepted sockets inherit, fails such a write and the connection is dropped.
+    The events route's SocketWriter gives up on a socket that takes nothing for
+    the send timeout; TCP_USER_TIMEOUT, which accepted sockets inherit, does the
+    same in the kernel for every connection, including the REST ones whose
+    writes Hypercorn shields from cancellation.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)

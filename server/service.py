@@ -3,6 +3,7 @@
 import re
 
 import attrs
+import trio
 
 from playout import Scenario, StationRunner
 from playout.harbor import Harbor
@@ -33,7 +34,27 @@ class ServerSettings:
     cors_origins: tuple[str | re.Pattern[str], ...] = (LOOPBACK_ORIGIN,)
 
 
-class StationService:
+class ServingProcess:
+    """What every serving process has, station or edge: clients, their hub and limits, its health."""
+
+    def __init__(self, key: SigningKey, settings: ServerSettings | None) -> None:
+        self.key = key
+        self.settings = settings or ServerSettings()
+        self.hub = Hub(queue_size=self.settings.queue_size, max_dropped=self.settings.max_dropped)
+        self.admission = Admission(self.settings.max_connections, self.settings.per_ip_per_minute)
+        self.vitals = Vitals(self.hub)
+        self.failure: Exception | None = None
+        """Why the process's background work (station, relay, heartbeat) stopped, if it did."""
+        self.failed = trio.Event()
+
+    def fail(self, failure: Exception) -> None:
+        """The background work failed: serving on would be a station that never speaks."""
+        if self.failure is None:
+            self.failure = failure
+            self.failed.set()
+
+
+class StationService(ServingProcess):
     def __init__(
         self,
         scenario: Scenario,
@@ -45,15 +66,11 @@ class StationService:
         harbor_port: int | None = None,
         relay: StreamPublisher | None = None,
     ) -> None:
+        super().__init__(key, settings)
         self.scenario = scenario
-        self.key = key
-        self.settings = settings or ServerSettings()
-        self.hub = Hub(queue_size=self.settings.queue_size, max_dropped=self.settings.max_dropped)
         self.runner = StationRunner(
             scenario, self.hub.publish, speed=speed, manual_clock=manual_clock, settle=self.hub.settle
         )
-        self.vitals = Vitals(self.hub)
-        self.admission = Admission(self.settings.max_connections, self.settings.per_ip_per_minute)
         self.directory = Directory(scenario)
         self.harbor_port = harbor_port if harbor_port is not None else scenario.harbor.port
         self.harbor = Harbor(scenario, self.runner.submit) if self.harbor_port is not None else None
@@ -64,15 +81,11 @@ class StationService:
             self.hub.relays.append(relay.offer)
 
 
-class EdgeService:
+class EdgeService(ServingProcess):
     """An edge process (``--role edge``): no station, only clients; the events come from Redis."""
 
     def __init__(
         self, follower: StreamFollower, key: SigningKey, settings: ServerSettings | None = None
     ) -> None:
+        super().__init__(key, settings)
         self.follower = follower
-        self.key = key
-        self.settings = settings or ServerSettings()
-        self.hub = Hub(queue_size=self.settings.queue_size, max_dropped=self.settings.max_dropped)
-        self.admission = Admission(self.settings.max_connections, self.settings.per_ip_per_minute)
-        self.vitals = Vitals(self.hub)

@@ -1,12 +1,20 @@
 """The hub's and the collector policy's bookkeeping across connections coming and going."""
 
+import functools
 import gc
 
+import pytest
 import trio
+from trio_websocket import ConnectionClosed, open_websocket_url
 
+from playout.cli import first_leaf
 from server.hub import GOING_AWAY, Hub
+from server.serve import ServiceFailed, serve
+from server.service import StationService
 from server.transport import SocketWriter
 from server.vitals import FREEZE_EVERY, Vitals
+from tests.server_support import KEY, token
+from tests.support import shipped
 
 
 async def test_a_subscriber_that_arrives_after_close_all_is_closed_at_once():
@@ -61,3 +69,30 @@ def test_the_collector_policy_freezes_after_bursts_and_collects_after_churn():
         assert vitals.collections == 1
     finally:
         gc.unfreeze()
+
+
+async def test_a_failing_background_task_closes_every_client_with_1011_and_ends_serve():
+    # Regression (review): a task in the app's nursery that raised was only logged by Hypercorn,
+    # which went on serving (health 200, 101s) a station that never spoke again.
+    service = StationService(shipped("crossfade"), KEY, manual_clock=True)
+    fail_now = trio.Event()
+
+    async def heartbeat_that_fails(interval: float) -> None:
+        await fail_now.wait()
+        raise RuntimeError("boom")
+
+    service.hub.run = heartbeat_that_fails  # type: ignore[method-assign]
+    stopped = None
+    with trio.fail_after(10):
+        try:
+            async with trio.open_nursery() as nursery:
+                running = await nursery.start(functools.partial(serve, service, port=0))
+                async with open_websocket_url(f"{running.events_url}?token={token()}") as client:
+                    fail_now.set()
+                    with pytest.raises(ConnectionClosed) as closed:
+                        while True:
+                            await client.get_message()
+                assert closed.value.reason.code == 1011
+        except* ServiceFailed as group:
+            stopped = first_leaf(group)
+    assert stopped is not None and "RuntimeError('boom')" in str(stopped)

@@ -142,6 +142,42 @@ def test_edges_ride_out_a_redis_restart(tmp_path):
         redis.stop()
 
 
+def test_an_edge_skips_what_it_cannot_read_and_what_was_sent_twice(redis):
+    # Regression (review): one entry of an unknown type took the edge's background work down
+    # (it went on accepting clients and sent them nothing), and a batch the station sent again
+    # after an ambiguous failure reached edge clients twice.
+    follower = edge(redis)
+
+    def xadd(*fields: str) -> None:
+        command = [
+            shutil.which("redis-cli"),
+            "-p",
+            str(redis.port),
+            "XADD",
+            "grimnir-sim:events",
+            "*",
+            *fields,
+        ]
+        subprocess.run(command, check=True, capture_output=True, timeout=10)
+
+    def now_playing(n: int) -> str:
+        return json.dumps({"type": "now_playing", "payload": {"n": n}}, separators=(",", ":"))
+
+    try:
+        with subscribe(follower) as client:
+            xadd("t", "now_playing")  # no payload
+            xadd("t", "track.started", "e", "{}", "r", "run-a", "n", "1")  # a type this edge does not know
+            xadd("t", "now_playing", "e", now_playing(1), "r", "run-a", "n", "2")
+            xadd("t", "now_playing", "e", now_playing(1), "r", "run-a", "n", "2")  # sent again
+            xadd("t", "now_playing", "e", now_playing(2), "r", "run-a", "n", "3")
+            assert received(client, 2) == [now_playing(1), now_playing(2)]
+        relay = follower.http.get("/api/v1/sim/server").json()["relay"]
+        assert relay["received"] == 3 and relay["skipped"] == 2
+        assert follower.http.get("/api/v1/health").status_code == 200
+    finally:
+        follower.stop()
+
+
 def test_an_edge_redirects_the_rest_of_the_api_to_the_station(redis):
     served = station(redis)
     follower = edge(redis)
@@ -149,6 +185,9 @@ def test_an_edge_redirects_the_rest_of_the_api_to_the_station(redis):
         response = follower.http.get("/api/v1/sim/state?x=1")
         assert response.status_code == 307
         assert response.headers["location"] == f"{served.url}/api/v1/sim/state?x=1"
+        # Percent-encoding is passed on as sent, not decoded (review: a%3Fb became a?b).
+        response = follower.http.post("/api/v1/webstreams/a%3Fb%2520c/failover")
+        assert response.headers["location"] == f"{served.url}/api/v1/webstreams/a%3Fb%2520c/failover"
         assert follower.http.get("/api/v1/health").json() == {"status": "ok"}
     finally:
         follower.stop()
@@ -160,8 +199,11 @@ def test_an_edge_redirects_the_rest_of_the_api_to_the_station(redis):
     [
         (["--role", "edge"], {}, "--role needs --redis"),
         (["crossfade", "--redis", "redis://127.0.0.1:1", "--role", "edge"], {}, "an edge runs no station"),
-        (["--redis", "redis://127.0.0.1:6379"], {"GRIMNIR_JWT_SIGNING_KEY": ""},
-         "set GRIMNIR_JWT_SIGNING_KEY"),
+        (
+            ["--redis", "redis://127.0.0.1:6379"],
+            {"GRIMNIR_JWT_SIGNING_KEY": ""},
+            "set GRIMNIR_JWT_SIGNING_KEY",
+        ),
         (["--redis", "redis://127.0.0.1:1", "--port", "0"], {}, "cannot reach Redis at redis://127.0.0.1:1"),
         (["--redis", "http://nowhere", "--port", "0"], {}, "--redis takes a redis:// URL"),
     ],

@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Callable
 from functools import partial
+from urllib.parse import urlsplit
 
 import trio
 
@@ -112,6 +113,12 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
         metavar="KEY",
         help=f"the stream's key (default: {DEFAULT_STREAM})",
     )
+    several.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the station's base URL as edges' clients reach it, for their redirects "
+        "(default: the address it listens on; give one when that is 0.0.0.0)",
+    )
     return cmd_serve
 
 
@@ -161,6 +168,14 @@ def cmd_token(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     if args.role is not None and args.redis is None:
         raise UsageError("--role needs --redis (the stream that joins the processes)")
+    if args.public_url is not None:
+        if args.redis is None or args.role == "edge":
+            raise UsageError("--public-url is the station's, and needs --redis")
+        if urlsplit(args.public_url).scheme not in ("http", "https") or not urlsplit(args.public_url).netloc:
+            raise UsageError(
+                f"--public-url takes an http(s) URL, e.g. http://radio.example:8000, not {args.public_url!r}"
+            )
+        args.public_url = args.public_url.rstrip("/")
     if args.role == "edge" and (args.scenario is not None or args.speed is not None or args.manual_clock):
         raise UsageError(
             "an edge runs no station: give the scenario, --speed and --manual-clock to the station"
@@ -214,7 +229,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     failure: OSError | None = None
     stopped: ServiceFailed | None = None
     try:
-        trio.run(partial(_serve_until_signalled, service, host, port))
+        trio.run(partial(_serve_until_signalled, service, host, port, args.public_url))
     except* OSError as group:  # binding fails inside Hypercorn's nursery
         failure = first_leaf(group)  # type: ignore[assignment]
     except* ServiceFailed as group:
@@ -227,7 +242,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve_until_signalled(service: StationService | EdgeService, host: str, port: int) -> None:
+async def _serve_until_signalled(
+    service: StationService | EdgeService, host: str, port: int, public_url: str | None = None
+) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             running = await nursery.start(partial(serve, service, host=host, port=port))
@@ -235,7 +252,7 @@ async def _serve_until_signalled(service: StationService | EdgeService, host: st
                 _print_edge_banner(service, running.url, running.events_url)
             else:
                 if service.relay is not None:
-                    await service.relay.announce(running.url)
+                    await service.relay.announce(public_url or running.url)
                 _print_banner(service, running.url, running.events_url)
             async for received in signals:
                 name = signal.Signals(received).name

@@ -125,6 +125,7 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
         return ok(
             {
                 "connections": len(service.hub),
+                "on_the_fast_path": service.hub.socket_writers(),
                 "events_published": service.hub.published,
                 "events_dropped": service.hub.dropped,
                 "last_published_monotonic": service.hub.last_published_at,

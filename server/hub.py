@@ -131,6 +131,10 @@ class Hub:
     def __len__(self) -> int:
         return len(self._subscribers)
 
+    def socket_writers(self) -> int:
+        """Subscribers written to by the fast path (the rest use in-memory channels)."""
+        return sum(1 for subscriber in self._subscribers if subscriber.writer is not None)
+
     def subscribe(
         self, types: Iterable[str], writer: SocketWriter | None = None, *, heartbeat: float | None = None
     ) -> Subscriber:

@@ -19,7 +19,9 @@ server's default per-IP limit (100 a minute) holds. Phases and figures:
 4. events, one at a time: from the station's emission (the hub's CLOCK_MONOTONIC
    stamp, from ``GET /api/v1/sim/server``) to the last client's receipt; p50, p99;
 5. a burst of back-to-back events: delivered messages per second, from the first
-   skip request to the last receipt (the REST calls are inside the window).
+   skip request to the last receipt (the REST calls are inside the window);
+6. with ``--churn N``: N clients leave and N others arrive; the longest loop stall
+   meanwhile, and whether the collector policy ran its full collection.
 
 With ``--edges N`` (N >= 1) a ``redis-server`` on a free port, a station process
 (``--role station``) and N edge processes (``--role edge``) are started; the
@@ -314,6 +316,33 @@ async def generate(args: argparse.Namespace) -> dict:
     result["burst_seconds"] = last - burst_start
     result["delivered_per_second"] = args.clients * args.burst / result["burst_seconds"]
     result["connections_lost"] = tally.lost
+
+    # 6. churn (--churn N): N clients leave and N others arrive; the loop's stalls meanwhile
+    if args.churn:
+        churn_start = time.monotonic()
+        for client in clients[: args.churn]:
+            client.transport.close()
+        newcomers = Tally()
+
+        async def arrive(number: int) -> None:
+            host, port = endpoints[number % len(endpoints)]
+            source = SOURCE_ADDRESSES[number % len(SOURCE_ADDRESSES)]
+            async with in_flight:
+                clients.append(await open_client(host, port, args.token, source, newcomers))
+
+        await asyncio.gather(*(arrive(n) for n in range(args.churn)))
+        churn_end = time.monotonic()
+        await asyncio.sleep(1.5)
+        stalls, collections = [], 0
+        for edge in edges:
+            vitals = await edge.server()
+            recent = vitals["loop"]["recent_stalls"]
+            stalls += [ms for at, ms in recent if churn_start <= at <= churn_end + 1.5]
+            collections += vitals["gc"]["full_collections_after_churn"]
+        result["churn"] = args.churn
+        result["churn_seconds"] = churn_end - churn_start
+        result["churn_max_stall_ms"] = max(stalls, default=0.0)
+        result["churn_full_collections"] = collections
     for client in clients:
         client.transport.close()
     return result
@@ -417,7 +446,8 @@ def run_once(args: argparse.Namespace) -> dict:
                  "--server-pids", ",".join(str(s[0].pid) for s in servers),
                  "--station", station_endpoint, "--edges", str(args.edges),
                  "--clients", str(args.clients), "--in-flight", str(args.in_flight),
-                 "--hold", str(args.hold), "--events", str(args.events), "--burst", str(args.burst)],
+                 "--hold", str(args.hold), "--events", str(args.events), "--burst", str(args.burst),
+                 "--churn", str(args.churn)],
                 stdout=subprocess.PIPE, text=True, preexec_fn=pinned_to(None if args.edges else 1),
                 timeout=args.hold + 600,
             )  # fmt: skip
@@ -453,6 +483,9 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=30, help="events measured one at a time")
     parser.add_argument("--burst", type=int, default=100, help="events sent back to back for throughput")
     parser.add_argument("--edges", type=int, default=0, help="edge processes behind Redis (0: one process)")
+    parser.add_argument(
+        "--churn", type=int, default=0, help="then N clients leave and N others arrive (the GC's pause)"
+    )
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--role", choices=("orchestrator", "generator"), default="orchestrator")

@@ -302,8 +302,10 @@ def socket_writer_from(
 def _hypercorn_connection(send: Callable) -> TCPServer | None:
     """The TCPServer behind an ASGI ``send``: WSStream.app_send → H11Protocol → TCPServer.
 
-    These are Hypercorn's internals (tested against the pinned version); anything
-    unexpected (another server, HTTP/2, TLS) returns None and the caller falls back.
+    These are Hypercorn's internals (written against 0.18); anything unexpected
+    (another server, HTTP/2, TLS, a Hypercorn that moved them) returns None and the
+    caller falls back to Quart's path. An e2e test fails when served connections
+    are not on the fast path, so a move does not go unnoticed.
     """
     try:
         h11_protocol = send.__self__.send.__self__

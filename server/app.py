@@ -19,17 +19,17 @@ from werkzeug.exceptions import HTTPException
 
 from .auth import bearer_token, verify
 from .control import control_blueprint
-from .hub import TOO_SLOW, Subscriber, parse_types
+from .hub import GOING_AWAY, INTERNAL_ERROR, TOO_SLOW, Subscriber, parse_types
 from .responses import error, ok, refused, unauthorized
-from .service import EdgeService, ServerSettings, StationService
+from .service import EdgeService, ServerSettings, ServingProcess, StationService
 from .transport import socket_writer_from
 from .websocket_connection import OneTaskWebsocketConnection
 
 DASHBOARD = Path(__file__).parent / "dashboard"
 CLOSE_REASONS = {
-    1001: "server shutting down",
-    1008: "client too slow: events were lost",
-    1011: "server error: the station stopped",
+    GOING_AWAY: "server shutting down",
+    TOO_SLOW: "client too slow: events were lost",
+    INTERNAL_ERROR: "server error: the station stopped",
 }
 
 P = ParamSpec("P")
@@ -249,7 +249,7 @@ def _relay_figures(service: StationService | EdgeService) -> dict[str, Any] | No
     return None
 
 
-def _websocket_authenticated(service: StationService | EdgeService) -> bool:
+def _websocket_authenticated(service: ServingProcess) -> bool:
     """A valid token in the Authorization header or ``?token=``.
 
     A function of its own so the token and its claims are not kept alive, in the

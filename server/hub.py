@@ -7,7 +7,7 @@ the event for that subscriber only, and a subscriber that has dropped
 ``max_dropped`` events in a row is told to go (its connection is closed with
 1008), so a client that does not read never slows the station or anyone else.
 
-The heartbeat is one task for every connection (:meth:`Hub.heartbeat`), not a
+The heartbeat is one task for every connection (started by :meth:`Hub.run`), not a
 timer per connection: each subscriber is pinged every interval after it
 subscribed, from a heap of due times.
 """
@@ -26,8 +26,9 @@ from .transport import SocketWriter
 
 DEFAULT_TYPES = frozenset({"now_playing", "health"})
 KNOWN_TYPES = frozenset(EVENT_TYPES)
-TOO_SLOW = 1008
 GOING_AWAY = 1001
+TOO_SLOW = 1008
+INTERNAL_ERROR = 1011
 PING_TEXT = wire.PING.decode()
 
 
@@ -45,10 +46,6 @@ def parse_types(raw: str | None) -> frozenset[str]:
 def text_frame(text: str) -> bytes:
     """One unfragmented, unmasked server-to-client text frame (wsproto's framing)."""
     return bytes(_FRAMER.send_data(text, fin=True))
-
-
-def _nothing() -> None:
-    pass
 
 
 def _shared(types: frozenset[str]) -> frozenset[str]:
@@ -74,7 +71,7 @@ class Subscriber:
         self.close_code: int | None = None
         """Set when the hub wants this connection closed (1001 shutdown, 1008 too slow)."""
         self.cancel_scope = trio.CancelScope()
-        """Cancelled together with ``close_code``; the connection's writer runs inside it."""
+        """Cancelled together with ``close_code``; the connection's handler waits inside it."""
 
     @property
     def waiting(self) -> int:
@@ -160,7 +157,7 @@ class Hub:
         if subscriber.writer is not None:
             # Subscriber and writer refer to each other: break the cycle, so both go as soon as
             # the connection does, without the cyclic collector (which frozen objects escape).
-            subscriber.writer.on_broken = _nothing
+            subscriber.writer.detach()
             subscriber.writer = None
 
     def publish(self, batch: list[Emitted]) -> None:

@@ -78,7 +78,7 @@ async def check_reachable(url: str) -> None:
         with trio.fail_after(CONNECT_SECONDS):
             async with _client(url) as client:
                 await client.ping()
-    except* (*REDIS_ERRORS, trio.TooSlowError) as group:
+    except* REDIS_ERRORS as group:
         failure = first_leaf(group)
     if failure is not None:
         raise RelayError(f"cannot reach Redis at {url}: {failure or type(failure).__name__}")
@@ -119,9 +119,7 @@ class StreamPublisher:
         while True:
             try:
                 async with _client(self.url) as client:
-                    if self.station_url is not None:
-                        with trio.fail_after(IO_SECONDS):
-                            await client.set(f"{self.stream}:station-url", self.station_url)
+                    await self._record_station_url(client)
                     while True:
                         if not pending:
                             pending = list(await self._receive.receive())
@@ -138,10 +136,7 @@ class StreamPublisher:
                         self._losing = False
             except* REDIS_ERRORS as group:
                 failures += 1
-                log.warning(
-                    "Redis at %s: %s; retrying in %gs", self.url, first_leaf(group), _retry_delay(failures)
-                )
-                await trio.sleep(_retry_delay(failures))
+                await _wait_to_retry(self.url, group, failures)
 
     async def announce(self, station_url: str) -> None:
         """Record the station's REST base URL, for edges to send control requests to.
@@ -150,13 +145,18 @@ class StreamPublisher:
         """
         self.station_url = station_url
         try:
-            with trio.fail_after(IO_SECONDS):
+            with trio.fail_after(IO_SECONDS):  # the connection too, not only the write
                 async with _client(self.url) as client:
-                    await client.set(f"{self.stream}:station-url", station_url)
+                    await self._record_station_url(client)
         except* REDIS_ERRORS as group:
             log.warning(
                 "Redis at %s: %s; the station's URL is recorded when it is back", self.url, first_leaf(group)
             )
+
+    async def _record_station_url(self, client: coredis.Redis) -> None:
+        if self.station_url is not None:
+            with trio.fail_after(IO_SECONDS):
+                await client.set(_station_url_key(self.stream), self.station_url)
 
     async def _append(self, client: coredis.Redis, entries: list[Entry]) -> None:
         async with client.pipeline(transaction=False) as pipe:
@@ -213,10 +213,7 @@ class StreamFollower:
                             self.received += len(batch)
             except* REDIS_ERRORS as group:
                 failures += 1
-                log.warning(
-                    "Redis at %s: %s; retrying in %gs", self.url, first_leaf(group), _retry_delay(failures)
-                )
-                await trio.sleep(_retry_delay(failures))
+                await _wait_to_retry(self.url, group, failures)
 
     def _readable(self, entry: coredis.response.types.StreamEntry) -> tuple[str, bytes] | None:
         """The (type, JSON) of a new entry, or None for one to skip (counted, logged)."""
@@ -243,7 +240,7 @@ class StreamFollower:
         try:
             with trio.fail_after(IO_SECONDS):
                 async with _client(self.url) as client:
-                    value = await client.get(f"{self.stream}:station-url")
+                    value = await client.get(_station_url_key(self.stream))
         except* REDIS_ERRORS as group:
             log.warning("Redis at %s: %s (the station's URL)", self.url, first_leaf(group))
         url = value.decode() if value is not None else None
@@ -251,6 +248,13 @@ class StreamFollower:
         return url
 
 
-def _retry_delay(failures: int) -> float:
-    """Seconds to wait after this many failures in a row (1 and up)."""
-    return RETRY_SECONDS[min(failures, len(RETRY_SECONDS)) - 1]
+async def _wait_to_retry(url: str, group: BaseExceptionGroup, failures: int) -> None:
+    """Log an outage and wait before reconnecting: longer after each failure in a row (1 and up)."""
+    delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS)) - 1]
+    log.warning("Redis at %s: %s; retrying in %gs", url, first_leaf(group), delay)
+    await trio.sleep(delay)
+
+
+def _station_url_key(stream: str) -> str:
+    """Where the station records its REST base URL, beside its stream."""
+    return f"{stream}:station-url"

@@ -12,12 +12,11 @@ import trio
 from playout.cli import first_leaf
 
 from .app import create_app
-from .hub import GOING_AWAY
-from .service import EdgeService, StationService
+from .hub import GOING_AWAY, INTERNAL_ERROR
+from .service import ServingProcess
 from .transport import with_socket_writers
 
 DRAIN_SECONDS = 3.0
-INTERNAL_ERROR = 1011
 log = logging.getLogger("grimnir_sim.server")
 LISTEN_BACKLOG = 1024
 """Hypercorn's default, 100, overflows when hundreds connect at once (they then retry after 1 s)."""
@@ -27,7 +26,7 @@ LISTEN_BACKLOG = 1024
 class RunningServer:
     """A served station: its base URL, and :meth:`stop` for a graceful shutdown."""
 
-    service: StationService | EdgeService
+    service: ServingProcess
     url: str
     port: int
     _shutdown: trio.Event
@@ -49,7 +48,7 @@ class RunningServer:
 
 
 async def serve(
-    service: StationService | EdgeService,
+    service: ServingProcess,
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -62,7 +61,7 @@ async def serve(
     config.graceful_timeout = DRAIN_SECONDS
     config.backlog = LISTEN_BACKLOG
     config.accesslog = None
-    config.errorlog = logging.getLogger("grimnir_sim.server")
+    config.errorlog = log
     config.websocket_ping_interval = None  # the protocol's heartbeat is the {"type":"ping"} message
     shutdown = trio.Event()
     app = with_socket_writers(create_app(service))

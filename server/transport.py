@@ -40,8 +40,9 @@ class SocketWriter:
     rest; at most ``max_waiting`` whole frames wait, beyond that a frame is refused
     (the caller counts it dropped). ``send_all`` is the trio stream method Hypercorn
     calls for its own bytes: queued behind the frames already waiting, never
-    dropped. :meth:`run` moves the queue to the socket as it becomes writable; a
-    socket that takes nothing for ``send_timeout`` seconds is given up on.
+    dropped. A short-lived backlog task moves the queue to the socket as it
+    becomes writable; a socket that takes nothing for ``send_timeout`` seconds is
+    given up on.
     """
 
     __slots__ = (
@@ -100,17 +101,16 @@ class SocketWriter:
         """Write or queue one frame; False when the queue is full (the frame is dropped)."""
         if self.broken or self.closing:
             return True  # the connection is ending; its handler reports why
+        if self._queue and self.waiting >= self._max_waiting:
+            return False
+        self._write_or_queue(frame)
         if self._queue:
-            if self.waiting >= self._max_waiting:
-                return False
-            self._queue.append(frame)
-            return True
-        written = self._write([frame])
-        if written < len(frame) and not self.broken:
-            self._queue.append(memoryview(frame)[written:])
-            self._head_started = written > 0
             self._schedule_flush()
         return True
+
+    def detach(self) -> None:
+        """Stop reporting breaks: whoever was told (the hub's subscriber) has gone."""
+        self.on_broken = _nothing
 
     def discard_waiting(self) -> None:
         """Forget the fan-out's frames not yet started (a too-slow client's backlog before its close).
@@ -157,13 +157,7 @@ class SocketWriter:
         if data[:1] == CLOSE_OPCODE_BYTE:  # (the one non-WebSocket write, the 101, starts with "H")
             self.closing = True
         ours = _ServerBytes(data)
-        if self._queue:
-            self._queue.append(ours)
-        else:
-            written = self._write([ours])
-            if written < len(ours) and not self.broken:
-                self._queue.append(memoryview(ours)[written:])
-                self._head_started = written > 0
+        self._write_or_queue(ours)
         if self._queue:  # (the usual case, all written at once, waits for nothing)
             await self._wait_written(ours)
         if self.broken:
@@ -184,6 +178,16 @@ class SocketWriter:
         await self._stream.aclose()
 
     # -- the socket ------------------------------------------------------------------------------
+
+    def _write_or_queue(self, data: bytes) -> None:
+        """Behind what already waits, or written at once: what the kernel refuses is queued."""
+        if self._queue:
+            self._queue.append(data)
+            return
+        written = self._write([data])
+        if written < len(data) and not self.broken:
+            self._queue.append(memoryview(data)[written:])
+            self._head_started = written > 0
 
     async def _wait_written(self, data: bytes | memoryview) -> None:
         """Until ``data`` (queued) has been written; the backlog task writes it, in order."""

@@ -256,16 +256,27 @@ async def generate(args: argparse.Namespace) -> dict:
     in_flight = asyncio.Semaphore(args.in_flight)
     clients: list[Client] = []
 
-    async def connect(number: int) -> None:
+    async def connect(number: int, into: Tally) -> None:
+        """Client ``number``: spread over the endpoints and source addresses, ``--in-flight`` at a time."""
         host, port = endpoints[number % len(endpoints)]
         source = SOURCE_ADDRESSES[number % len(SOURCE_ADDRESSES)]
         async with in_flight:
-            clients.append(await open_client(host, port, args.token, source, tally))
+            clients.append(await open_client(host, port, args.token, source, into))
+
+    async def stalls_between(start: float, end: float) -> tuple[list[float], list[dict]]:
+        """The servers' recorded loop stalls in [start, end] (ms), and their vitals."""
+        every = [await edge.server() for edge in edges]
+        return [
+            ms for vitals in every for at, ms in vitals["loop"]["recent_stalls"] if start <= at <= end
+        ], every
+
+    async def connect_reporting(number: int) -> None:
+        await connect(number, tally)
         if len(clients) % 1000 == 0:
             print(f"  connected {len(clients):,}", file=sys.stderr, flush=True)
 
     connect_start = time.monotonic()
-    await asyncio.gather(*(connect(n) for n in range(args.clients)))
+    await asyncio.gather(*(connect_reporting(n) for n in range(args.clients)))
     connect_end = time.monotonic()
     result["connect_seconds"] = connect_end - connect_start
     result["handshakes_per_second"] = args.clients / result["connect_seconds"]
@@ -273,12 +284,8 @@ async def generate(args: argparse.Namespace) -> dict:
     # 2. memory, and the loop's stalls while connecting
     await asyncio.sleep(1)
     result["server_rss_kib_per_connection"] = (sum(rss_kib(p) for p in pids) - rss_before) / args.clients
-    stalls = []
-    for edge in edges:
-        vitals = await edge.server()
-        stalls += [ms for at, ms in vitals["loop"]["recent_stalls"] if connect_start <= at <= connect_end + 1]
-        result.setdefault("gc_freezes", 0)
-        result["gc_freezes"] += vitals["gc"]["freezes"]
+    stalls, every = await stalls_between(connect_start, connect_end + 1)
+    result["gc_freezes"] = sum(vitals["gc"]["freezes"] for vitals in every)
     result["connect_max_stall_ms"] = max(stalls, default=0.0)  # 0: none of 20 ms or more (not recorded)
     result["connect_stalls_over_20ms"] = len(stalls)
 
@@ -323,22 +330,11 @@ async def generate(args: argparse.Namespace) -> dict:
         for client in clients[: args.churn]:
             client.transport.close()
         newcomers = Tally()
-
-        async def arrive(number: int) -> None:
-            host, port = endpoints[number % len(endpoints)]
-            source = SOURCE_ADDRESSES[number % len(SOURCE_ADDRESSES)]
-            async with in_flight:
-                clients.append(await open_client(host, port, args.token, source, newcomers))
-
-        await asyncio.gather(*(arrive(n) for n in range(args.churn)))
+        await asyncio.gather(*(connect(n, newcomers) for n in range(args.churn)))
         churn_end = time.monotonic()
         await asyncio.sleep(1.5)
-        stalls, collections = [], 0
-        for edge in edges:
-            vitals = await edge.server()
-            recent = vitals["loop"]["recent_stalls"]
-            stalls += [ms for at, ms in recent if churn_start <= at <= churn_end + 1.5]
-            collections += vitals["gc"]["full_collections_after_churn"]
+        stalls, every = await stalls_between(churn_start, churn_end + 1.5)
+        collections = sum(vitals["gc"]["full_collections_after_churn"] for vitals in every)
         result["churn"] = args.churn
         result["churn_seconds"] = churn_end - churn_start
         result["churn_max_stall_ms"] = max(stalls, default=0.0)

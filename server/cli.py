@@ -171,7 +171,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.public_url is not None:
         if args.redis is None or args.role == "edge":
             raise UsageError("--public-url is the station's, and needs --redis")
-        if urlsplit(args.public_url).scheme not in ("http", "https") or not urlsplit(args.public_url).netloc:
+        public = urlsplit(args.public_url)
+        if public.scheme not in ("http", "https") or not public.netloc:
             raise UsageError(
                 f"--public-url takes an http(s) URL, e.g. http://radio.example:8000, not {args.public_url!r}"
             )
@@ -278,9 +279,13 @@ async def _exit_on_another_signal(signals) -> None:
         os._exit(130)
 
 
+def _banner_token(key: SigningKey) -> str:
+    """The admin token a banner prints, valid for TOKEN_TTL."""
+    return mint(key, user="grimnir-sim", roles=("admin",), ttl_seconds=parse_duration(TOKEN_TTL) // 1000)
+
+
 def _print_edge_banner(service: EdgeService, url: str, events_url: str) -> None:
-    ttl = parse_duration(TOKEN_TTL) // 1000
-    token = mint(service.key, user="grimnir-sim", roles=("admin",), ttl_seconds=ttl)
+    token = _banner_token(service.key)
     follower = service.follower
     print(
         "\n".join(
@@ -301,8 +306,8 @@ def _print_banner(service: StationService, url: str, events_url: str) -> None:
     scenario = service.scenario
     runner = service.runner
     pace = "manual clock (POST /api/v1/sim/advance)" if runner.manual_clock else f"speed {runner.speed:g}x"
-    ttl = parse_duration(TOKEN_TTL) // 1000
-    token = mint(service.key, user="grimnir-sim", roles=("admin",), ttl_seconds=ttl)
+    token = _banner_token(service.key)
+    valid = format_duration(parse_duration(TOKEN_TTL))
     lines = [
         f"grimnir-sim: serving '{scenario.name}' ({scenario.description or scenario.path}), {pace}",
         f"  REST:    {url}/api/v1/health",
@@ -314,7 +319,7 @@ def _print_banner(service: StationService, url: str, events_url: str) -> None:
         lines.append(f"  key:     from {KEY_ENV}")
     lines += [
         f"  token:   {token}",
-        f"           (admin, valid {format_duration(ttl * 1000)}; mint more with `grimnir-sim token`)",
+        f"           (admin, valid {valid}; mint more with `grimnir-sim token`)",
         f"  connect: {events_url}?types=now_playing,live.handover,live.released&token={token}",
         f"  page:    {url}/#token={token}",
         "  stop:    Ctrl-C",

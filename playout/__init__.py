@@ -7,19 +7,24 @@ from . import events, inputs, wire
 from .catalog import Catalog, find_catalog, load_catalog
 from .core import Emitted, InputRejected, Notice, Playout
 from .events import EVENT_CLASSES, EVENT_TYPES, Event
+from .placement import CLOCKS, FROM_HINT, EntryPoint, Placement, parse_entry_point, place
 from .runner import StationRunner
 from .scenario import Problem, Scenario, ScenarioError, load_scenario, parse_scenario
 from .schemas import all_message_schemas, message_schema, payload_schema
 from .stationtime import format_duration, parse_duration
 
 __all__ = [
+    "CLOCKS",
     "EVENT_CLASSES",
     "EVENT_TYPES",
+    "FROM_HINT",
     "Catalog",
     "Emitted",
+    "EntryPoint",
     "Event",
     "InputRejected",
     "Notice",
+    "Placement",
     "Playout",
     "Problem",
     "Scenario",
@@ -34,7 +39,9 @@ __all__ = [
     "load_scenario",
     "message_schema",
     "parse_duration",
+    "parse_entry_point",
     "parse_scenario",
     "payload_schema",
+    "place",
     "wire",
 ]

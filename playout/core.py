@@ -11,6 +11,7 @@ order the station emitted them. The canonical sequences are listed in
 import random
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -148,9 +149,11 @@ class _StationState:
 class Playout:
     """Every station of one scenario, advanced by explicit station time."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, *, anchor: datetime | None = None) -> None:
+        """``anchor`` is the instant the wire shows for station millisecond 0 (default: the scenario's
+        start); the program itself always follows the scenario's calendar."""
         self.scenario = scenario
-        self.clock: StationClock = scenario.clock
+        self.clock: StationClock = scenario.clock if anchor is None else StationClock(anchor)
         self.now_ms = 0
         self.timeline = Timeline()
         self.notices: list[Notice] = []

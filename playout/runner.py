@@ -1,10 +1,13 @@
 """The trio driver: one task owns the core, sleeps until its next deadline, takes requests.
 
-Station time = scenario start + elapsed station milliseconds, where elapsed is
-trio's clock times ``speed``. Under ``trio.testing.MockClock(autojump_threshold=0)``
-the clock jumps straight to the next deadline, so a simulated week runs in about
-half a second; in real time the same code paces itself by the wall clock. With
-``manual_clock`` station time stands still until :meth:`StationRunner.advance`.
+Station time = the entry point + elapsed station milliseconds, where elapsed is
+trio's clock times ``speed``; a :class:`~playout.placement.Placement` says where the
+station enters its scenario and which instant the wire shows (the scenario's own
+calendar by default, the wall clock for a served station). Under
+``trio.testing.MockClock(autojump_threshold=0)`` the clock jumps straight to the
+next deadline, so a simulated week runs in about half a second; in real time the
+same code paces itself by the wall clock. With ``manual_clock`` station time
+stands still until :meth:`StationRunner.advance`.
 
 Every other task talks to the core through :meth:`submit`, :meth:`advance` and
 :meth:`snapshot`; the owning task serves them one at a time, in arrival order.
@@ -12,6 +15,7 @@ Every other task talks to the core through :meth:`submit`, :meth:`advance` and
 
 import math
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Literal
 
@@ -20,6 +24,7 @@ import trio
 
 from . import inputs
 from .core import Emitted, InputRejected, Playout
+from .placement import Placement
 from .probes import probe_webstreams
 from .scenario import Scenario
 
@@ -50,9 +55,15 @@ class StationRunner:
         manual_clock: bool = False,
         real_probes: bool = True,
         settle: Callable[[], Awaitable[None]] | None = None,
+        placement: Placement | None = None,
+        quietly: Publish | None = None,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.scenario = scenario
-        self.core = Playout(scenario)
+        self.placement = placement or Placement("scenario", 0, scenario.start, None)
+        self.core = Playout(scenario, anchor=self.placement.anchor)
+        self.repeats = 0
+        """Times a repeating (whole-week, wall-clock) scenario has started over."""
         self.speed = speed if speed is not None else scenario.speed
         if not self.speed > 0:
             raise ValueError("speed must be greater than 0")
@@ -61,19 +72,37 @@ class StationRunner:
         self._publish = publish
         self._settle = settle or trio.lowlevel.checkpoint
         """Awaited between the instants of a manual advance, so readers can keep up."""
+        self._quietly = quietly or (lambda batch: None)
+        """Given the events of the silent fast-forward to the entry point (the hub keeps its state)."""
+        self._wall_clock = wall_clock
         self._send, self._receive = trio.open_memory_channel[_Request](64)
         self._t0: float | None = None
+        self._base_ms = 0
+        """The core's milliseconds at trio time ``_t0``."""
 
     def station_now_ms(self) -> int:
-        """Station milliseconds elapsed (never behind the core; frozen with a manual clock)."""
+        """The core's milliseconds now (never behind the core; frozen with a manual clock)."""
         if self._t0 is None or self.manual_clock:
             return self.core.now_ms
         elapsed = (trio.current_time() - self._t0) * 1000 * self.speed
-        return max(self.core.now_ms, math.floor(elapsed + 1e-6))
+        return max(self.core.now_ms, self._base_ms + math.floor(elapsed + 1e-6))
+
+    def clock_view(self) -> dict[str, Any]:
+        """Both times of the station: what the wire shows, and where it is in its scenario."""
+        placement = self.placement
+        now_ms = self.core.now_ms
+        return {
+            "clock": placement.clock,
+            "station_time": self.core.clock.stamp(now_ms),
+            "scenario_time": self.scenario.clock.stamp(now_ms),
+            "entered_at": self.scenario.clock.stamp(placement.entry_ms),
+            "repeats_every": None if placement.period_ms is None else placement.period_ms // 1000,
+            "repeats": self.repeats,
+        }
 
     def _clock_at(self, station_ms: int) -> float:
         assert self._t0 is not None
-        return self._t0 + station_ms / 1000 / self.speed
+        return self._t0 + (station_ms - self._base_ms) / 1000 / self.speed
 
     async def _ask(self, request: _Request) -> _Request:
         await self._send.send(request)
@@ -106,8 +135,19 @@ class StationRunner:
     async def run(self, *, until_ms: int | None = None, task_status=trio.TASK_STATUS_IGNORED) -> None:
         """Own the core until ``until_ms`` station time (forever if ``None``)."""
         core = self.core
-        self._t0 = trio.current_time()
-        self._publish(core.advance(0))  # the first instant happens at start, whatever the clock
+        placement = self.placement
+        if placement.entry_ms == 0:
+            self._publish(core.advance(0))  # the first instant happens at start, whatever the clock
+        else:
+            self._quietly(core.advance(placement.entry_ms))
+            self._base_ms = placement.entry_ms
+        behind = 0.0
+        if placement.clock == "wall" and not self.manual_clock:
+            # The wire shows the wall clock: catch up with the time since the placement was made
+            # (the fast-forward, the server's start).
+            lag = self._wall_clock() - placement.wall_of(placement.entry_ms)
+            behind = max(0.0, lag.total_seconds()) / self.speed
+        self._t0 = trio.current_time() - behind
         async with trio.open_nursery() as drivers:
             if self.real_probes:
                 await drivers.start(partial(probe_webstreams, self.scenario, self.submit, speed=self.speed))
@@ -116,9 +156,11 @@ class StationRunner:
             drivers.cancel_scope.cancel()
 
     async def _own(self, until_ms: int | None) -> None:
-        core = self.core
+        period_ms = self.placement.period_ms
         while True:
-            deadline = None if self.manual_clock else core.next_deadline()
+            deadline = None if self.manual_clock else self.core.next_deadline()
+            if period_ms is not None and not self.manual_clock and (deadline is None or deadline > period_ms):
+                deadline = period_ms  # the scenario's end: it starts over
             final = (
                 until_ms is not None and not self.manual_clock and (deadline is None or deadline > until_ms)
             )
@@ -130,16 +172,47 @@ class StationRunner:
                 request = await self._receive.receive()
             if request is None:
                 assert deadline is not None
-                self._publish(core.advance(deadline))
+                self._advance_to(deadline)
                 if final:
                     return
                 continue
-            self._publish(core.advance(self.station_now_ms()))
+            self._advance_to(self.station_now_ms())
             if request.kind == "advance":
                 await self._advance_by(request)
             else:
                 self._serve(request)
             request.done.set()
+
+    def _advance_to(self, now_ms: int) -> list[Emitted]:
+        """Advance and publish up to ``now_ms``, starting the scenario over at its period's end."""
+        emitted = []
+        period_ms = self.placement.period_ms
+        while period_ms is not None and now_ms >= period_ms:
+            emitted += self._start_over()
+            now_ms -= period_ms
+        batch = self.core.advance(now_ms)
+        self._publish(batch)
+        return emitted + batch
+
+    def _start_over(self) -> list[Emitted]:
+        """A repeating scenario's end: its last instant, then a fresh core one period later on the wire.
+
+        What is due at the period's end belongs to the next period's start, where the fresh core
+        begins again; station time runs on without a jump.
+        """
+        period_ms = self.placement.period_ms
+        assert period_ms is not None
+        old = self.core
+        emitted = old.advance(period_ms - 1)
+        self._publish(emitted)
+        if self._t0 is not None:
+            self._t0 = self._clock_at(period_ms)
+        self._base_ms = 0
+        self.core = Playout(self.scenario, anchor=old.clock.instant(period_ms))
+        self.repeats += 1
+        batch = self.core.advance(0)
+        self._publish(batch)
+        return emitted + batch
 
     def _serve(self, request: _Request) -> None:
         core = self.core
@@ -161,13 +234,20 @@ class StationRunner:
         Each instant is published on its own and followed by ``settle`` (the server's hub
         waits there for the connections to drain), as the events would come in real time.
         """
-        core = self.core
-        target = core.now_ms + request.by_ms
-        while (deadline := core.next_deadline()) is not None and deadline <= target:
-            batch = core.advance(deadline)
-            self._publish(batch)
-            request.emitted += batch
+        target = self.core.now_ms + request.by_ms
+        period_ms = self.placement.period_ms
+        while True:
+            last = target if period_ms is None else min(target, period_ms - 1)
+            while (deadline := self.core.next_deadline()) is not None and deadline <= last:
+                batch = self.core.advance(deadline)
+                self._publish(batch)
+                request.emitted += batch
+                await self._settle()
+            if period_ms is None or target < period_ms:
+                break
+            request.emitted += self._start_over()
+            target -= period_ms
             await self._settle()
-        batch = core.advance(target)
+        batch = self.core.advance(target)
         self._publish(batch)
         request.emitted += batch

@@ -78,8 +78,11 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
             return refused(refusal)
         if not _websocket_authenticated(service):
             return unauthorized()
-        service.admission.admit(ip)
         settings = service.settings
+        snapshot = _snapshot_wanted(settings.snapshot_by_default)
+        if snapshot is None:
+            return error(400, "invalid_snapshot", "snapshot takes true, false, 1 or 0")
+        service.admission.admit(ip)
         try:
             # Taken over before accepting, so the 101 response goes out through the writer too;
             # subscribed after, so no event frame can reach the socket before the 101.
@@ -91,7 +94,10 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
             )
             await websocket.accept()
             subscriber = service.hub.subscribe(
-                parse_types(_query_value("types")), writer, heartbeat=settings.heartbeat_seconds
+                parse_types(_query_value("types")),
+                writer,
+                heartbeat=settings.heartbeat_seconds,
+                snapshot=snapshot,
             )
             try:
                 if writer is None:
@@ -163,6 +169,7 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
                 "speed": service.runner.speed,
                 "manual": service.runner.manual_clock,
                 "scenario_start": service.scenario.clock.stamp(0),
+                **service.runner.clock_view(),
             }
             if service.harbor is not None:
                 snapshot["harbor"] = service.harbor.snapshot()
@@ -257,6 +264,14 @@ def _websocket_authenticated(service: ServingProcess) -> bool:
     """
     token = bearer_token(websocket.headers.get("Authorization")) or _query_value("token")
     return verify(service.key, token) is not None
+
+
+def _snapshot_wanted(default: bool) -> bool | None:
+    """``?snapshot=``: true/1 or false/0 (any case); absent, the server's default; else None."""
+    raw = _query_value("snapshot")
+    if raw is None:
+        return default
+    return {"true": True, "1": True, "false": False, "0": False}.get(raw.strip().lower())
 
 
 def _query_value(name: str) -> str | None:

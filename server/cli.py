@@ -8,12 +8,22 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 from urllib.parse import urlsplit
 
 import trio
 
-from playout import all_message_schemas, format_duration, parse_duration
+from playout import (
+    CLOCKS,
+    FROM_HINT,
+    EntryPoint,
+    all_message_schemas,
+    format_duration,
+    parse_duration,
+    parse_entry_point,
+    place,
+)
 from playout.cli import UsageError, catalog_of, first_leaf, resolve_scenario
 
 from .auth import KEY_ENV, SigningKey, mint
@@ -45,6 +55,13 @@ def _seconds(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _entry_point(text: str) -> EntryPoint:
+    try:
+        return parse_entry_point(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -64,6 +81,27 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
         "--manual-clock",
         action="store_true",
         help="station time stands still until POST /api/v1/sim/advance moves it",
+    )
+    parser.add_argument(
+        "--clock",
+        choices=CLOCKS,
+        default="wall",
+        help="wall (default): timestamps are the current UTC time, and a week-long scenario is "
+        "entered at today's weekday and time and repeats; scenario: the scenario's own calendar",
+    )
+    parser.add_argument(
+        "--from",
+        dest="entry",
+        type=_entry_point,
+        metavar="WHEN",
+        help=f"where the station enters its scenario: {FROM_HINT} (default: now on the wall clock, "
+        "start on the scenario's); the station fast-forwards there silently",
+    )
+    parser.add_argument(
+        "--snapshot",
+        action="store_true",
+        help="send every new client each station's current now_playing first "
+        "(a client may still ask ?snapshot=false); without it, clients ask ?snapshot=true",
     )
     parser.add_argument(
         "--harbor-port",
@@ -177,9 +215,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 f"--public-url takes an http(s) URL, e.g. http://radio.example:8000, not {args.public_url!r}"
             )
         args.public_url = args.public_url.rstrip("/")
-    if args.role == "edge" and (args.scenario is not None or args.speed is not None or args.manual_clock):
+    if args.role == "edge" and (
+        args.scenario is not None
+        or args.speed is not None
+        or args.manual_clock
+        or args.entry is not None
+        or args.clock != "wall"
+    ):
         raise UsageError(
-            "an edge runs no station: give the scenario, --speed and --manual-clock to the station"
+            "an edge runs no station: give the scenario, --speed, --manual-clock, --clock and --from "
+            "to the station"
         )
     catalog = catalog_of(args)
     scenario = resolve_scenario(args.scenario or "default", catalog) if args.role != "edge" else None
@@ -194,11 +239,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError("--send-timeout must be greater than 0")
     if not args.heartbeat > 0:
         raise UsageError("--heartbeat must be greater than 0")
+    placement = None
+    if scenario is not None:
+        entry = args.entry or parse_entry_point("now" if args.clock == "wall" else "start")
+        try:
+            placement = place(scenario, entry, args.clock, datetime.now(UTC))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     settings = ServerSettings(
         max_connections=args.max_connections,
         heartbeat_seconds=args.heartbeat,
         send_timeout_seconds=args.send_timeout,
         per_ip_per_minute=args.per_ip_per_minute,
+        snapshot_by_default=args.snapshot,
         **({"cors_origins": tuple(args.cors_origin)} if args.cors_origin else {}),
     )
     key = SigningKey.from_environment()
@@ -225,6 +278,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             manual_clock=args.manual_clock,
             harbor_port=args.harbor_port,
             relay=StreamPublisher(args.redis, args.redis_stream) if args.redis else None,
+            placement=placement,
         )
     logging.basicConfig(level=logging.WARNING, format="grimnir-sim: %(message)s")
     failure: OSError | None = None
@@ -308,8 +362,16 @@ def _print_banner(service: StationService, url: str, events_url: str) -> None:
     pace = "manual clock (POST /api/v1/sim/advance)" if runner.manual_clock else f"speed {runner.speed:g}x"
     token = _banner_token(service.key)
     valid = format_duration(parse_duration(TOKEN_TTL))
+    clock = runner.clock_view()
+    if clock["clock"] == "wall":
+        when = f"  time:    {clock['station_time']} (wall clock); in the scenario {clock['scenario_time']}"
+        if clock["repeats_every"] is not None:
+            when += f", repeating every {format_duration(clock['repeats_every'] * 1000)}"
+    else:
+        when = f"  time:    {clock['station_time']} (the scenario's own calendar)"
     lines = [
         f"grimnir-sim: serving '{scenario.name}' ({scenario.description or scenario.path}), {pace}",
+        when,
         f"  REST:    {url}/api/v1/health",
         f"  events:  {events_url}",
     ]
@@ -320,7 +382,7 @@ def _print_banner(service: StationService, url: str, events_url: str) -> None:
     lines += [
         f"  token:   {token}",
         f"           (admin, valid {valid}; mint more with `grimnir-sim token`)",
-        f"  connect: {events_url}?types=now_playing,live.handover,live.released&token={token}",
+        f"  connect: {events_url}?types=now_playing,live.handover,live.released&snapshot=true&token={token}",
         f"  page:    {url}/#token={token}",
         "  stop:    Ctrl-C",
     ]

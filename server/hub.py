@@ -17,6 +17,7 @@ import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterable
 
+import orjson
 import trio
 from wsproto.frame_protocol import FrameProtocol
 
@@ -124,6 +125,8 @@ class Hub:
         """Also handed every batch (a test's recorder)."""
         self.relays: list[Callable[[list[tuple[str, bytes]]], None]] = []
         """Also handed every published batch, encoded (the Redis stream, for edge processes)."""
+        self._now_playing: dict[str, tuple[str, bytes]] = {}
+        """Each station's latest ``now_playing`` (text, frame): the state a client may ask for on connect."""
 
     def __len__(self) -> int:
         return len(self._subscribers)
@@ -133,10 +136,23 @@ class Hub:
         return sum(1 for subscriber in self._subscribers if subscriber.writer is not None)
 
     def subscribe(
-        self, types: Iterable[str], writer: SocketWriter | None = None, *, heartbeat: float | None = None
+        self,
+        types: Iterable[str],
+        writer: SocketWriter | None = None,
+        *,
+        heartbeat: float | None = None,
+        snapshot: bool = False,
     ) -> Subscriber:
-        """A new subscriber; with ``heartbeat`` it is pinged every that many seconds from now."""
+        """A new subscriber; with ``heartbeat`` it is pinged every that many seconds from now.
+
+        With ``snapshot`` (and ``now_playing`` among its types) it first gets each station's
+        latest ``now_playing``, in the same step as it joins, so no live event comes before
+        them and none is missed between.
+        """
         subscriber = Subscriber(_shared(frozenset(types) & KNOWN_TYPES), self.queue_size, writer)
+        if snapshot and "now_playing" in subscriber.types:
+            for text, frame in self._now_playing.values():
+                subscriber.offer(text, frame)
         if writer is not None:  # a socket that fails, or takes nothing for the send timeout
             writer.on_broken = subscriber.too_slow
         if self._closing_code is not None:  # subscribed after close_all, while accepting: going too
@@ -169,17 +185,36 @@ class Hub:
             relay(encoded)
         self.publish_encoded(encoded)
 
+    def remember(self, batch: list[Emitted]) -> None:
+        """Take the station's state from events that are not sent (a silent fast-forward)."""
+        latest = {}
+        for emitted in batch:
+            if emitted.event.TYPE == "now_playing":
+                latest[emitted.event.station_id] = emitted.event
+        for event in latest.values():
+            self._remember_now_playing(wire.encode(event).decode(), None)
+
+    def _remember_now_playing(self, text: str, frame: bytes | None) -> None:
+        try:
+            station_id = orjson.loads(text)["payload"]["station_id"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return  # (an edge's stream may hold anything)
+        if isinstance(station_id, str):
+            self._now_playing[station_id] = (text, frame or text_frame(text))
+
     def publish_encoded(self, batch: list[tuple[str, bytes]]) -> None:
         """:meth:`publish` for events already on the wire: ``(type, JSON bytes)`` pairs."""
         self.last_published_at = time.monotonic()
         for kind, payload in batch:
             subscribers = self._by_type.get(kind)  # (an edge's stream may hold any type name)
             self.published += 1
-            if not subscribers:
+            if not subscribers and kind != "now_playing":
                 continue
             text = payload.decode()
             frame = text_frame(text)
-            for subscriber in subscribers:
+            if kind == "now_playing":
+                self._remember_now_playing(text, frame)
+            for subscriber in subscribers or ():
                 if subscriber.offer(text, frame):
                     subscriber.dropped_in_a_row = 0
                 else:

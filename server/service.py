@@ -5,7 +5,7 @@ import re
 import attrs
 import trio
 
-from playout import Scenario, StationRunner
+from playout import Placement, Scenario, StationRunner
 from playout.harbor import Harbor
 
 from .auth import SigningKey
@@ -32,6 +32,8 @@ class ServerSettings:
     send_timeout_seconds: float = 10.0
     """A client whose socket accepts nothing for this long is cut off."""
     cors_origins: tuple[str | re.Pattern[str], ...] = (LOOPBACK_ORIGIN,)
+    snapshot_by_default: bool = False
+    """Send each new client the current ``now_playing`` first, unless it asks ``snapshot=false``."""
 
 
 class ServingProcess:
@@ -65,11 +67,18 @@ class StationService(ServingProcess):
         manual_clock: bool = False,
         harbor_port: int | None = None,
         relay: StreamPublisher | None = None,
+        placement: Placement | None = None,
     ) -> None:
         super().__init__(key, settings)
         self.scenario = scenario
         self.runner = StationRunner(
-            scenario, self.hub.publish, speed=speed, manual_clock=manual_clock, settle=self.hub.settle
+            scenario,
+            self.hub.publish,
+            speed=speed,
+            manual_clock=manual_clock,
+            settle=self.hub.settle,
+            placement=placement,
+            quietly=self.hub.remember,
         )
         self.directory = Directory(scenario)
         self.harbor_port = harbor_port if harbor_port is not None else scenario.harbor.port

@@ -92,7 +92,17 @@ class TestReadOnly:
             status, state = await station.get("/api/v1/sim/state", headers=LISTENER)  # any valid token reads
             assert status == 200
             assert state["station_time"] == "2026-01-20T02:00:00Z"
-            assert state["clock"] == {"speed": 1.0, "manual": True, "scenario_start": "2026-01-20T02:00:00Z"}
+            assert state["clock"] == {
+                "speed": 1.0,
+                "manual": True,
+                "scenario_start": "2026-01-20T02:00:00Z",
+                "clock": "scenario",
+                "station_time": "2026-01-20T02:00:00Z",
+                "scenario_time": "2026-01-20T02:00:00Z",
+                "entered_at": "2026-01-20T02:00:00Z",
+                "repeats_every": None,
+                "repeats": 0,
+            }
             (main,) = state["stations"]
             assert main["on_air"]["kind"] == "automation" and main["now_playing"]["url"].startswith(
                 "http://primary"

@@ -53,7 +53,7 @@ async function api(path, options = {}) {
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const url = `${scheme}://${location.host}/api/v1/events?types=${EVENT_TYPES.join(",")}&token=${encodeURIComponent(app.token)}`;
+  const url = `${scheme}://${location.host}/api/v1/events?types=${EVENT_TYPES.join(",")}&snapshot=true&token=${encodeURIComponent(app.token)}`;
   const socket = new WebSocket(url);
   app.socket = socket;
   socket.onopen = () => {
@@ -110,9 +110,10 @@ async function refresh() {
   }
 }
 
-function stationTimeMs() {
+// Both clocks run from the state's reading: the wire's time, and where the station is in its scenario.
+function stationTimeMs(field = "station_time") {
   if (!app.state) return null;
-  const base = Date.parse(app.state.station_time);
+  const base = Date.parse(field === "station_time" ? app.state.station_time : app.state.clock[field]);
   if (app.state.clock.manual) return base;
   return base + (performance.now() - app.stateFetchedAt) * app.state.clock.speed;
 }
@@ -160,7 +161,12 @@ function renderStations() {
 
 function renderProgress() {
   const now = stationTimeMs();
-  if (app.state && now !== null) $("#clock").textContent = stamp(now);
+  if (app.state && now !== null) {
+    $("#clock").textContent = stamp(now);
+    const onTheWall = app.state.clock.clock === "wall";
+    $("#scenario-clock").hidden = !onTheWall;
+    if (onTheWall) $("#scenario-clock").textContent = `scenario ${weekdayStamp(stationTimeMs("scenario_time"))}`;
+  }
   for (const card of document.querySelectorAll(".station")) {
     const playing = app.nowPlaying[card.dataset.station];
     const bar = $(".progress .bar", card);
@@ -179,6 +185,11 @@ function renderProgress() {
 
 function stamp(ms) {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function weekdayStamp(ms) {
+  const day = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"][new Date(ms).getUTCDay()];
+  return `${day} ${stamp(ms)}`;
 }
 
 function clock(seconds) {

@@ -16,6 +16,7 @@ import trio
 from playout import all_message_schemas, format_duration, parse_duration
 from playout.cli import UsageError, catalog_of, first_leaf, resolve_scenario
 
+from . import keyfile
 from .auth import KEY_ENV, SigningKey, mint
 from .contract import asyncapi_yaml
 from .relay import DEFAULT_STREAM, RelayError, StreamFollower, StreamPublisher, check_reachable
@@ -49,6 +50,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be 1 to 65535")
     return value
 
 
@@ -123,12 +131,19 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
 
 
 def register_token(commands: argparse._SubParsersAction) -> Handler:
-    parser = commands.add_parser("token", help=f"mint a JWT signed with ${KEY_ENV}")
+    parser = commands.add_parser(
+        "token", help=f"mint a JWT with ${KEY_ENV}, else with the key of the running `grimnir-sim serve`"
+    )
     parser.add_argument("--user", default="grimnir-sim", help="the uid (and sub) claim")
     parser.add_argument("--roles", default="admin", help="comma-separated roles (default: admin)")
     parser.add_argument("--station", help="the station_id claim")
     parser.add_argument(
         "--ttl", type=_seconds, default=_seconds(TOKEN_TTL), help="lifetime, e.g. 15m, 1h, 7d"
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        help=f"without ${KEY_ENV}: the key of the server on this port (default: the newest running)",
     )
     return cmd_token
 
@@ -156,10 +171,25 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_token(args: argparse.Namespace) -> int:
     key = SigningKey.from_environment()
-    if key is None:
-        raise UsageError(
-            f"set {KEY_ENV} to the server's signing key (serve prints a token for its generated one)"
+    if key is not None:
+        ignored = " (--port ignored)" if args.port is not None else ""
+        print(f"grimnir-sim: signed with ${KEY_ENV}{ignored}", file=sys.stderr)
+    else:
+        directory = keyfile.state_directory()
+        served, running = keyfile.find(directory, args.port)
+        if served is None:
+            where = f" on port {args.port}" if args.port is not None else ""
+            raise UsageError(
+                f"no running `grimnir-sim serve`{where} with a generated key in {directory}; "
+                f"set {KEY_ENV} to the server's key"
+            )
+        others = f"; {running} servers are running, --port chooses" if running > 1 else ""
+        print(
+            f"grimnir-sim: signed with the generated key of the server on port {served.port} "
+            f"({served.url}, pid {served.pid}){others}",
+            file=sys.stderr,
         )
+        key = served.key
     roles = [r.strip() for r in args.roles.split(",") if r.strip()]
     print(mint(key, user=args.user, roles=roles, station_id=args.station, ttl_seconds=args.ttl))
     return 0
@@ -249,27 +279,50 @@ async def _serve_until_signalled(
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             running = await nursery.start(partial(serve, service, host=host, port=port))
-            if isinstance(service, EdgeService):
-                _print_edge_banner(service, running.url, running.events_url)
-            else:
-                if service.relay is not None:
-                    await service.relay.announce(public_url or running.url)
-                _print_banner(service, running.url, running.events_url)
-            async for received in signals:
-                name = signal.Signals(received).name
-                print(
-                    f"grimnir-sim: {name}: closing {len(service.hub)} connection(s) and stopping",
-                    file=sys.stderr,
-                )
-                async with trio.open_nursery() as stopping:
-                    stopping.start_soon(_exit_on_another_signal, signals)
-                    with trio.move_on_after(STOP_SECONDS) as waited:
-                        await running.stop()
-                    if waited.cancelled_caught:
-                        print(f"grimnir-sim: not stopped after {STOP_SECONDS:g}s; exiting", file=sys.stderr)
-                        os._exit(1)
-                    stopping.cancel_scope.cancel()
-                break
+            held = _keep_generated_key(service.key, running.port, running.url)
+            try:
+                if isinstance(service, EdgeService):
+                    _print_edge_banner(service, running.url, running.events_url)
+                else:
+                    if service.relay is not None:
+                        await service.relay.announce(public_url or running.url)
+                    _print_banner(service, running.url, running.events_url, held)
+                async for received in signals:
+                    name = signal.Signals(received).name
+                    print(
+                        f"grimnir-sim: {name}: closing {len(service.hub)} connection(s) and stopping",
+                        file=sys.stderr,
+                    )
+                    async with trio.open_nursery() as stopping:
+                        stopping.start_soon(_exit_on_another_signal, signals)
+                        with trio.move_on_after(STOP_SECONDS) as waited:
+                            await running.stop()
+                        if waited.cancelled_caught:
+                            print(
+                                f"grimnir-sim: not stopped after {STOP_SECONDS:g}s; exiting", file=sys.stderr
+                            )
+                            os._exit(1)
+                        stopping.cancel_scope.cancel()
+                    break
+            finally:
+                if held is not None:
+                    held.release()
+
+
+def _keep_generated_key(key: SigningKey, port: int, url: str) -> keyfile.HeldKey | None:
+    """Keep a generated key where `grimnir-sim token` finds it; a key from the environment stays there."""
+    if not key.generated:
+        return None
+    directory = keyfile.state_directory()
+    try:
+        return keyfile.keep(directory, port=port, url=url, key=key)
+    except (OSError, keyfile.KeyFileError) as exc:
+        print(
+            f"grimnir-sim: cannot keep the key in {directory} ({exc}), so `grimnir-sim token` cannot "
+            f"find it; set {KEY_ENV} to choose one",
+            file=sys.stderr,
+        )
+        return None
 
 
 async def _exit_on_another_signal(signals) -> None:
@@ -302,7 +355,7 @@ def _print_edge_banner(service: EdgeService, url: str, events_url: str) -> None:
     )
 
 
-def _print_banner(service: StationService, url: str, events_url: str) -> None:
+def _print_banner(service: StationService, url: str, events_url: str, held: keyfile.HeldKey | None) -> None:
     scenario = service.scenario
     runner = service.runner
     pace = "manual clock (POST /api/v1/sim/advance)" if runner.manual_clock else f"speed {runner.speed:g}x"
@@ -313,13 +366,18 @@ def _print_banner(service: StationService, url: str, events_url: str) -> None:
         f"  REST:    {url}/api/v1/health",
         f"  events:  {events_url}",
     ]
-    if service.key.generated:
+    if held is not None:
+        lines.append(f"  key:     generated for this run, kept in {held.path}; set {KEY_ENV} to choose one")
+        mint_more = f"`grimnir-sim token --port {held.port}`"
+    elif service.key.generated:
         lines.append(f"  key:     generated for this run; set {KEY_ENV} to choose one")
+        mint_more = f"`grimnir-sim token` once you serve with {KEY_ENV} set"
     else:
         lines.append(f"  key:     from {KEY_ENV}")
+        mint_more = f"`grimnir-sim token` with the same {KEY_ENV}"
     lines += [
         f"  token:   {token}",
-        f"           (admin, valid {valid}; mint more with `grimnir-sim token`)",
+        f"           (admin, valid {valid}; mint more with {mint_more})",
         f"  connect: {events_url}?types=now_playing,live.handover,live.released&token={token}",
         f"  page:    {url}/#token={token}",
         "  stop:    Ctrl-C",

@@ -16,7 +16,7 @@ import trio
 from playout import all_message_schemas, format_duration, parse_duration
 from playout.cli import UsageError, catalog_of, first_leaf, resolve_scenario
 
-from . import keyfile
+from . import accesslog, keyfile
 from .auth import KEY_ENV, SigningKey, mint
 from .contract import asyncapi_yaml
 from .relay import DEFAULT_STREAM, RelayError, StreamFollower, StreamPublisher, check_reachable
@@ -101,6 +101,12 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
         action="append",
         metavar="ORIGIN",
         help="allow this browser origin on the REST API (repeatable; default: any loopback origin)",
+    )
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="print a line on stderr for each HTTP request and each WebSocket's open and close "
+        "(tokens redacted)",
     )
     several = parser.add_argument_group(
         "several processes, one station (docs/performance.md)",
@@ -229,6 +235,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         heartbeat_seconds=args.heartbeat,
         send_timeout_seconds=args.send_timeout,
         per_ip_per_minute=args.per_ip_per_minute,
+        access_log=args.access_log,
         **({"cors_origins": tuple(args.cors_origin)} if args.cors_origin else {}),
     )
     key = SigningKey.from_environment()
@@ -257,6 +264,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             relay=StreamPublisher(args.redis, args.redis_stream) if args.redis else None,
         )
     logging.basicConfig(level=logging.WARNING, format="grimnir-sim: %(message)s")
+    if args.access_log:
+        accesslog.write_to(sys.stderr)
     failure: OSError | None = None
     stopped: ServiceFailed | None = None
     try:

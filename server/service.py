@@ -32,6 +32,8 @@ class ServerSettings:
     send_timeout_seconds: float = 10.0
     """A client whose socket accepts nothing for this long is cut off."""
     cors_origins: tuple[str | re.Pattern[str], ...] = (LOOPBACK_ORIGIN,)
+    access_log: bool = False
+    """Log each HTTP request and each WebSocket's open and close (``server.accesslog``)."""
 
 
 class ServingProcess:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import trio
 
 from playout import all_message_schemas, format_duration, parse_duration
-from playout.cli import UsageError, catalog_of, first_leaf, resolve_scenario
+from playout.cli import UsageError, add_command, catalog_of, first_leaf, resolve_scenario
 
 from . import accesslog, keyfile
 from .auth import KEY_ENV, SigningKey, mint
@@ -61,8 +61,23 @@ def _port(text: str) -> int:
 
 
 def register_serve(commands: argparse._SubParsersAction) -> Handler:
-    parser = commands.add_parser("serve", help="run a scenario and serve its events over WebSocket and REST")
-    parser.add_argument("scenario", nargs="?", metavar="SCENARIO", help="(default: the catalog's default)")
+    parser = add_command(
+        commands,
+        "serve",
+        "run a scenario and serve its events over WebSocket and REST",
+        [
+            "grimnir-sim serve",
+            "grimnir-sim serve dj-takeover --speed 60 --port 8080",
+            "grimnir-sim serve emergency --manual-clock --access-log",
+            "grimnir-sim serve live-harbor --harbor-port 9001",
+        ],
+    )
+    parser.add_argument(
+        "scenario",
+        nargs="?",
+        metavar="SCENARIO",
+        help="a catalog name or a path (default: the catalog's default)",
+    )
     parser.add_argument("--host", help="address to listen on (default: the catalog's, else 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on; 0 picks a free one (default: 8000)")
     parser.add_argument(
@@ -94,8 +109,21 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
         metavar="SECONDS",
         help="cut off a client whose socket accepts nothing for this long (default: 10)",
     )
-    parser.add_argument("--max-connections", type=_positive, default=10_000)
-    parser.add_argument("--per-ip-per-minute", type=_positive, default=100)
+    parser.add_argument(
+        "--max-connections",
+        type=_positive,
+        default=10_000,
+        metavar="N",
+        help="refuse WebSocket connections beyond this many with 503 (default: 10000)",
+    )
+    parser.add_argument(
+        "--per-ip-per-minute",
+        type=_positive,
+        default=100,
+        metavar="N",
+        help="refuse a client address's WebSocket connections beyond this many a minute with 429 "
+        "(default: 100)",
+    )
     parser.add_argument(
         "--cors-origin",
         action="append",
@@ -137,14 +165,25 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
 
 
 def register_token(commands: argparse._SubParsersAction) -> Handler:
-    parser = commands.add_parser(
-        "token", help=f"mint a JWT with ${KEY_ENV}, else with the key of the running `grimnir-sim serve`"
+    parser = add_command(
+        commands,
+        "token",
+        f"mint a JWT with ${KEY_ENV}, else with the key of the running `grimnir-sim serve`",
+        [
+            "grimnir-sim token",
+            "grimnir-sim token --port 8080 --roles dj --station main --ttl 1h",
+        ],
     )
-    parser.add_argument("--user", default="grimnir-sim", help="the uid (and sub) claim")
-    parser.add_argument("--roles", default="admin", help="comma-separated roles (default: admin)")
-    parser.add_argument("--station", help="the station_id claim")
     parser.add_argument(
-        "--ttl", type=_seconds, default=_seconds(TOKEN_TTL), help="lifetime, e.g. 15m, 1h, 7d"
+        "--user", default="grimnir-sim", help="the uid (and sub) claim (default: grimnir-sim)"
+    )
+    parser.add_argument("--roles", default="admin", help="comma-separated roles (default: admin)")
+    parser.add_argument("--station", help="the station_id claim (default: none, every station)")
+    parser.add_argument(
+        "--ttl",
+        type=_seconds,
+        default=_seconds(TOKEN_TTL),
+        help=f"lifetime, e.g. 15m, 1h, 7d (default: {TOKEN_TTL})",
     )
     parser.add_argument(
         "--port",
@@ -155,7 +194,12 @@ def register_token(commands: argparse._SubParsersAction) -> Handler:
 
 
 def register_schema(commands: argparse._SubParsersAction) -> Handler:
-    parser = commands.add_parser("schema", help="print the AsyncAPI 3.0 contract, or plain JSON Schemas")
+    parser = add_command(
+        commands,
+        "schema",
+        "print the AsyncAPI 3.0 contract, or plain JSON Schemas",
+        ["grimnir-sim schema > asyncapi.yaml", "grimnir-sim schema jsonschema"],
+    )
     parser.add_argument(
         "kind",
         nargs="?",

@@ -4,7 +4,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from pathlib import Path
 from typing import IO
 
@@ -45,15 +45,55 @@ def _types(text: str) -> frozenset[str]:
     return frozenset(names)
 
 
+def add_command(
+    commands: argparse._SubParsersAction, name: str, summary: str, examples: Sequence[str]
+) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` starts with ``summary`` and ends with its ``examples``.
+
+    Each example is a whole command line (``grimnir-sim NAME ...``); the tests parse
+    every one, so an example that stops working fails them.
+    """
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=summary[:1].upper() + summary[1:] + ".",
+        epilog="examples:\n" + "\n".join(f"  {example}" for example in examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def version_line() -> str:
+    """``grimnir-sim X.Y.Z``, from the installed package's metadata."""
+    try:
+        return f"grimnir-sim {version('grimnir-sim')}"
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "grimnir-sim (version unknown: the package is not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="grimnir-sim",
         description="A simulated Grimnir Radio station that produces the documented event stream.",
+        epilog="examples:\n  grimnir-sim serve\n  grimnir-sim run dj-takeover --format text\n"
+        "  grimnir-sim COMMAND --help",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=version_line(), help="print the version and exit"
     )
     parser.add_argument("--catalog", help="the scenario catalog (default: ./scenarios.toml)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="run a scenario in virtual time and print its event log")
+    run = add_command(
+        commands,
+        "run",
+        "run a scenario in virtual time and print its event log",
+        [
+            "grimnir-sim run dj-takeover",
+            "grimnir-sim run default --until 2d --format text --types now_playing,live.handover",
+            "grimnir-sim run scenarios/crossfade.toml --with-time",
+        ],
+    )
     run.add_argument(
         "scenario", metavar="SCENARIO", help="a catalog name ('default' for the default) or a path"
     )
@@ -66,10 +106,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--with-time", action="store_true", help='jsonl: put the station time in each line as "at"'
     )
 
-    check = commands.add_parser("check", help="validate scenario files and report every problem")
-    check.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    check = add_command(
+        commands,
+        "check",
+        "validate scenario files and report every problem (exit status 2 if any)",
+        ["grimnir-sim check scenarios/*.toml", "grimnir-sim check default dj-takeover"],
+    )
+    check.add_argument(
+        "scenarios", nargs="+", metavar="SCENARIO", help="catalog names ('default' for the default) or paths"
+    )
 
-    commands.add_parser("scenarios", help="list the scenario catalog")
+    add_command(
+        commands,
+        "scenarios",
+        "list the scenario catalog",
+        ["grimnir-sim scenarios", "grimnir-sim --catalog ../other/scenarios.toml scenarios"],
+    )
     for entry in entry_points(group=COMMAND_GROUP):
         # Commands from other packages (the server's serve and token) register here, so
         # this package never imports them.

@@ -24,8 +24,9 @@ from playout import (
     parse_entry_point,
     place,
 )
-from playout.cli import UsageError, catalog_of, first_leaf, resolve_scenario
+from playout.cli import UsageError, add_command, catalog_of, first_leaf, resolve_scenario
 
+from . import accesslog, keyfile
 from .auth import KEY_ENV, SigningKey, mint
 from .contract import asyncapi_yaml
 from .relay import DEFAULT_STREAM, RelayError, StreamFollower, StreamPublisher, check_reachable
@@ -69,9 +70,33 @@ def _positive(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be 1 to 65535")
+    return value
+
+
 def register_serve(commands: argparse._SubParsersAction) -> Handler:
-    parser = commands.add_parser("serve", help="run a scenario and serve its events over WebSocket and REST")
-    parser.add_argument("scenario", nargs="?", metavar="SCENARIO", help="(default: the catalog's default)")
+    parser = add_command(
+        commands,
+        "serve",
+        "run a scenario and serve its events over WebSocket and REST",
+        [
+            "grimnir-sim serve",
+            "grimnir-sim serve dj-takeover --speed 60 --port 8080",
+            "grimnir-sim serve emergency --manual-clock --access-log",
+            "grimnir-sim serve live-harbor --harbor-port 9001",
+            "grimnir-sim serve --from 'Wed 20:00' --snapshot",
+            "grimnir-sim serve dj-takeover --clock scenario",
+        ],
+    )
+    parser.add_argument(
+        "scenario",
+        nargs="?",
+        metavar="SCENARIO",
+        help="a catalog name or a path (default: the catalog's default)",
+    )
     parser.add_argument("--host", help="address to listen on (default: the catalog's, else 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on; 0 picks a free one (default: 8000)")
     parser.add_argument(
@@ -124,13 +149,32 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
         metavar="SECONDS",
         help="cut off a client whose socket accepts nothing for this long (default: 10)",
     )
-    parser.add_argument("--max-connections", type=_positive, default=10_000)
-    parser.add_argument("--per-ip-per-minute", type=_positive, default=100)
+    parser.add_argument(
+        "--max-connections",
+        type=_positive,
+        default=10_000,
+        metavar="N",
+        help="refuse WebSocket connections beyond this many with 503 (default: 10000)",
+    )
+    parser.add_argument(
+        "--per-ip-per-minute",
+        type=_positive,
+        default=100,
+        metavar="N",
+        help="refuse a client address's WebSocket connections beyond this many a minute with 429 "
+        "(default: 100)",
+    )
     parser.add_argument(
         "--cors-origin",
         action="append",
         metavar="ORIGIN",
         help="allow this browser origin on the REST API (repeatable; default: any loopback origin)",
+    )
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="print a line on stderr for each HTTP request and each WebSocket's open and close "
+        "(tokens redacted)",
     )
     several = parser.add_argument_group(
         "several processes, one station (docs/performance.md)",
@@ -161,18 +205,41 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
 
 
 def register_token(commands: argparse._SubParsersAction) -> Handler:
-    parser = commands.add_parser("token", help=f"mint a JWT signed with ${KEY_ENV}")
-    parser.add_argument("--user", default="grimnir-sim", help="the uid (and sub) claim")
-    parser.add_argument("--roles", default="admin", help="comma-separated roles (default: admin)")
-    parser.add_argument("--station", help="the station_id claim")
+    parser = add_command(
+        commands,
+        "token",
+        f"mint a JWT with ${KEY_ENV}, else with the key of the running `grimnir-sim serve`",
+        [
+            "grimnir-sim token",
+            "grimnir-sim token --port 8080 --roles dj --station main --ttl 1h",
+        ],
+    )
     parser.add_argument(
-        "--ttl", type=_seconds, default=_seconds(TOKEN_TTL), help="lifetime, e.g. 15m, 1h, 7d"
+        "--user", default="grimnir-sim", help="the uid (and sub) claim (default: grimnir-sim)"
+    )
+    parser.add_argument("--roles", default="admin", help="comma-separated roles (default: admin)")
+    parser.add_argument("--station", help="the station_id claim (default: none, every station)")
+    parser.add_argument(
+        "--ttl",
+        type=_seconds,
+        default=_seconds(TOKEN_TTL),
+        help=f"lifetime, e.g. 15m, 1h, 7d (default: {TOKEN_TTL})",
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        help=f"without ${KEY_ENV}: the key of the server on this port (default: the newest running)",
     )
     return cmd_token
 
 
 def register_schema(commands: argparse._SubParsersAction) -> Handler:
-    parser = commands.add_parser("schema", help="print the AsyncAPI 3.0 contract, or plain JSON Schemas")
+    parser = add_command(
+        commands,
+        "schema",
+        "print the AsyncAPI 3.0 contract, or plain JSON Schemas",
+        ["grimnir-sim schema > asyncapi.yaml", "grimnir-sim schema jsonschema"],
+    )
     parser.add_argument(
         "kind",
         nargs="?",
@@ -194,10 +261,25 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_token(args: argparse.Namespace) -> int:
     key = SigningKey.from_environment()
-    if key is None:
-        raise UsageError(
-            f"set {KEY_ENV} to the server's signing key (serve prints a token for its generated one)"
+    if key is not None:
+        ignored = " (--port ignored)" if args.port is not None else ""
+        print(f"grimnir-sim: signed with ${KEY_ENV}{ignored}", file=sys.stderr)
+    else:
+        directory = keyfile.state_directory()
+        served, running = keyfile.find(directory, args.port)
+        if served is None:
+            where = f" on port {args.port}" if args.port is not None else ""
+            raise UsageError(
+                f"no running `grimnir-sim serve`{where} with a generated key in {directory}; "
+                f"set {KEY_ENV} to the server's key"
+            )
+        others = f"; {running} servers are running, --port chooses" if running > 1 else ""
+        print(
+            f"grimnir-sim: signed with the generated key of the server on port {served.port} "
+            f"({served.url}, pid {served.pid}){others}",
+            file=sys.stderr,
         )
+        key = served.key
     roles = [r.strip() for r in args.roles.split(",") if r.strip()]
     print(mint(key, user=args.user, roles=roles, station_id=args.station, ttl_seconds=args.ttl))
     return 0
@@ -252,6 +334,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         send_timeout_seconds=args.send_timeout,
         per_ip_per_minute=args.per_ip_per_minute,
         snapshot_by_default=args.snapshot,
+        access_log=args.access_log,
         **({"cors_origins": tuple(args.cors_origin)} if args.cors_origin else {}),
     )
     key = SigningKey.from_environment()
@@ -281,6 +364,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             placement=placement,
         )
     logging.basicConfig(level=logging.WARNING, format="grimnir-sim: %(message)s")
+    if args.access_log:
+        accesslog.write_to(sys.stderr)
     failure: OSError | None = None
     stopped: ServiceFailed | None = None
     try:
@@ -303,27 +388,50 @@ async def _serve_until_signalled(
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             running = await nursery.start(partial(serve, service, host=host, port=port))
-            if isinstance(service, EdgeService):
-                _print_edge_banner(service, running.url, running.events_url)
-            else:
-                if service.relay is not None:
-                    await service.relay.announce(public_url or running.url)
-                _print_banner(service, running.url, running.events_url)
-            async for received in signals:
-                name = signal.Signals(received).name
-                print(
-                    f"grimnir-sim: {name}: closing {len(service.hub)} connection(s) and stopping",
-                    file=sys.stderr,
-                )
-                async with trio.open_nursery() as stopping:
-                    stopping.start_soon(_exit_on_another_signal, signals)
-                    with trio.move_on_after(STOP_SECONDS) as waited:
-                        await running.stop()
-                    if waited.cancelled_caught:
-                        print(f"grimnir-sim: not stopped after {STOP_SECONDS:g}s; exiting", file=sys.stderr)
-                        os._exit(1)
-                    stopping.cancel_scope.cancel()
-                break
+            held = _keep_generated_key(service.key, running.port, running.url)
+            try:
+                if isinstance(service, EdgeService):
+                    _print_edge_banner(service, running.url, running.events_url)
+                else:
+                    if service.relay is not None:
+                        await service.relay.announce(public_url or running.url)
+                    _print_banner(service, running.url, running.events_url, held)
+                async for received in signals:
+                    name = signal.Signals(received).name
+                    print(
+                        f"grimnir-sim: {name}: closing {len(service.hub)} connection(s) and stopping",
+                        file=sys.stderr,
+                    )
+                    async with trio.open_nursery() as stopping:
+                        stopping.start_soon(_exit_on_another_signal, signals)
+                        with trio.move_on_after(STOP_SECONDS) as waited:
+                            await running.stop()
+                        if waited.cancelled_caught:
+                            print(
+                                f"grimnir-sim: not stopped after {STOP_SECONDS:g}s; exiting", file=sys.stderr
+                            )
+                            os._exit(1)
+                        stopping.cancel_scope.cancel()
+                    break
+            finally:
+                if held is not None:
+                    held.release()
+
+
+def _keep_generated_key(key: SigningKey, port: int, url: str) -> keyfile.HeldKey | None:
+    """Keep a generated key where `grimnir-sim token` finds it; a key from the environment stays there."""
+    if not key.generated:
+        return None
+    directory = keyfile.state_directory()
+    try:
+        return keyfile.keep(directory, port=port, url=url, key=key)
+    except (OSError, keyfile.KeyFileError) as exc:
+        print(
+            f"grimnir-sim: cannot keep the key in {directory} ({exc}), so `grimnir-sim token` cannot "
+            f"find it; set {KEY_ENV} to choose one",
+            file=sys.stderr,
+        )
+        return None
 
 
 async def _exit_on_another_signal(signals) -> None:
@@ -356,7 +464,7 @@ def _print_edge_banner(service: EdgeService, url: str, events_url: str) -> None:
     )
 
 
-def _print_banner(service: StationService, url: str, events_url: str) -> None:
+def _print_banner(service: StationService, url: str, events_url: str, held: keyfile.HeldKey | None) -> None:
     scenario = service.scenario
     runner = service.runner
     pace = "manual clock (POST /api/v1/sim/advance)" if runner.manual_clock else f"speed {runner.speed:g}x"
@@ -375,13 +483,18 @@ def _print_banner(service: StationService, url: str, events_url: str) -> None:
         f"  REST:    {url}/api/v1/health",
         f"  events:  {events_url}",
     ]
-    if service.key.generated:
+    if held is not None:
+        lines.append(f"  key:     generated for this run, kept in {held.path}; set {KEY_ENV} to choose one")
+        mint_more = f"`grimnir-sim token --port {held.port}`"
+    elif service.key.generated:
         lines.append(f"  key:     generated for this run; set {KEY_ENV} to choose one")
+        mint_more = f"`grimnir-sim token` once you serve with {KEY_ENV} set"
     else:
         lines.append(f"  key:     from {KEY_ENV}")
+        mint_more = f"`grimnir-sim token` with the same {KEY_ENV}"
     lines += [
         f"  token:   {token}",
-        f"           (admin, valid {valid}; mint more with `grimnir-sim token`)",
+        f"           (admin, valid {valid}; mint more with {mint_more})",
         f"  connect: {events_url}?types=now_playing,live.handover,live.released&snapshot=true&token={token}",
         f"  page:    {url}/#token={token}",
         "  stop:    Ctrl-C",

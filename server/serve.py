@@ -11,6 +11,7 @@ import trio
 
 from playout.cli import first_leaf
 
+from . import accesslog
 from .app import create_app
 from .hub import GOING_AWAY, INTERNAL_ERROR
 from .service import ServingProcess
@@ -63,8 +64,11 @@ async def serve(
     config.accesslog = None
     config.errorlog = log
     config.websocket_ping_interval = None  # the protocol's heartbeat is the {"type":"ping"} message
+    app = create_app(service)
+    if service.settings.access_log:  # only then: without the flag, nothing pays for logging
+        app = accesslog.with_access_log(app)
     shutdown = trio.Event()
-    app = with_socket_writers(create_app(service))
+    app = with_socket_writers(app)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(service.vitals.run)  # real time only: it ticks every 10 ms
         async with trio.open_nursery() as serving:

@@ -34,6 +34,8 @@ class ServerSettings:
     cors_origins: tuple[str | re.Pattern[str], ...] = (LOOPBACK_ORIGIN,)
     snapshot_by_default: bool = False
     """Send each new client the current ``now_playing`` first, unless it asks ``snapshot=false``."""
+    access_log: bool = False
+    """Log each HTTP request and each WebSocket's open and close (``server.accesslog``)."""
 
 
 class ServingProcess:

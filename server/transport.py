@@ -29,6 +29,7 @@ from hypercorn.trio.tcp_server import TCPServer
 EXTENSION = "grimnir.socket_writer"
 WRITEV_BATCH = 64  # frames per writev(2); far below IOV_MAX
 CLOSE_OPCODE_BYTE = b"\x88"  # FIN + opcode 8: an unfragmented server close frame
+NO_STATUS = 1005  # RFC 6455 7.4.1: a close frame without a status code
 
 ASGIApp = Callable[[dict, Callable, Callable], Awaitable[None]]
 
@@ -83,8 +84,9 @@ class SocketWriter:
         """A backlog task is running: the only one writing queued bytes, so no lock is needed."""
         self._progress: trio.Event | None = None
         """Set when the kernel takes queued bytes (or the writer breaks), for ``send_all`` to wait on."""
-        self.closing = False
-        """Hypercorn has sent the close frame: no data frame may follow it (RFC 6455 5.5.1)."""
+        self.closing = 0
+        """The code of the close frame Hypercorn has sent, 0 before: no data frame may follow it
+        (RFC 6455 5.5.1)."""
         self.broken = False
         """The socket failed, timed out or was closed: writes are discarded from now on."""
         self.on_broken: Callable[[], None] = _nothing
@@ -155,7 +157,7 @@ class SocketWriter:
         if self.broken:
             raise trio.BrokenResourceError("the connection is closed")
         if data[:1] == CLOSE_OPCODE_BYTE:  # (the one non-WebSocket write, the 101, starts with "H")
-            self.closing = True
+            self.closing = _close_code(data)
         ours = _ServerBytes(data)
         self._write_or_queue(ours)
         if self._queue:  # (the usual case, all written at once, waits for nothing)
@@ -261,6 +263,11 @@ def _nothing() -> None:
     pass
 
 
+def _close_code(frame: bytes | bytearray | memoryview) -> int:
+    """The status code of an unmasked server close frame (its payload's first two bytes)."""
+    return int.from_bytes(frame[2:4], "big") if len(frame) >= 4 else NO_STATUS
+
+
 def with_socket_writers(app: ASGIApp) -> ASGIApp:
     """Wrap an ASGI app so its WebSocket handlers may take over their connection's writes.
 
@@ -301,6 +308,18 @@ def socket_writer_from(
             connection.stream, max_waiting=max_waiting, send_timeout=send_timeout, spawn=spawn
         )
     return connection.stream
+
+
+def close_code_sent(scope: dict[str, Any]) -> int:
+    """The code of the close frame Hypercorn wrote on this fast-path connection, 0 if none (yet).
+
+    When the client closes, Hypercorn's reply echoes the client's code, while the
+    app's ``websocket.disconnect`` says 1006 whatever the client sent. 0 as well
+    where the connection is not on the fast path.
+    """
+    connection: TCPServer | None = (scope.get("extensions") or {}).get(EXTENSION)
+    stream = getattr(connection, "stream", None)
+    return stream.closing if isinstance(stream, SocketWriter) else 0
 
 
 def _hypercorn_connection(send: Callable) -> TCPServer | None:

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
@@ -14,8 +15,14 @@ KEY = "e2e-signing-key-0123456789abcdef0123"
 
 
 class Server:
-    def __init__(self, *args: str) -> None:
-        env = {**os.environ, "GRIMNIR_JWT_SIGNING_KEY": KEY, "PYTHONUNBUFFERED": "1"}
+    def __init__(self, *args: str, key: str | None = KEY, state_home: Path | None = None) -> None:
+        """``key=None``: serve generates one; ``state_home``: its $XDG_STATE_HOME, where it keeps it."""
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("GRIMNIR_JWT_SIGNING_KEY", None)
+        if key is not None:
+            env["GRIMNIR_JWT_SIGNING_KEY"] = key
+        if state_home is not None:
+            env["XDG_STATE_HOME"] = str(state_home)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "playout", "serve", *args, "--host", "127.0.0.1", "--port", "0"],
             cwd=ROOT,

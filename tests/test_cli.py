@@ -1,12 +1,16 @@
 """The command line as people use it: run (jsonl, text, filters), check, scenarios."""
 
+import argparse
 import json
+import shlex
 import shutil
 import subprocess
+import sys
+import tomllib
 
 import pytest
 
-from playout.cli import main
+from playout.cli import build_parser, main
 from tests.support import ROOT
 
 
@@ -103,3 +107,45 @@ def test_a_closed_pipe_is_not_an_error():
     )
     assert result.stdout.count("\n") == 1
     assert "Traceback" not in result.stderr
+
+
+def test_version_is_the_installed_packages():
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        declared = tomllib.load(file)["project"]["version"]
+    result = subprocess.run(
+        [sys.executable, "-m", "playout", "--version"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"grimnir-sim {declared}\n", "")
+
+
+def command_parsers() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    (commands,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {"grimnir-sim": parser, **commands.choices}
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    parsers = command_parsers()
+    assert set(parsers) == {"grimnir-sim", "run", "check", "scenarios", "serve", "token", "schema"}
+    undocumented = [
+        f"{name} {action.option_strings or action.dest}"
+        for name, parser in parsers.items()
+        for action in parser._actions
+        if not isinstance(action, argparse._SubParsersAction)
+        and (not action.help or action.help == argparse.SUPPRESS)
+    ]
+    assert undocumented == []
+
+
+@pytest.mark.parametrize("name", ["grimnir-sim", "run", "check", "scenarios", "serve", "token", "schema"])
+def test_every_commands_help_ends_with_examples_that_parse(name):
+    help_text = command_parsers()[name].format_help()
+    assert "\nexamples:\n" in help_text
+    examples = [line.strip() for line in help_text.split("\nexamples:\n", 1)[1].splitlines()]
+    commands = [line for line in examples if line.startswith("grimnir-sim ") and "COMMAND" not in line]
+    assert commands, help_text
+    for example in commands:
+        words = shlex.split(example)
+        words = words[: next((i for i, w in enumerate(words) if w in (">", "|")), len(words))]
+        args = build_parser().parse_args(words[1:])  # an example that no longer parses exits here
+        assert name == "grimnir-sim" or args.command == name, example

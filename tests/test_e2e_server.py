@@ -79,8 +79,8 @@ def test_a_stop_signal_closes_clients_with_1001_and_exits_cleanly(server, stop):
     assert "Traceback" not in server.process.stderr.read()
 
 
-def test_token_command_mints_with_the_configured_key():
-    env = {**os.environ, "GRIMNIR_JWT_SIGNING_KEY": KEY}
+def test_token_command_mints_with_the_configured_key(tmp_path):
+    env = {**os.environ, "GRIMNIR_JWT_SIGNING_KEY": KEY, "XDG_STATE_HOME": str(tmp_path)}
     minted = subprocess.run(
         [sys.executable, "-m", "playout", "token", "--roles", "dj", "--ttl", "15m"],
         cwd=ROOT,

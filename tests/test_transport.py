@@ -373,12 +373,19 @@ async def test_no_data_frame_follows_the_close_frame(connect):
     writer = SocketWriter(stream, max_waiting=4, send_timeout=STEP, spawn=Spawner())
     assert writer.write_nowait(frame(1))
     await writer.send_all(CLOSE_FRAME)
-    assert writer.closing
+    assert writer.closing == TOO_SLOW  # the code it sent, for the access log
     for n in (2, 3):
         assert writer.write_nowait(frame(n)) is True  # accepted, and discarded
     peer.available()
     assert peer.messages == parse(frame(1), CLOSE_FRAME)
     assert peer.raw == frame(1) + CLOSE_FRAME  # not a byte after it
+
+
+async def test_a_close_frame_without_a_code_is_read_as_1005(connect):
+    stream, _ = await connect(buffer=65536)
+    writer = SocketWriter(stream, max_waiting=4, send_timeout=STEP, spawn=Spawner())
+    await writer.send_all(bytes(FrameProtocol(client=False, extensions=[]).close()))
+    assert writer.closing == 1005  # RFC 6455: no status code
 
 
 async def test_send_all_returns_once_its_own_bytes_are_out_while_frames_keep_coming(connect):

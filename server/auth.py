@@ -17,6 +17,8 @@ import jwt
 KEY_ENV = "GRIMNIR_JWT_SIGNING_KEY"
 ALGORITHM = "HS256"
 ADMIN_ROLES = frozenset({"admin", "platform_admin"})
+IAT_SKEW_SECONDS = 60
+"""How far ahead of this machine's clock a token's ``iat`` may be (clocks differ; a day ahead is forged)."""
 
 
 @attrs.frozen
@@ -71,13 +73,18 @@ def mint(
     return jwt.encode(claims, key.secret, algorithm=ALGORITHM)
 
 
-def verify(key: SigningKey, token: str | None) -> Claims | None:
-    """The token's claims, or ``None`` for every kind of bad token."""
+def verify(key: SigningKey, token: str | None, *, now: float | None = None) -> Claims | None:
+    """The token's claims, or ``None`` for every kind of bad token.
+
+    Beyond the signature, ``exp`` and the algorithm: ``uid`` must be a non-blank string,
+    and an ``iat`` more than :data:`IAT_SKEW_SECONDS` ahead of ``now`` is refused.
+    """
     if not token:
         return None
     try:
         # algorithms pins HS256: "none", RS256 and the rest are refused before any check.
-        # Like golang-jwt on the real server: an aud claim or an iat a little ahead is no reason to refuse.
+        # Like golang-jwt on the real server: an aud claim is no reason to refuse; iat is checked below,
+        # with a skew PyJWT's leeway would also grant to exp.
         decoded = jwt.decode(
             token,
             key.secret,
@@ -88,8 +95,16 @@ def verify(key: SigningKey, token: str | None) -> Claims | None:
         return None
     roles = decoded.get("roles", [])
     station = decoded.get("station_id")
+    issued = decoded.get("iat")
+    if issued is not None and (
+        isinstance(issued, bool)
+        or not isinstance(issued, int | float)
+        or issued > (time.time() if now is None else now) + IAT_SKEW_SECONDS
+    ):
+        return None
     if (
         not isinstance(decoded["uid"], str)
+        or not decoded["uid"].strip()
         or not isinstance(roles, list)
         or not all(isinstance(r, str) for r in roles)
     ):

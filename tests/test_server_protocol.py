@@ -14,7 +14,7 @@ import trio
 from quart.testing.connections import WebsocketDisconnectError, WebsocketResponseError
 
 from playout import Playout, wire
-from server.auth import KEY_ENV, SigningKey
+from server.auth import KEY_ENV, SigningKey, verify
 from server.hub import Hub
 from server.service import ServerSettings
 from tests.server_support import KEY, served, token
@@ -45,6 +45,11 @@ NOW = int(time.time())
 GOOD_CLAIMS = {"uid": "u1", "sub": "u1", "roles": ["admin"], "iat": NOW, "exp": NOW + 3600}
 
 
+def signed(**changes):
+    """A token with the right key and :data:`GOOD_CLAIMS` changed as given."""
+    return jwt.encode({**GOOD_CLAIMS, **changes}, KEY.secret, algorithm="HS256")
+
+
 class TestAuth:
     async def test_query_token_and_bearer_header_both_work(self, autojump_clock):
         async with served(shipped("dj-takeover")) as station:
@@ -68,6 +73,10 @@ class TestAuth:
             pytest.param(
                 jwt.encode({"sub": "u1", "exp": NOW + 60}, KEY.secret, algorithm="HS256"), id="no-uid"
             ),
+            pytest.param(signed(uid=""), id="empty-uid"),
+            pytest.param(signed(uid="  "), id="blank-uid"),
+            pytest.param(signed(iat=NOW + 86_400), id="iat-a-day-ahead"),
+            pytest.param(signed(iat="yesterday"), id="iat-not-a-time"),
         ],
     )
     async def test_bad_tokens_get_401_before_the_upgrade(self, bad, autojump_clock):
@@ -78,6 +87,12 @@ class TestAuth:
             assert response.headers["WWW-Authenticate"] == "Bearer"
             assert await response.get_data() == b'{"error":"unauthorized"}'
             assert len(station.service.hub) == 0
+
+    def test_an_iat_within_a_minute_ahead_is_clock_skew_and_accepted(self):
+        ahead = jwt.encode({**GOOD_CLAIMS, "iat": NOW + 59}, KEY.secret, algorithm="HS256")
+        assert verify(KEY, ahead, now=NOW) is not None
+        too_far = jwt.encode({**GOOD_CLAIMS, "iat": NOW + 61}, KEY.secret, algorithm="HS256")
+        assert verify(KEY, too_far, now=NOW) is None
 
     def test_the_key_comes_from_the_environment(self):
         assert SigningKey.from_environment({KEY_ENV: "s3cret"}) == SigningKey("s3cret", generated=False)

@@ -15,7 +15,7 @@ from . import accesslog
 from .app import create_app
 from .hub import GOING_AWAY, INTERNAL_ERROR
 from .service import ServingProcess
-from .transport import with_socket_writers
+from .transport import MAX_CLIENT_MESSAGE, with_socket_writers
 
 DRAIN_SECONDS = 3.0
 log = logging.getLogger("grimnir_sim.server")
@@ -64,6 +64,7 @@ async def serve(
     config.accesslog = None
     config.errorlog = log
     config.websocket_ping_interval = None  # the protocol's heartbeat is the {"type":"ping"} message
+    config.websocket_max_message_size = MAX_CLIENT_MESSAGE
     app = create_app(service)
     if service.settings.access_log:  # only then: without the flag, nothing pays for logging
         app = accesslog.with_access_log(app)

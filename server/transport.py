@@ -19,7 +19,9 @@ socket (Quart's test client, TLS, HTTP/2) the extension is absent and the route
 uses Quart's path; both paths share the hub's rules and its tests.
 """
 
+import contextlib
 import os
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,6 +32,10 @@ EXTENSION = "grimnir.socket_writer"
 WRITEV_BATCH = 64  # frames per writev(2); far below IOV_MAX
 CLOSE_OPCODE_BYTE = b"\x88"  # FIN + opcode 8: an unfragmented server close frame
 NO_STATUS = 1005  # RFC 6455 7.4.1: a close frame without a status code
+MESSAGE_TOO_BIG = 1009
+MAX_CLIENT_MESSAGE = 4 * 1024
+"""Bytes one client message may have (Hypercorn's ``websocket_max_message_size``): clients send only
+pongs or nothing, and a bigger message, whole or in fragments, gets 1009 and the connection ends."""
 
 ASGIApp = Callable[[dict, Callable, Callable], Awaitable[None]]
 
@@ -158,6 +164,8 @@ class SocketWriter:
             raise trio.BrokenResourceError("the connection is closed")
         if data[:1] == CLOSE_OPCODE_BYTE:  # (the one non-WebSocket write, the 101, starts with "H")
             self.closing = _close_code(data)
+            if self.closing == MESSAGE_TOO_BIG:
+                self._stop_reading()
         ours = _ServerBytes(data)
         self._write_or_queue(ours)
         if self._queue:  # (the usual case, all written at once, waits for nothing)
@@ -180,6 +188,15 @@ class SocketWriter:
         await self._stream.aclose()
 
     # -- the socket ------------------------------------------------------------------------------
+
+    def _stop_reading(self) -> None:
+        """Read nothing more from a client that sent too much: Hypercorn reads EOF and ends it.
+
+        After its 1009 close frame Hypercorn would go on reading, and buffering, whatever the
+        client sends; with the read side shut, its next read returns at once with nothing.
+        """
+        with contextlib.suppress(OSError):  # already gone: Hypercorn learns it from its own read
+            self.socket.shutdown(socket.SHUT_RD)
 
     def _write_or_queue(self, data: bytes) -> None:
         """Behind what already waits, or written at once: what the kernel refuses is queued."""
@@ -280,6 +297,7 @@ def with_socket_writers(app: ASGIApp) -> ASGIApp:
         # Not a coroutine of its own: the app's is returned, so no frame of ours is
         # held for each connection's lifetime.
         if scope["type"] == "websocket":
+            _refuse_compression(send)
             connection = _hypercorn_connection(send)
             if connection is not None:
                 scope.setdefault("extensions", {})[EXTENSION] = connection
@@ -320,6 +338,20 @@ def close_code_sent(scope: dict[str, Any]) -> int:
     connection: TCPServer | None = (scope.get("extensions") or {}).get(EXTENSION)
     stream = getattr(connection, "stream", None)
     return stream.closing if isinstance(stream, SocketWriter) else 0
+
+
+def _refuse_compression(send: Callable) -> None:
+    """Negotiate no permessage-deflate on this WebSocket, whatever the client offers.
+
+    Hypercorn always accepts the offer, and wsproto inflates what it receives with no
+    limit: one 1 MB frame from any token holder became 1,000 MiB of memory. The
+    protocol does not ask for compression, and the events are small. Before the app
+    accepts, the offer read from the handshake (Hypercorn's ``WSStream.handshake``,
+    0.18) is forgotten, so the 101 names no extension and frames stay as sent.
+    """
+    handshake = getattr(getattr(send, "__self__", None), "handshake", None)
+    if handshake is not None and hasattr(handshake, "extensions"):
+        handshake.extensions = None
 
 
 def _hypercorn_connection(send: Callable) -> TCPServer | None:

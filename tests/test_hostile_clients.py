@@ -1,0 +1,153 @@
+"""What one token holder can make the server hold: no compression, small messages, no endless reading.
+
+Over raw sockets against ``grimnir-sim serve`` in a subprocess, so the frames are
+exactly what a hostile client sends and the server's memory can be read from /proc.
+"""
+
+import base64
+import os
+import socket
+import struct
+import time
+
+import pytest
+
+from tests.serve_support import Server
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def server():
+    started = Server("dj-takeover", "--manual-clock")
+    yield started
+    started.stop()
+
+
+def rss(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) * 1024
+
+
+def upgrade(server, *, extensions: str | None = None) -> tuple[socket.socket, bytes]:
+    """A raw WebSocket handshake; the socket and the response head."""
+    host, port = server.url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    key = base64.b64encode(os.urandom(16)).decode()
+    head = (
+        f"GET /api/v1/events?types=dj_connect&token={server.token} HTTP/1.1\r\n"
+        f"Host: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+    )
+    if extensions is not None:
+        head += f"Sec-WebSocket-Extensions: {extensions}\r\n"
+    sock.sendall((head + "\r\n").encode())
+    response = b""
+    while b"\r\n\r\n" not in response:
+        chunk = sock.recv(4096)
+        assert chunk, "closed during the handshake"
+        response += chunk
+    assert response.startswith(b"HTTP/1.1 101"), response
+    return sock, response.split(b"\r\n\r\n", 1)[0]
+
+
+def frame(opcode: int, payload: bytes, *, fin: bool, rsv1: bool = False) -> bytes:
+    """A masked client frame."""
+    first = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode
+    mask = os.urandom(4)
+    length = len(payload)
+    if length < 126:
+        header = struct.pack("!BB", first, 0x80 | length)
+    elif length < 65536:
+        header = struct.pack("!BBH", first, 0x80 | 126, length)
+    else:
+        header = struct.pack("!BBQ", first, 0x80 | 127, length)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return header + mask + masked
+
+
+def close_code_then_eof(sock: socket.socket, keep_sending: bytes = b"") -> tuple[int | None, bool]:
+    """Read until EOF (sending ``keep_sending`` meanwhile); the close code seen, and whether EOF came."""
+    received = b""
+    sock.settimeout(0.2)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if keep_sending:
+            try:
+                sock.send(keep_sending)
+            except (BrokenPipeError, ConnectionResetError, TimeoutError):
+                keep_sending = b""
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            continue
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        received += chunk
+    else:
+        return _close_code(received), False
+    return _close_code(received), True
+
+
+def _close_code(received: bytes) -> int | None:
+    at = received.find(b"\x88")
+    if at < 0 or len(received) < at + 4:
+        return None
+    return struct.unpack("!H", received[at + 2 : at + 4])[0]
+
+
+def test_compression_is_never_negotiated(server):
+    sock, head = upgrade(server, extensions="permessage-deflate; client_max_window_bits")
+    try:
+        assert b"sec-websocket-extensions" not in head.lower()
+    finally:
+        sock.close()
+
+
+def test_a_compressed_frame_is_a_protocol_error_not_a_bomb(server):
+    """A client that compresses anyway (RSV1 set without the extension) is closed, nothing inflated."""
+    sock, _ = upgrade(server, extensions="permessage-deflate")
+    try:
+        sock.sendall(frame(0x1, b"\x00" * 1024, fin=True, rsv1=True))
+        code, ended = close_code_then_eof(sock)
+        assert ended and code in (None, 1002)  # wsproto's parse error ends it, with or without a close
+    finally:
+        sock.close()
+
+
+def test_a_message_over_4_kib_is_refused_with_1009_and_the_connection_ends(server):
+    sock, _ = upgrade(server)
+    try:
+        sock.sendall(frame(0x1, b"x" * (4 * 1024 + 1), fin=True))
+        code, ended = close_code_then_eof(sock)
+        assert (code, ended) == (1009, True)
+    finally:
+        sock.close()
+
+
+def test_a_small_message_is_read_and_ignored(server):
+    sock, _ = upgrade(server)
+    try:
+        sock.sendall(frame(0x1, b'{"type":"pong"}', fin=True))
+        sock.settimeout(0.5)
+        with pytest.raises(TimeoutError):
+            sock.recv(1)  # nothing comes back, and the connection stays open
+    finally:
+        sock.close()
+
+
+def test_an_endless_fragmented_message_is_cut_off_and_never_buffered(server):
+    before = rss(server.process.pid)
+    sock, _ = upgrade(server)
+    try:
+        sock.sendall(frame(0x1, b"x" * 1024, fin=False))  # a text message that never finishes
+        more = frame(0x0, b"y" * 60_000, fin=False)
+        code, ended = close_code_then_eof(sock, keep_sending=more * 50)  # ~3 MB a round, for up to 10 s
+        assert (code, ended) == (1009, True)
+    finally:
+        sock.close()
+    assert rss(server.process.pid) - before < 1 * MiB
+    assert server.http.get("/api/v1/health").json() == {"status": "ok"}

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import trio
 
-from playout import all_message_schemas, format_duration, parse_duration
+from playout import format_duration, messages_schema, parse_duration
 from playout.cli import UsageError, catalog_of, first_leaf, resolve_scenario
 
 from .auth import KEY_ENV, SigningKey, mint
@@ -26,14 +26,6 @@ Handler = Callable[[argparse.Namespace], int]
 STOP_SECONDS = 20.0
 CONTRACT_EXAMPLES = "community-week"
 """The scenario whose first event of each kind becomes the contract's example."""
-PING_SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "ping",
-    "type": "object",
-    "properties": {"type": {"const": "ping"}},
-    "required": ["type"],
-    "additionalProperties": False,
-}
 MAX_SPEED = 1_000_000.0
 TOKEN_TTL = "24h"
 
@@ -133,24 +125,40 @@ def register_token(commands: argparse._SubParsersAction) -> Handler:
     return cmd_token
 
 
+SCHEMA_EXAMPLES = """\
+examples:
+  grimnir-sim schema > asyncapi.yaml
+      asyncapi: the AsyncAPI 3.0 contract of /api/v1/events, as YAML (docs/asyncapi.yaml)
+  grimnir-sim schema jsonschema > grimnir-events.schema.json
+      jsonschema: one JSON Schema (draft 2020-12) that every message matches: a oneOf over
+      each message's envelope, named in $defs, for any generator or validator, e.g.
+      npx json-schema-to-typescript grimnir-events.schema.json > grimnir-events.d.ts
+"""
+
+
 def register_schema(commands: argparse._SubParsersAction) -> Handler:
-    parser = commands.add_parser("schema", help="print the AsyncAPI 3.0 contract, or plain JSON Schemas")
+    parser = commands.add_parser(
+        "schema",
+        help="print the AsyncAPI 3.0 contract, or one JSON Schema of every message",
+        description="Print the event stream's contract in one of two forms, both from playout/events.py.",
+        epilog=SCHEMA_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "kind",
         nargs="?",
         choices=("asyncapi", "jsonschema"),
         default="asyncapi",
-        help="asyncapi (YAML, default) or jsonschema (one JSON Schema per message type, as JSON)",
+        help="asyncapi (YAML, the default) or jsonschema (JSON); see the examples",
     )
     return cmd_schema
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
     if args.kind == "jsonschema":
-        schemas = {**all_message_schemas(), "ping": PING_SCHEMA}
-        sys.stdout.write(json.dumps(schemas, indent=2) + "\n")
-        return 0
-    sys.stdout.write(asyncapi_yaml(resolve_scenario(CONTRACT_EXAMPLES, catalog_of(args))))
+        sys.stdout.write(json.dumps(messages_schema(), indent=2) + "\n")
+    else:
+        sys.stdout.write(asyncapi_yaml(resolve_scenario(CONTRACT_EXAMPLES, catalog_of(args))))
     return 0
 
 

@@ -21,6 +21,7 @@ from .contract import asyncapi_yaml
 from .relay import DEFAULT_STREAM, RelayError, StreamFollower, StreamPublisher, check_reachable
 from .serve import ServiceFailed, serve
 from .service import EdgeService, ServerSettings, StationService
+from .typescript import typescript_declarations
 
 Handler = Callable[[argparse.Namespace], int]
 STOP_SECONDS = 20.0
@@ -133,23 +134,26 @@ examples:
       jsonschema: one JSON Schema (draft 2020-12) that every message matches: a oneOf over
       each message's envelope, named in $defs, for any generator or validator, e.g.
       npx json-schema-to-typescript grimnir-events.schema.json > grimnir-events.d.ts
+  grimnir-sim schema typescript > grimnir-events.ts
+      typescript: TypeScript declarations, generated here (no Node.js needed): an interface
+      per message and per payload, and the union GrimnirMessage to switch on msg.type
 """
 
 
 def register_schema(commands: argparse._SubParsersAction) -> Handler:
     parser = commands.add_parser(
         "schema",
-        help="print the AsyncAPI 3.0 contract, or one JSON Schema of every message",
-        description="Print the event stream's contract in one of two forms, both from playout/events.py.",
+        help="print the AsyncAPI 3.0 contract, one JSON Schema of every message, or TypeScript types",
+        description="Print the event stream's contract in one of three forms, all from playout/events.py.",
         epilog=SCHEMA_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "kind",
         nargs="?",
-        choices=("asyncapi", "jsonschema"),
+        choices=("asyncapi", "jsonschema", "typescript"),
         default="asyncapi",
-        help="asyncapi (YAML, the default) or jsonschema (JSON); see the examples",
+        help="asyncapi (YAML, the default), jsonschema (JSON) or typescript (see the examples)",
     )
     return cmd_schema
 
@@ -157,6 +161,8 @@ def register_schema(commands: argparse._SubParsersAction) -> Handler:
 def cmd_schema(args: argparse.Namespace) -> int:
     if args.kind == "jsonschema":
         sys.stdout.write(json.dumps(messages_schema(), indent=2) + "\n")
+    elif args.kind == "typescript":
+        sys.stdout.write(typescript_declarations(messages_schema()))
     else:
         sys.stdout.write(asyncapi_yaml(resolve_scenario(CONTRACT_EXAMPLES, catalog_of(args))))
     return 0

@@ -1,7 +1,14 @@
-"""Types for clients: ``schema jsonschema`` (one document) and ``schema typescript``."""
+"""Types for clients: ``schema jsonschema`` (one document) and ``schema typescript``, checked by their tools.
+
+The TypeScript checks run the compiler and json-schema-to-typescript that .ci/run
+installs under .ci/.cache; without them they fail and say so.
+"""
 
 import json
 import re
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -21,6 +28,8 @@ from playout.cli import main
 from server.typescript import UnmappedSchema, typescript_declarations
 from tests.support import ROOT
 
+NODE_BIN = ROOT / ".ci" / ".cache" / "node_modules" / ".bin"
+CLIENT = ROOT / "tests" / "typescript" / "client.ts"
 ENVELOPES = [f"{cls.__name__}Message" for cls in EVENT_CLASSES] + ["PingMessage"]
 PAYLOADS = [cls.__name__ for cls in EVENT_CLASSES]
 FORMATS = jsonschema.Draft202012Validator.FORMAT_CHECKER
@@ -35,6 +44,32 @@ def _at_project_root(monkeypatch):
 def schema_output(kind: str, capsys) -> str:
     assert main(["schema", kind]) == 0
     return capsys.readouterr().out
+
+
+def node_tool(name: str) -> Path:
+    tool = NODE_BIN / name
+    assert shutil.which("node") and tool.exists(), (
+        f"run .ci/run first: it installs Node.js (Debian's npm) and, with npm, typescript and "
+        f"json-schema-to-typescript under .ci/.cache ({tool} is missing)"
+    )
+    return tool
+
+
+def tsc(directory: Path, *files: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [node_tool("tsc"), "--strict", "--noEmit", *files],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def client_with(tmp_path: Path, declarations: str, file_name: str, client: str | None = None) -> Path:
+    """A directory holding the typed client and the declarations it imports as ./grimnir-events."""
+    (tmp_path / file_name).write_text(declarations)
+    (tmp_path / "client.ts").write_text(CLIENT.read_text() if client is None else client)
+    return tmp_path
 
 
 def _one_of_by_validity(validator, one_of, instance, schema):
@@ -270,3 +305,62 @@ def test_the_mapping_covers_objects_optionals_literals_nullables_arrays_and_numb
 def test_the_mapping_refuses_what_it_cannot_express(schema, complaint):
     with pytest.raises(UnmappedSchema, match=re.escape(complaint)):
         typescript_declarations(schema)
+
+
+def test_a_typed_client_compiles_against_schema_typescript(capsys, tmp_path):
+    client = CLIENT.read_text()
+    assert set(re.findall(r'case "([^"]+)":', client)) == {*EVENT_TYPES, "ping"}
+    directory = client_with(tmp_path, schema_output("typescript", capsys), "grimnir-events.ts")
+    (directory / "constructs.ts").write_text(CONSTRUCTS_TS + CONSTRUCTS_USE)
+    compiled = tsc(directory, "client.ts", "constructs.ts")
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+
+
+CONSTRUCTS_USE = """
+export const full: Shape = {
+  id: "0b8e1f6e-7c1d-5d8e-9a43-3f0c5e1d2a10", count: 2, ratio: 0.5, open: true, kind: "box", size: 3,
+  note: null, tags: ["a"], grid: [[1, 2]], either: ["b"], anything: [1], meta: { by: "me", extra: 1 },
+  labels: { a: "b" }, "content-type": "audio/mpeg",
+};
+export const none: Shape = null;
+// @ts-expect-error: count is required
+export const noCount: Box = { id: "x", kind: "box" };
+// @ts-expect-error: kind is the literal "box"
+export const wrongKind: Box = { id: "x", count: 1, kind: "crate" };
+// @ts-expect-error: tags hold strings
+export const numberTags: Box = { id: "x", count: 1, kind: "box", tags: [1] };
+// @ts-expect-error: labels map to strings
+export const numberLabels: Box = { id: "x", count: 1, kind: "box", labels: { a: 1 } };
+"""
+
+
+def test_the_exhaustiveness_check_catches_a_missing_message_type(capsys, tmp_path):
+    without_ping = re.sub(r'\n *case "ping":[^\n]*', "", CLIENT.read_text())
+    assert 'case "ping"' not in without_ping
+    directory = client_with(tmp_path, schema_output("typescript", capsys), "grimnir-events.ts", without_ping)
+    compiled = tsc(directory, "client.ts")
+    assert compiled.returncode != 0
+    assert "Argument of type 'PingMessage' is not assignable to parameter of type 'never'" in compiled.stdout
+
+
+def test_json_schema_to_typescript_makes_the_same_union_and_the_client_compiles(capsys, tmp_path):
+    json2ts = node_tool("json2ts")
+    schema_file = tmp_path / "grimnir-events.schema.json"
+    schema_file.write_text(schema_output("jsonschema", capsys))
+    generated = subprocess.run(
+        [json2ts, "--input", schema_file, "--output", tmp_path / "grimnir-events.d.ts"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert generated.returncode == 0, generated.stderr
+    text = (tmp_path / "grimnir-events.d.ts").read_text()
+    union = re.search(r"export type GrimnirMessage =([^;]*);", text)
+    assert union is not None
+    assert [name.strip() for name in union.group(1).split("|") if name.strip()] == ENVELOPES
+    for name in PAYLOADS + ENVELOPES:
+        assert f"\nexport interface {name} {{\n" in text
+    assert re.search(r'export interface PingMessage \{\n  type: "ping";\n\}', text)
+    (tmp_path / "client.ts").write_text(CLIENT.read_text())
+    compiled = tsc(tmp_path, "client.ts")
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr

@@ -77,8 +77,9 @@ def messages_schema() -> dict[str, Any]:
 
     The root is a ``oneOf`` over one envelope per payload shape (a type with variants
     has one envelope per variant) and the ``ping`` envelope. Envelopes and payloads
-    live in ``$defs`` under titled names, so a generator (json-schema-to-typescript,
-    quicktype) names each one and turns the root into a union discriminated on ``type``.
+    live in ``$defs`` under titled names, so a generator (json-schema-to-typescript)
+    names each one and turns the root into a union discriminated on ``type``; quicktype
+    names them too but merges any union of objects into one.
     """
     defs: dict[str, Any] = {}
     for cls in EVENT_CLASSES:

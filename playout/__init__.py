@@ -10,7 +10,7 @@ from .events import EVENT_CLASSES, EVENT_TYPES, Event
 from .placement import CLOCKS, FROM_HINT, EntryPoint, Placement, parse_entry_point, place
 from .runner import StationRunner
 from .scenario import Problem, Scenario, ScenarioError, load_scenario, parse_scenario
-from .schemas import all_message_schemas, message_schema, payload_schema
+from .schemas import envelope_schema, messages_schema, payload_schema
 from .stationtime import format_duration, parse_duration
 
 __all__ = [
@@ -30,14 +30,14 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "StationRunner",
-    "all_message_schemas",
+    "envelope_schema",
     "events",
     "find_catalog",
     "format_duration",
     "inputs",
     "load_catalog",
     "load_scenario",
-    "message_schema",
+    "messages_schema",
     "parse_duration",
     "parse_entry_point",
     "parse_scenario",

@@ -49,22 +49,56 @@ def payload_schema(cls: type[Event]) -> dict[str, Any]:
     }
 
 
-def message_schema(event_type: str) -> dict[str, Any]:
-    """The envelope ``{"type": …, "payload": …}`` for one wire name (variants as ``oneOf``)."""
-    variants = [payload_schema(cls) for cls in EVENT_CLASSES if event_type == cls.TYPE]
-    if not variants:
-        raise KeyError(event_type)
-    payload = variants[0] if len(variants) == 1 else {"oneOf": variants}
+MESSAGE_TITLE = "GrimnirMessage"
+"""The title of the one document (and the union type generators name after it)."""
+PING_TITLE = "PingMessage"
+
+
+def envelope_schema(event_type: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The envelope ``{"type": …, "payload": …}`` of one message; with no payload, ``{"type": …}`` (ping)."""
+    properties: dict[str, Any] = {"type": {"type": "string", "const": event_type}}
+    if payload is not None:
+        properties["payload"] = payload
     return {
-        "$schema": SCHEMA_DIALECT,
-        "title": event_type,
         "type": "object",
-        "properties": {"type": {"const": event_type}, "payload": payload},
-        "required": ["type", "payload"],
+        "properties": properties,
+        "required": list(properties),
         "additionalProperties": False,
     }
 
 
-def all_message_schemas() -> dict[str, dict[str, Any]]:
-    """Every wire name's message schema, in the protocol page's order."""
-    return {cls.TYPE: message_schema(cls.TYPE) for cls in EVENT_CLASSES}
+def envelope_title(cls: type[Event]) -> str:
+    """The name of a class's whole message, beside its payload's (``NowPlayingMedia`` → ``…Message``)."""
+    return f"{cls.__name__}Message"
+
+
+def messages_schema() -> dict[str, Any]:
+    """One JSON Schema (draft 2020-12) that every wire message matches, the heartbeat included.
+
+    The root is a ``oneOf`` over one envelope per payload shape (a type with variants
+    has one envelope per variant) and the ``ping`` envelope. Envelopes and payloads
+    live in ``$defs`` under titled names, so a generator (json-schema-to-typescript)
+    names each one and turns the root into a union discriminated on ``type``; quicktype
+    names them too but merges any union of objects into one.
+    """
+    defs: dict[str, Any] = {}
+    for cls in EVENT_CLASSES:
+        defs[cls.__name__] = payload_schema(cls)
+        defs[envelope_title(cls)] = {
+            "title": envelope_title(cls),
+            "description": f"A {cls.TYPE} message" + (f" ({cls.VARIANT} variant)." if cls.VARIANT else "."),
+            **envelope_schema(cls.TYPE, {"$ref": f"#/$defs/{cls.__name__}"}),
+        }
+    defs[PING_TITLE] = {
+        "title": PING_TITLE,
+        "description": "The heartbeat, every 15 s from the connection's start; not an event.",
+        **envelope_schema("ping"),
+    }
+    envelopes = [envelope_title(cls) for cls in EVENT_CLASSES] + [PING_TITLE]
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "title": MESSAGE_TITLE,
+        "description": "A message on /api/v1/events: an event envelope or the heartbeat.",
+        "oneOf": [{"$ref": f"#/$defs/{name}"} for name in envelopes],
+        "$defs": defs,
+    }

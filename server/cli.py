@@ -18,8 +18,8 @@ from playout import (
     CLOCKS,
     FROM_HINT,
     EntryPoint,
-    all_message_schemas,
     format_duration,
+    messages_schema,
     parse_duration,
     parse_entry_point,
     place,
@@ -32,19 +32,12 @@ from .contract import asyncapi_yaml
 from .relay import DEFAULT_STREAM, RelayError, StreamFollower, StreamPublisher, check_reachable
 from .serve import ServiceFailed, serve
 from .service import EdgeService, ServerSettings, StationService
+from .typescript import typescript_declarations
 
 Handler = Callable[[argparse.Namespace], int]
 STOP_SECONDS = 20.0
 CONTRACT_EXAMPLES = "community-week"
 """The scenario whose first event of each kind becomes the contract's example."""
-PING_SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "ping",
-    "type": "object",
-    "properties": {"type": {"const": "ping"}},
-    "required": ["type"],
-    "additionalProperties": False,
-}
 MAX_SPEED = 1_000_000.0
 TOKEN_TTL = "24h"
 
@@ -233,29 +226,45 @@ def register_token(commands: argparse._SubParsersAction) -> Handler:
     return cmd_token
 
 
+SCHEMA_EXAMPLES = """\
+examples:
+  grimnir-sim schema > asyncapi.yaml
+      asyncapi: the AsyncAPI 3.0 contract of /api/v1/events, as YAML (docs/asyncapi.yaml)
+  grimnir-sim schema jsonschema > grimnir-events.schema.json
+      jsonschema: one JSON Schema (draft 2020-12) that every message matches: a oneOf over
+      each message's envelope, named in $defs, for any generator or validator, e.g.
+      npx json-schema-to-typescript grimnir-events.schema.json > grimnir-events.d.ts
+  grimnir-sim schema typescript > grimnir-events.ts
+      typescript: TypeScript declarations, generated here (no Node.js needed): an interface
+      per message and per payload, and the union GrimnirMessage to switch on msg.type
+"""
+
+
 def register_schema(commands: argparse._SubParsersAction) -> Handler:
-    parser = add_command(
-        commands,
+    parser = commands.add_parser(
         "schema",
-        "print the AsyncAPI 3.0 contract, or plain JSON Schemas",
-        ["grimnir-sim schema > asyncapi.yaml", "grimnir-sim schema jsonschema"],
+        help="print the AsyncAPI 3.0 contract, one JSON Schema of every message, or TypeScript types",
+        description="Print the event stream's contract in one of three forms, all from playout/events.py.",
+        epilog=SCHEMA_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "kind",
         nargs="?",
-        choices=("asyncapi", "jsonschema"),
+        choices=("asyncapi", "jsonschema", "typescript"),
         default="asyncapi",
-        help="asyncapi (YAML, default) or jsonschema (one JSON Schema per message type, as JSON)",
+        help="asyncapi (YAML, the default), jsonschema (JSON) or typescript (see the examples)",
     )
     return cmd_schema
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
     if args.kind == "jsonschema":
-        schemas = {**all_message_schemas(), "ping": PING_SCHEMA}
-        sys.stdout.write(json.dumps(schemas, indent=2) + "\n")
-        return 0
-    sys.stdout.write(asyncapi_yaml(resolve_scenario(CONTRACT_EXAMPLES, catalog_of(args))))
+        sys.stdout.write(json.dumps(messages_schema(), indent=2) + "\n")
+    elif args.kind == "typescript":
+        sys.stdout.write(typescript_declarations(messages_schema()))
+    else:
+        sys.stdout.write(asyncapi_yaml(resolve_scenario(CONTRACT_EXAMPLES, catalog_of(args))))
     return 0
 
 

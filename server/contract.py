@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from playout import EVENT_CLASSES, Event, Playout, Scenario, payload_schema, wire
+from playout import EVENT_CLASSES, Event, Playout, Scenario, envelope_schema, payload_schema, wire
 from playout.events import EVENT_TYPES
 
 from .hub import DEFAULT_TYPES
@@ -23,15 +23,6 @@ BINDING_VERSION = "0.1.0"
 def _message_id(cls: type[Event]) -> str:
     name = cls.__name__
     return name[0].lower() + name[1:]
-
-
-def _envelope(cls: type[Event]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {"type": {"type": "string", "const": cls.TYPE}, "payload": payload_schema(cls)},
-        "required": ["type", "payload"],
-        "additionalProperties": False,
-    }
 
 
 def _examples(scenario: Scenario) -> dict[type[Event], dict[str, Any]]:
@@ -63,7 +54,7 @@ def asyncapi_document(example_scenario: Scenario) -> dict[str, Any]:
             "title": f"{cls.TYPE}{variant}",
             "summary": summary,
             "contentType": "application/json",
-            "payload": _envelope(cls),
+            "payload": envelope_schema(cls.TYPE, payload_schema(cls)),
             "examples": [{"name": _message_id(cls), "payload": examples[cls]}],
         }
     messages["ping"] = {
@@ -71,12 +62,7 @@ def asyncapi_document(example_scenario: Scenario) -> dict[str, Any]:
         "title": "heartbeat",
         "summary": 'The text message {"type":"ping"}, every 15 s from the connection\'s start; not an event.',
         "contentType": "application/json",
-        "payload": {
-            "type": "object",
-            "properties": {"type": {"type": "string", "const": "ping"}},
-            "required": ["type"],
-            "additionalProperties": False,
-        },
+        "payload": envelope_schema("ping"),
         "examples": [{"name": "ping", "payload": {"type": "ping"}}],
     }
     channel_messages = {name: {"$ref": f"#/components/messages/{name}"} for name in messages}

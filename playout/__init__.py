@@ -4,7 +4,7 @@
 """
 
 from . import events, inputs, wire
-from .catalog import Catalog, find_catalog, load_catalog
+from .catalog import Catalog, UnknownScenario, find_catalog, load_catalog
 from .core import Emitted, InputRejected, Notice, Playout
 from .events import EVENT_CLASSES, EVENT_TYPES, Event
 from .runner import StationRunner
@@ -25,6 +25,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "StationRunner",
+    "UnknownScenario",
     "all_message_schemas",
     "events",
     "find_catalog",

@@ -2,13 +2,14 @@
 
 import os
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import attrs
 import jsonschema
 
-from .scenario import Problem, ScenarioError
+from .scenario import Problem, ScenarioError, suggest
 
 CATALOG_FILE = "scenarios.toml"
 CATALOG_ENV = "GRIMNIR_SIM_CATALOG"
@@ -61,21 +62,35 @@ class Catalog:
     server: dict[str, Any]
 
     def resolve(self, name_or_path: str) -> Path:
-        """A catalog name (``default`` means the catalog's default) or a file path."""
+        """The scenario file of a catalog name (``default`` is the catalog's default) or of a path.
+
+        What looks like a path (:func:`looks_like_a_path`) is one, found or not, so a
+        missing file gets the file's error; so is an existing file that is no catalog
+        name. Anything else is a name: an unknown one raises :class:`UnknownScenario`.
+        """
+        if looks_like_a_path(name_or_path):
+            return Path(name_or_path)
         name = self.default if name_or_path == "default" else name_or_path
         if name in self.entries:
             return self.entries[name].path
-        candidate = Path(name_or_path)
-        if candidate.suffix == ".toml" or candidate.exists():
-            return candidate
-        known = ", ".join(sorted(self.entries))
-        raise ScenarioError(
-            [
-                Problem(
-                    str(self.path), "scenarios", None, f"no scenario named '{name_or_path}' (known: {known})"
-                )
-            ]
-        )
+        if Path(name_or_path).is_file():
+            return Path(name_or_path)
+        raise UnknownScenario(name_or_path, self.entries)
+
+
+class UnknownScenario(LookupError):
+    """A scenario name the catalog does not have; the message lists the names it has."""
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        self.name = name
+        self.known = sorted(known)
+        hint = suggest(name, self.known)
+        super().__init__(f"no scenario named '{name}'; known: {', '.join(self.known)}{hint}")
+
+
+def looks_like_a_path(name_or_path: str) -> bool:
+    """``*.toml`` or anything with a folder in it names a file, never a catalog entry."""
+    return name_or_path.endswith(".toml") or "/" in name_or_path or os.sep in name_or_path
 
 
 def find_catalog(explicit: str | None = None) -> Path | None:

@@ -12,7 +12,7 @@ import trio
 import trio.testing
 
 from . import wire
-from .catalog import Catalog, find_catalog, load_catalog
+from .catalog import Catalog, UnknownScenario, find_catalog, load_catalog, looks_like_a_path
 from .core import Emitted
 from .events import EVENT_TYPES
 from .runner import StationRunner
@@ -85,9 +85,10 @@ def catalog_of(args: argparse.Namespace) -> Catalog | None:
 
 
 def resolve_scenario(name: str, catalog: Catalog | None) -> Scenario:
+    """Load a catalog name or a path; an unknown name raises :class:`UnknownScenario`."""
     if catalog is not None:
         return load_scenario(catalog.resolve(name))
-    if name == "default" or not Path(name).suffix:
+    if not (looks_like_a_path(name) or Path(name).is_file()):
         raise UsageError(f"no scenarios.toml found to look up '{name}'; give a path or --catalog")
     return load_scenario(name)
 
@@ -200,6 +201,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
             continue
+        except UnknownScenario as exc:
+            failed += 1
+            print(exc, file=sys.stderr)
+            continue
         print(
             f"ok: {scenario.path} ({scenario.name}: {len(scenario.stations)} station(s), "
             f"{len(scenario.tracks)} tracks, {len(scenario.slots)} schedule entries, "
@@ -235,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = COMMANDS[args.command](args)
     except* ScenarioError as group:
         print(f"error: {first_leaf(group).summary()}", file=sys.stderr)  # type: ignore[attr-defined]
-    except* UsageError as group:
+    except* (UsageError, UnknownScenario) as group:
         print(f"error: {first_leaf(group)}", file=sys.stderr)
     except* BrokenPipeError:
         # The reader went away (`| head`); that is not an error of ours.

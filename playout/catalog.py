@@ -3,6 +3,7 @@
 import os
 import tomllib
 from collections.abc import Iterable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from .scenario import Problem, ScenarioError, suggest
 
 CATALOG_FILE = "scenarios.toml"
 CATALOG_ENV = "GRIMNIR_SIM_CATALOG"
+SHIPPED_FOLDER = "shipped"
+"""Where a wheel puts the project's scenarios.toml and scenarios/ inside this package (see pyproject.toml)."""
 
 _SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -94,15 +97,24 @@ def looks_like_a_path(name_or_path: str) -> bool:
 
 
 def find_catalog(explicit: str | None = None) -> Path | None:
-    """``--catalog``, else ``$GRIMNIR_SIM_CATALOG``, else ./scenarios.toml, else the project's own."""
+    """``--catalog``, else ``$GRIMNIR_SIM_CATALOG``, else ./scenarios.toml, else the shipped one."""
     for candidate in (explicit, os.environ.get(CATALOG_ENV)):
         if candidate:
             return Path(candidate)
     here = Path.cwd() / CATALOG_FILE
     if here.exists():
         return here
-    project = Path(__file__).resolve().parent.parent / CATALOG_FILE
-    return project if project.exists() else None
+    return shipped_catalog()
+
+
+def shipped_catalog() -> Path | None:
+    """The project's own catalog: a wheel's package data, else the checkout's (an editable install)."""
+    packaged = resources.files(__package__) / SHIPPED_FOLDER / CATALOG_FILE
+    # Installed packages are plain files; a zip import has no folder to resolve scenario files in.
+    if isinstance(packaged, Path) and packaged.is_file():
+        return packaged
+    checkout = Path(__file__).resolve().parent.parent / CATALOG_FILE
+    return checkout if checkout.is_file() else None
 
 
 def load_catalog(path: Path) -> Catalog:

@@ -50,7 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="grimnir-sim",
         description="A simulated Grimnir Radio station that produces the documented event stream.",
     )
-    parser.add_argument("--catalog", help="the scenario catalog (default: ./scenarios.toml)")
+    parser.add_argument(
+        "--catalog",
+        help="the scenario catalog (default: $GRIMNIR_SIM_CATALOG, ./scenarios.toml, or the shipped one)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run a scenario in virtual time and print its event log")

@@ -5,6 +5,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import httpx
 
@@ -14,11 +16,17 @@ KEY = "e2e-signing-key-0123456789abcdef0123"
 
 
 class Server:
-    def __init__(self, *args: str) -> None:
-        env = {**os.environ, "GRIMNIR_JWT_SIGNING_KEY": KEY, "PYTHONUNBUFFERED": "1"}
+    def __init__(
+        self,
+        *args: str,
+        command: Sequence[str] = (sys.executable, "-m", "playout"),
+        cwd: Path = ROOT,
+        environment: Mapping[str, str] = os.environ,
+    ) -> None:
+        env = {**environment, "GRIMNIR_JWT_SIGNING_KEY": KEY, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "playout", "serve", *args, "--host", "127.0.0.1", "--port", "0"],
-            cwd=ROOT,
+            [*command, "serve", *args, "--host", "127.0.0.1", "--port", "0"],
+            cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

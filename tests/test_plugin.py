@@ -28,6 +28,13 @@ async def test_expect_a_scripted_sequence_by_catalog_name(grimnir):
     assert released[0].payload["duration_seconds"] == 1800.0
 
 
+async def test_catalog_names_work_from_any_folder(grimnir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(CATALOG_ENV, raising=False)
+    station = await grimnir.start("webstream-failover")
+    assert station.scenario.path == str(ROOT / "scenarios" / "webstream-failover.toml")
+
+
 async def test_an_unknown_name_lists_the_catalog_and_suggests_the_closest(
     grimnir, grimnir_server, tmp_path, monkeypatch
 ):

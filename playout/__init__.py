@@ -4,7 +4,7 @@
 """
 
 from . import events, inputs, wire
-from .catalog import Catalog, find_catalog, load_catalog
+from .catalog import Catalog, UnknownScenario, find_catalog, load_catalog
 from .core import Emitted, InputRejected, Notice, Playout
 from .events import EVENT_CLASSES, EVENT_TYPES, Event
 from .placement import CLOCKS, FROM_HINT, EntryPoint, Placement, parse_entry_point, place
@@ -30,6 +30,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "StationRunner",
+    "UnknownScenario",
     "envelope_schema",
     "events",
     "find_catalog",

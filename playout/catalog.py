@@ -2,16 +2,20 @@
 
 import os
 import tomllib
+from collections.abc import Iterable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import attrs
 import jsonschema
 
-from .scenario import Problem, ScenarioError
+from .scenario import Problem, ScenarioError, suggest
 
 CATALOG_FILE = "scenarios.toml"
 CATALOG_ENV = "GRIMNIR_SIM_CATALOG"
+SHIPPED_FOLDER = "shipped"
+"""Where a wheel puts the project's scenarios.toml and scenarios/ inside this package (see pyproject.toml)."""
 
 _SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -61,33 +65,56 @@ class Catalog:
     server: dict[str, Any]
 
     def resolve(self, name_or_path: str) -> Path:
-        """A catalog name (``default`` means the catalog's default) or a file path."""
+        """The scenario file of a catalog name (``default`` is the catalog's default) or of a path.
+
+        What looks like a path (:func:`looks_like_a_path`) is one, found or not, so a
+        missing file gets the file's error; so is an existing file that is no catalog
+        name. Anything else is a name: an unknown one raises :class:`UnknownScenario`.
+        """
+        if looks_like_a_path(name_or_path):
+            return Path(name_or_path)
         name = self.default if name_or_path == "default" else name_or_path
         if name in self.entries:
             return self.entries[name].path
-        candidate = Path(name_or_path)
-        if candidate.suffix == ".toml" or candidate.exists():
-            return candidate
-        known = ", ".join(sorted(self.entries))
-        raise ScenarioError(
-            [
-                Problem(
-                    str(self.path), "scenarios", None, f"no scenario named '{name_or_path}' (known: {known})"
-                )
-            ]
-        )
+        if Path(name_or_path).is_file():
+            return Path(name_or_path)
+        raise UnknownScenario(name_or_path, self.entries)
+
+
+class UnknownScenario(LookupError):
+    """A scenario name the catalog does not have; the message lists the names it has."""
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        self.name = name
+        self.known = sorted(known)
+        hint = suggest(name, self.known)
+        super().__init__(f"no scenario named '{name}'; known: {', '.join(self.known)}{hint}")
+
+
+def looks_like_a_path(name_or_path: str) -> bool:
+    """``*.toml`` or anything with a folder in it names a file, never a catalog entry."""
+    return name_or_path.endswith(".toml") or "/" in name_or_path or os.sep in name_or_path
 
 
 def find_catalog(explicit: str | None = None) -> Path | None:
-    """``--catalog``, else ``$GRIMNIR_SIM_CATALOG``, else ./scenarios.toml, else the project's own."""
+    """``--catalog``, else ``$GRIMNIR_SIM_CATALOG``, else ./scenarios.toml, else the shipped one."""
     for candidate in (explicit, os.environ.get(CATALOG_ENV)):
         if candidate:
             return Path(candidate)
     here = Path.cwd() / CATALOG_FILE
     if here.exists():
         return here
-    project = Path(__file__).resolve().parent.parent / CATALOG_FILE
-    return project if project.exists() else None
+    return shipped_catalog()
+
+
+def shipped_catalog() -> Path | None:
+    """The project's own catalog: a wheel's package data, else the checkout's (an editable install)."""
+    packaged = resources.files(__package__) / SHIPPED_FOLDER / CATALOG_FILE
+    # Installed packages are plain files; a zip import has no folder to resolve scenario files in.
+    if isinstance(packaged, Path) and packaged.is_file():
+        return packaged
+    checkout = Path(__file__).resolve().parent.parent / CATALOG_FILE
+    return checkout if checkout.is_file() else None
 
 
 def load_catalog(path: Path) -> Catalog:

@@ -12,7 +12,7 @@ import trio
 import trio.testing
 
 from . import wire
-from .catalog import Catalog, find_catalog, load_catalog
+from .catalog import Catalog, UnknownScenario, find_catalog, load_catalog, looks_like_a_path
 from .core import Emitted
 from .events import EVENT_TYPES
 from .runner import StationRunner
@@ -81,7 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--version", action="version", version=version_line(), help="print the version and exit"
     )
-    parser.add_argument("--catalog", help="the scenario catalog (default: ./scenarios.toml)")
+    parser.add_argument(
+        "--catalog",
+        help="the scenario catalog (default: $GRIMNIR_SIM_CATALOG, ./scenarios.toml, or the shipped one)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = add_command(
@@ -137,9 +140,10 @@ def catalog_of(args: argparse.Namespace) -> Catalog | None:
 
 
 def resolve_scenario(name: str, catalog: Catalog | None) -> Scenario:
+    """Load a catalog name or a path; an unknown name raises :class:`UnknownScenario`."""
     if catalog is not None:
         return load_scenario(catalog.resolve(name))
-    if name == "default" or not Path(name).suffix:
+    if not (looks_like_a_path(name) or Path(name).is_file()):
         raise UsageError(f"no scenarios.toml found to look up '{name}'; give a path or --catalog")
     return load_scenario(name)
 
@@ -252,6 +256,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
             continue
+        except UnknownScenario as exc:
+            failed += 1
+            print(exc, file=sys.stderr)
+            continue
         print(
             f"ok: {scenario.path} ({scenario.name}: {len(scenario.stations)} station(s), "
             f"{len(scenario.tracks)} tracks, {len(scenario.slots)} schedule entries, "
@@ -287,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = COMMANDS[args.command](args)
     except* ScenarioError as group:
         print(f"error: {first_leaf(group).summary()}", file=sys.stderr)  # type: ignore[attr-defined]
-    except* UsageError as group:
+    except* (UsageError, UnknownScenario) as group:
         print(f"error: {first_leaf(group)}", file=sys.stderr)
     except* BrokenPipeError:
         # The reader went away (`| head`); that is not an error of ours.

@@ -608,7 +608,7 @@ class _Builder:
             for position, key in enumerate(chosen):
                 if key not in tracks:
                     self.problem(
-                        table, f"tracks[{position}]", f"no track has the id '{key}'{_suggest(key, tracks)}"
+                        table, f"tracks[{position}]", f"no track has the id '{key}'{suggest(key, tracks)}"
                     )
             pick = entry.get("pick", 0)
             if pick > len(pool):
@@ -678,7 +678,7 @@ class _Builder:
             self.problem(table, "station", "required when the scenario has more than one station")
             return None
         if key not in self.station_keys:
-            self.problem(table, "station", f"no station has the id '{key}'{_suggest(key, self.station_keys)}")
+            self.problem(table, "station", f"no station has the id '{key}'{suggest(key, self.station_keys)}")
             return None
         return key
 
@@ -694,7 +694,7 @@ class _Builder:
             ref = kinds[0]
             target = entry[ref]
             if target not in self.refs[ref]:
-                self.problem(table, ref, f"no {ref} has the id '{target}'{_suggest(target, self.refs[ref])}")
+                self.problem(table, ref, f"no {ref} has the id '{target}'{suggest(target, self.refs[ref])}")
             if "title" in entry and ref != "dj":
                 self.problem(table, "title", "only a live show (dj = ...) has a title")
             duration = parse_duration(entry["duration"])
@@ -853,7 +853,7 @@ class _Builder:
     def lookup(self, table: str, key: str, kind: str, known: dict[str, Any]) -> Any:
         value = known.get(key)
         if value is None:
-            self.problem(table, kind, f"no {kind} has the id '{key}'{_suggest(key, known)}")
+            self.problem(table, kind, f"no {kind} has the id '{key}'{suggest(key, known)}")
         return value
 
     def happening_inputs(
@@ -973,6 +973,7 @@ class _Builder:
         return made if len(self.problems) == problems_before else None
 
 
-def _suggest(key: str, known: Iterable[str]) -> str:
+def suggest(key: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` with the closest of ``known``, or nothing when none is close."""
     close = difflib.get_close_matches(key, list(known), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""

@@ -368,9 +368,10 @@ def _scenario(scenario: str | Path | Scenario) -> Scenario:
     if "[scenario]" in text:
         return parse_scenario(text, "<inline scenario>")
     catalog_path = find_catalog()
-    if catalog_path is not None and not Path(text).suffix:
-        return load_scenario(load_catalog(catalog_path).resolve(text))
-    return load_scenario(text)
+    if catalog_path is None:
+        return load_scenario(text)
+    # An unknown name raises UnknownScenario, listing the catalog's names.
+    return load_scenario(load_catalog(catalog_path).resolve(text))
 
 
 def _update_golden(config: pytest.Config) -> bool:

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -15,17 +16,26 @@ KEY = "e2e-signing-key-0123456789abcdef0123"
 
 
 class Server:
-    def __init__(self, *args: str, key: str | None = KEY, state_home: Path | None = None) -> None:
-        """``key=None``: serve generates one; ``state_home``: its $XDG_STATE_HOME, where it keeps it."""
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    def __init__(
+        self,
+        *args: str,
+        key: str | None = KEY,
+        state_home: Path | None = None,
+        command: Sequence[str] = (sys.executable, "-m", "playout"),
+        cwd: Path = ROOT,
+        environment: Mapping[str, str] = os.environ,
+    ) -> None:
+        """``key=None``: serve generates one; ``state_home``: its $XDG_STATE_HOME, where it keeps it;
+        ``command``, ``cwd`` and ``environment``: how and where to run it (an installed copy, say)."""
+        env = {**environment, "PYTHONUNBUFFERED": "1"}
         env.pop("GRIMNIR_JWT_SIGNING_KEY", None)
         if key is not None:
             env["GRIMNIR_JWT_SIGNING_KEY"] = key
         if state_home is not None:
             env["XDG_STATE_HOME"] = str(state_home)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "playout", "serve", *args, "--host", "127.0.0.1", "--port", "0"],
-            cwd=ROOT,
+            [*command, "serve", *args, "--host", "127.0.0.1", "--port", "0"],
+            cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -10,6 +10,7 @@ import tomllib
 
 import pytest
 
+from playout import catalog
 from playout.cli import build_parser, main
 from tests.support import ROOT
 
@@ -149,3 +150,48 @@ def test_every_commands_help_ends_with_examples_that_parse(name):
         words = words[: next((i for i, w in enumerate(words) if w in (">", "|")), len(words))]
         args = build_parser().parse_args(words[1:])  # an example that no longer parses exits here
         assert name == "grimnir-sim" or args.command == name, example
+
+
+# --------------------------------------------------------------------------- where the catalog comes from
+
+
+def catalog_listed(capsys) -> str:
+    """The catalog file `grimnir-sim scenarios` read (its last line names it)."""
+    assert main(["scenarios"]) == 0
+    return lines(capsys)[-1].removeprefix("* default (").removesuffix(")")
+
+
+def one_entry_catalog(folder, name: str) -> str:
+    folder.mkdir()
+    path = folder / "scenarios.toml"
+    shipped = ROOT / "scenarios" / "crossfade.toml"
+    path.write_text(
+        f'[catalog]\ndefault = "{name}"\n\n[scenarios.{name}]\nfile = "{shipped}"\ndescription = "x"\n'
+    )
+    return str(path)
+
+
+def test_the_flag_beats_the_environment_beats_the_folder_beats_the_shipped_catalog(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    assert catalog_listed(capsys) == str(ROOT / "scenarios.toml")  # an editable install: the checkout's
+    here = one_entry_catalog(tmp_path / "here", "here")
+    monkeypatch.chdir(tmp_path / "here")
+    assert catalog_listed(capsys) == here
+    monkeypatch.setenv(catalog.CATALOG_ENV, one_entry_catalog(tmp_path / "env", "env"))
+    assert catalog_listed(capsys) == str(tmp_path / "env" / "scenarios.toml")
+    flag = one_entry_catalog(tmp_path / "flag", "flag")
+    assert main(["--catalog", flag, "scenarios"]) == 0
+    assert lines(capsys)[-1] == f"* default ({flag})"
+
+
+def test_an_installed_package_reads_the_catalog_from_its_package_data(tmp_path, monkeypatch):
+    # What a wheel holds (pyproject.toml's force-include): playout/shipped/scenarios.toml.
+    packaged = tmp_path / "shipped" / "scenarios.toml"
+    packaged.parent.mkdir()
+    packaged.write_text("")
+    monkeypatch.setattr(catalog.resources, "files", {"playout": tmp_path}.__getitem__)
+    assert catalog.shipped_catalog() == packaged
+    packaged.unlink()
+    assert catalog.shipped_catalog() == ROOT / "scenarios.toml"

@@ -6,6 +6,8 @@ import pytest
 import trio
 from trio_websocket import open_websocket_url
 
+from playout import UnknownScenario, load_catalog
+from playout.catalog import CATALOG_ENV
 from server.pytest_plugin import event
 from tests.support import HITS_ALL_DAY, ROOT, focused_text
 
@@ -24,6 +26,27 @@ async def test_expect_a_scripted_sequence_by_catalog_name(grimnir):
         strict=True,
     )
     assert released[0].payload["duration_seconds"] == 1800.0
+
+
+async def test_catalog_names_work_from_any_folder(grimnir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(CATALOG_ENV, raising=False)
+    station = await grimnir.start("webstream-failover")
+    assert station.scenario.path == str(ROOT / "scenarios" / "webstream-failover.toml")
+
+
+async def test_an_unknown_name_lists_the_catalog_and_suggests_the_closest(
+    grimnir, grimnir_server, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(CATALOG_ENV, raising=False)
+    known = ", ".join(sorted(load_catalog(ROOT / "scenarios.toml").entries))
+    with pytest.raises(UnknownScenario) as caught:
+        await grimnir.start("dj-takover")
+    suggestion = "(did you mean 'dj-takeover'?)"
+    assert str(caught.value) == f"no scenario named 'dj-takover'; known: {known} {suggestion}"
+    with pytest.raises(UnknownScenario, match=r"^no scenario named 'nothing-like-it'; known: [^(]+$"):
+        await grimnir_server.serve("nothing-like-it")
 
 
 async def test_drive_the_station_mid_test(grimnir):

@@ -1539,10 +1539,68 @@ def test_run_of_an_unknown_catalog_name(files: dict[str, Path], capsys: pytest.C
     status = main(["--catalog", str(files["catalog"]), "run", "gamma"])
     out, err = capsys.readouterr()
     assert (status, out) == (2, "")
-    assert err.startswith("error: ")
-    assert err.count("\n") == 1
-    assert "no scenario named 'gamma'" in err
-    assert "(known: alpha, beta)" in err
+    assert err == "error: no scenario named 'gamma'; known: alpha, beta\n"
+
+
+def test_a_close_unknown_name_gets_a_suggestion(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["--catalog", str(files["catalog"]), "run", "alpah"])
+    out, err = capsys.readouterr()
+    assert (status, out) == (2, "")
+    assert err == "error: no scenario named 'alpah'; known: alpha, beta (did you mean 'alpha'?)\n"
+
+
+def test_check_reports_an_unknown_name_and_goes_on(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["--catalog", str(files["catalog"]), "check", "bet", str(files["good"])])
+    out, err = capsys.readouterr()
+    assert status == 2
+    assert err == "no scenario named 'bet'; known: alpha, beta (did you mean 'beta'?)\n"
+    assert out.startswith(f"ok: {files['good']} ")
+
+
+def test_serve_of_an_unknown_name_is_one_line_and_serves_nothing(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["--catalog", str(files["catalog"]), "serve", "gama", "--port", "0"])
+    out, err = capsys.readouterr()
+    assert (status, out) == (2, "")
+    assert err == "error: no scenario named 'gama'; known: alpha, beta\n"
+
+
+@pytest.mark.parametrize("given", ["missing.toml", "sub/missing", "sub/missing.toml"])
+def test_what_looks_like_a_path_gets_the_file_error(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str], given: str
+) -> None:
+    status = main(["--catalog", str(files["catalog"]), "run", given])
+    out, err = capsys.readouterr()
+    assert (status, out) == (2, "")
+    assert err == f"error: {given}: cannot read the file: No such file or directory\n"
+
+
+def test_an_existing_file_without_the_toml_suffix_is_a_path(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (files["good"].parent / "mine").write_text(BASE, encoding="utf-8")
+    status = main(["--catalog", str(files["catalog"]), "run", "mine", "--until", "1m"])
+    out, err = capsys.readouterr()
+    assert (status, err) == (0, "")
+    assert json.loads(out.splitlines()[0])["type"] == "schedule_update"
+
+
+def test_without_any_catalog_a_name_is_a_usage_error_and_a_path_still_runs(
+    files: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No catalog anywhere: only an install that lost its package data gets here.
+    monkeypatch.setattr("playout.cli.find_catalog", lambda explicit=None: None)
+    assert main(["run", "alpha"]) == 2
+    assert capsys.readouterr().err == (
+        "error: no scenarios.toml found to look up 'alpha'; give a path or --catalog\n"
+    )
+    assert main(["run", "./good.toml", "--until", "1m"]) == 0
+    assert capsys.readouterr().err == ""
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from .app import create_app
 from .hub import GOING_AWAY, INTERNAL_ERROR
 from .service import ServingProcess
 from .transport import MAX_CLIENT_MESSAGE, with_socket_writers
+from .unread_bodies import read_request_bodies
 
 DRAIN_SECONDS = 3.0
 log = logging.getLogger("grimnir_sim.server")
@@ -66,6 +67,7 @@ async def serve(
     config.websocket_ping_interval = None  # the protocol's heartbeat is the {"type":"ping"} message
     config.websocket_max_message_size = MAX_CLIENT_MESSAGE
     app = create_app(service)
+    app = read_request_bodies(app, forward_at_most=app.config["MAX_CONTENT_LENGTH"])
     if service.settings.access_log:  # only then: without the flag, nothing pays for logging
         app = accesslog.with_access_log(app)
     shutdown = trio.Event()

@@ -1,0 +1,88 @@
+"""Every REST request's body is read to its end, whenever the handler answers, so keep-alive never sticks.
+
+A handler may answer before the request's body has arrived (401, 403, 404, 413,
+or an endpoint that takes no body). Hypercorn (0.18) hands the body to the app
+through a queue of ten messages; once the app has answered, nothing reads that
+queue, so the connection's task blocks on the eleventh chunk: the next request on
+the keep-alive connection is never answered, and when the client leaves, the
+socket stays in CLOSE-WAIT for good.
+
+Here one small task per HTTP request reads what Hypercorn delivers, from the
+start and until the request ends (``http.disconnect``, which Hypercorn sends once
+the response is done), and forwards it to the app. Body bytes past the app's
+limit are read and dropped rather than forwarded, so a request costs at most
+that limit plus one chunk of memory, and the app still sees that the body was
+too large (413). Then Hypercorn, never blocked, either starts the connection's
+next request (the body was complete) or closes it (it was not).
+"""
+
+import math
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import trio
+
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+ASGIApp = Callable[[MutableMapping[str, Any], Receive, Callable[[Message], Awaitable[None]]], Awaitable[None]]
+
+
+def read_request_bodies(app: ASGIApp, *, forward_at_most: int) -> ASGIApp:
+    """Wrap an ASGI app: each HTTP request's messages are read as they come, whatever the app does.
+
+    ``forward_at_most``: body bytes beyond this (the app's own limit) are dropped unread by the app.
+    """
+
+    async def wrapped(scope: MutableMapping[str, Any], receive: Receive, send: Callable) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        # Unbounded, yet small: at most forward_at_most bytes of body and a few messages wait in it.
+        to_app, app_receives = trio.open_memory_channel[Message](math.inf)
+        body = _BodyProgress()
+
+        async def closing_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and not body.complete:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                # The last send also ends the request in Hypercorn: it hands the app
+                # http.disconnect, and then closes or recycles the connection. Quart-Trio
+                # cancels the response's task as soon as its reader sees that disconnect,
+                # which can land in the middle of this, and the connection is then never
+                # closed nor recycled. The kernel's TCP_USER_TIMEOUT bounds the wait.
+                with trio.CancelScope(shield=True):
+                    await send(message)
+                return
+            await send(message)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_read_all, receive, to_app, forward_at_most, body)
+            await app(scope, app_receives.receive, closing_send)
+
+    return wrapped
+
+
+class _BodyProgress:
+    __slots__ = ("complete",)
+
+    def __init__(self) -> None:
+        self.complete = False
+
+
+async def _read_all(
+    receive: Receive, to_app: trio.MemorySendChannel[Message], forward_at_most: int, body: _BodyProgress
+) -> None:
+    forwarded = 0
+    async with to_app:
+        while True:
+            message = await receive()
+            if message["type"] == "http.request":
+                chunk = message.get("body", b"")
+                if forwarded > forward_at_most and chunk:
+                    message = {**message, "body": b""}  # past the limit: read, not kept
+                forwarded += len(chunk)
+                body.complete = not message.get("more_body", False)
+            to_app.send_nowait(message)
+            if message["type"] == "http.disconnect":
+                return

@@ -1,0 +1,109 @@
+"""A REST answer sent before the request's body arrived never leaves the keep-alive connection stuck.
+
+Raw sockets against ``grimnir-sim serve`` in a subprocess: the body is sent only after
+the answer has come, as a slow client's would, then the next request on the same
+connection must be answered, or the connection closed, at once.
+"""
+
+import socket
+import time
+
+import pytest
+
+from tests.serve_support import Server
+
+BODY = b"x" * 200_000
+FOLLOW_UP = b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+@pytest.fixture(scope="module")
+def server():
+    started = Server("dj-takeover", "--manual-clock")
+    yield started
+    started.stop()
+
+
+def address(server) -> tuple[str, int]:
+    host, port = server.url.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+def answered_early_then_follow_up(server, request_head: str) -> str:
+    """Send the head, wait for the answer, then the body and a second request: what became of it."""
+    with socket.create_connection(address(server), timeout=5) as client:
+        client.sendall(request_head.encode())
+        first = client.recv(65536)
+        assert first.startswith(b"HTTP/1.1 4"), first
+        try:
+            client.sendall(BODY + FOLLOW_UP)
+            received = b""
+            while b'{"status":"ok"}' not in received:
+                chunk = client.recv(65536)
+                if not chunk:
+                    return "closed"
+                received += chunk
+            return "answered"
+        except (BrokenPipeError, ConnectionResetError):
+            return "closed"
+        except TimeoutError:
+            return "stuck"
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        # 401: no token, the handler never reads the body
+        "POST /api/v1/sim/djs/connect HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(BODY)}\r\n\r\n",
+        # 404: no such path
+        f"POST /api/v1/nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: {len(BODY)}\r\n\r\n",
+        # 413: announced too large
+        "POST /api/v1/sim/advance HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(BODY)}\r\n\r\n",
+    ],
+    ids=["401", "404", "413"],
+)
+def test_the_next_request_is_answered_or_the_connection_closed(server, head):
+    outcomes = [answered_early_then_follow_up(server, head) for _ in range(15)]
+    assert "stuck" not in outcomes, outcomes
+
+
+def close_wait_sockets(port: int) -> int:
+    """Server-side sockets of ``port`` in CLOSE-WAIT (the client left, the server never closed)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            next(rows)
+            for row in rows:
+                local, state = row.split()[1], row.split()[3]
+                if int(local.rsplit(":", 1)[1], 16) == port and state == "08":
+                    count += 1
+    return count
+
+
+def test_no_socket_outlives_a_client_that_left(server):
+    host, port = address(server)
+    head = (
+        "POST /api/v1/sim/djs/connect HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(BODY)}\r\n\r\n"
+    ).encode()
+    clients = []
+    try:
+        for _ in range(30):
+            client = socket.create_connection((host, port), timeout=5)
+            clients.append(client)
+            client.sendall(head)
+            client.recv(65536)  # the 401
+            try:
+                client.sendall(BODY + FOLLOW_UP)
+                client.shutdown(socket.SHUT_WR)  # the client is done: its FIN, and nothing unread reset
+            except OSError:
+                pass  # the server closed (or reset) first: fine
+        deadline = time.monotonic() + 5
+        while close_wait_sockets(port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert close_wait_sockets(port) == 0
+    finally:
+        for client in clients:
+            client.close()
+    assert server.http.get("/api/v1/health").json() == {"status": "ok"}

@@ -1,17 +1,23 @@
 """The REST contract: docs/openapi.json is generated from the endpoint declarations, current, a
-valid OpenAPI 3.1 document, served, and what the routes check."""
+valid OpenAPI 3.1 document, served, and what the routes check; the suite's answers are held to it."""
 
 import json
 
+import httpx
 import pytest
+import websockets.client
+import websockets.uri
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+from quart.testing.connections import WebsocketResponseError
 
 from server import api
 from server.api import API, openapi_document, openapi_json
 from server.app import create_app
+from server.limits import Refusal
 from server.relay import StreamFollower
 from server.rest import Answer, Api, Auth, Endpoint
 from server.service import EdgeService, StationService
+from tests.openapi_support import ContractViolation, RestContract
 from tests.server_support import ADMIN, KEY, LISTENER, served
 from tests.support import HITS_ALL_DAY, ROOT, focused
 
@@ -129,3 +135,109 @@ async def test_the_routes_check_what_the_declarations_say(autojump_clock):
                     "error": "invalid_request",
                     "detail": f"body: {endpoint.body.required[0]!r} is a required property",
                 }
+
+
+@pytest.fixture(scope="module")
+def checker() -> RestContract:
+    """A checker of its own, so the violations these tests provoke are not the suite's."""
+    return RestContract(openapi_document())
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "headers", "body"),
+    [
+        pytest.param("GET", "/api/v1/health", 418, JSON, b'{"status":"ok"}', id="undocumented-status"),
+        pytest.param("GET", "/api/v1/health", 200, JSON, b'{"status":"fine"}', id="body-off-schema"),
+        pytest.param("GET", "/api/v1/health", 200, {"Content-Type": "text/plain"}, b"ok", id="media-type"),
+        pytest.param("GET", "/api/v1/sim/state", 401, JSON, b'{"error":"unauthorized"}', id="missing-header"),
+        pytest.param(
+            "POST",
+            "/api/v1/playout/skip",
+            404,
+            JSON,
+            b'{"error":"dj_not_found","detail":"x"}',
+            id="error-code",
+        ),
+        pytest.param("GET", "/api/v1/nope", 200, JSON, b'{"status":"ok"}', id="unknown-path-answered"),
+        pytest.param(
+            "PUT", "/api/v1/health", 404, JSON, b'{"error":"not_found","detail":"x"}', id="wrong-method"
+        ),
+    ],
+)
+def test_the_checker_refuses_what_the_document_does_not_say(checker, method, path, status, headers, body):
+    violation = checker.check(method, path, status, headers, body)
+    assert isinstance(violation, ContractViolation)
+    assert checker.violations[-1] is violation
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "headers", "body", "asked"),
+    [
+        ("GET", "/api/v1/health", 200, JSON, b'{"status":"ok"}', {}),
+        ("GET", "/api/v1/nope", 404, JSON, b'{"error":"not_found","detail":"x"}', {}),
+        ("PUT", "/api/v1/health", 405, JSON, b'{"error":"method_not_allowed","detail":"x"}', {}),
+        ("GET", "/dashboard/dashboard.js", 200, {"Content-Type": "text/javascript"}, b"", {}),
+        ("OPTIONS", "/api/v1/playout/skip", 200, {}, b"", {"Access-Control-Request-Method": "POST"}),
+    ],
+)
+def test_the_checker_passes_what_the_document_says(checker, method, path, status, headers, body, asked):
+    assert checker.check(method, path, status, headers, body, asked) is None
+
+
+async def test_the_suites_quart_client_is_checked(rest_contract, autojump_clock, monkeypatch):
+    async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
+        app = station.client.app
+
+        async def undocumented():
+            return {"status": "ok"}
+
+        app.add_url_rule("/api/v1/undocumented", "undocumented", undocumented)
+        with pytest.raises(ContractViolation, match="GET /api/v1/undocumented answered 200"):
+            await station.client.get("/api/v1/undocumented")
+        monkeypatch.setattr(station.service.admission, "check", lambda ip: Refusal(418, "teapot", "short", 1))
+        async with station.events() as ws:
+            with pytest.raises(WebsocketResponseError) as refused:
+                await ws.receive()
+        assert refused.value.response.status_code == 418
+    found = [str(v).splitlines()[0] for v in rest_contract.violations]
+    rest_contract.violations.clear()
+    assert found == [
+        "GET /api/v1/undocumented answered 200: not in the document, so it must be 404 (UnknownPath), "
+        "not 200",
+        "GET /api/v1/events answered 418: ResponseNotFound: Unknown response http status: 418",
+    ]
+
+
+async def test_the_suites_httpx_clients_are_checked(rest_contract):
+    def teapot(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(418, json={"error": "teapot", "detail": "short and stout"})
+
+    with (
+        httpx.Client(transport=httpx.MockTransport(teapot), base_url="http://grimnir.test") as client,
+        pytest.raises(ContractViolation, match="GET /api/v1/health answered 418"),
+    ):
+        client.get("/api/v1/health")
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(teapot), base_url="http://grimnir.test"
+    ) as client:
+        with pytest.raises(ContractViolation, match="POST /api/v1/playout/skip answered 418"):
+            await client.post("/api/v1/playout/skip")
+        assert (await client.get("/stream")).status_code == 418  # not the API: not checked
+    assert len(rest_contract.violations) == 2
+    rest_contract.violations.clear()
+
+
+def test_the_suites_websockets_handshakes_are_checked(rest_contract):
+    protocol = websockets.client.ClientProtocol(
+        websockets.uri.parse_uri("ws://grimnir.test/api/v1/events?token=x")
+    )
+    protocol.send_request(protocol.connect())
+    protocol.receive_data(
+        b"HTTP/1.1 418 I'm a teapot\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+    )
+    (violation,) = rest_contract.violations
+    rest_contract.violations.clear()
+    assert str(violation).startswith("GET /api/v1/events answered 418")

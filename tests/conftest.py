@@ -20,6 +20,7 @@ CALL_FAILED = pytest.StashKey[bool]()
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Whether the test itself failed: a violation it raised is not reported again at teardown."""
     report = yield
     if report.when == "call":
         item.stash[CALL_FAILED] = report.failed

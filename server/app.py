@@ -2,13 +2,14 @@
 
 The station runs in the app's own nursery (started before serving), so serving
 the app with Hypercorn, or opening it with Quart's test client, runs the station.
+Every endpoint is declared in :mod:`server.api`; the handlers here and in
+:mod:`server.control` are bound to those declarations.
 """
 
 import functools
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, ParamSpec
+from typing import Any
 from urllib.parse import parse_qsl
 
 import trio
@@ -17,10 +18,12 @@ from quart_cors import cors, cors_exempt
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
+from . import api
 from .auth import bearer_token, verify
-from .control import control_blueprint
+from .control import bind_control
 from .hub import GOING_AWAY, INTERNAL_ERROR, TOO_SLOW, Subscriber, parse_types
 from .responses import error, ok, refused, unauthorized
+from .rest import Routes
 from .service import EdgeService, ServerSettings, ServingProcess, StationService
 from .transport import socket_writer_from
 from .websocket_connection import OneTaskWebsocketConnection
@@ -31,8 +34,6 @@ CLOSE_REASONS = {
     TOO_SLOW: "client too slow: events were lost",
     INTERNAL_ERROR: "server error: the station stopped",
 }
-
-P = ParamSpec("P")
 
 
 def create_app(service: StationService | EdgeService) -> QuartTrio:
@@ -47,28 +48,9 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
     async def start() -> None:
         await app.nursery.start(_background_work, service)
 
-    def authenticated(*, admin: bool = False):
-        """REST auth: a Bearer token (the query form is for the events endpoint only)."""
+    route = Routes(app, service.key)
 
-        def wrap(handler: Callable[P, Awaitable[Response]]) -> Callable[P, Awaitable[Response]]:
-            @functools.wraps(handler)
-            async def guarded(*args: P.args, **kwargs: P.kwargs) -> Response:
-                claims = verify(service.key, bearer_token(request.headers.get("Authorization")))
-                if claims is None:
-                    return unauthorized()
-                if admin and not claims.is_admin:
-                    return error(
-                        403,
-                        "insufficient_role",
-                        "changing the station needs the admin or platform_admin role",
-                    )
-                return await handler(*args, **kwargs)
-
-            return guarded
-
-        return wrap
-
-    @app.websocket("/api/v1/events")
+    @route.websocket(api.EVENTS)
     @cors_exempt  # like the real server, any origin may open the stream; the token is the gate
     async def events() -> Response | None:
         # Every refusal happens here, before the upgrade, and costs a dict lookup or a JWT check.
@@ -120,12 +102,15 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
         await websocket.close(code, CLOSE_REASONS.get(code, ""))
         return None
 
-    @app.get("/api/v1/health")
+    @route(api.HEALTH)
     async def health() -> Response:
         return ok({"status": "ok"})
 
-    @app.get("/api/v1/sim/server")
-    @authenticated()
+    @route(api.OPENAPI)
+    async def openapi() -> Response:
+        return Response(api.openapi_json(), content_type="application/json")
+
+    @route(api.SIM_SERVER)
     async def sim_server() -> Response:
         """The serving process, not the station: connections, the loop's stalls, the collector."""
         return ok(
@@ -150,19 +135,19 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
         async def dashboard_file(name: str) -> Response:
             return await send_from_directory(DASHBOARD, name)
 
-        @app.get("/api/v1/public/now-playing")
         async def public_now_playing() -> Response:
-            wanted = request.args.get("station_id")
-            if not wanted:
-                return error(400, "station_id_required", "give ?station_id= (a station's UUID or id)")
+            wanted = request.args["station_id"]
             snapshot = await service.runner.snapshot()
             station = next((s for s in snapshot["stations"] if wanted in (s["id"], s["key"])), None)
             if station is None:
                 return error(404, "station_not_found", f"no station '{wanted}'")
             return ok(public_now_playing_body(station))
 
-        @app.get("/api/v1/sim/state")
-        @authenticated()
+        # The real server answers both paths alike; its own dashboard reads the analytics one.
+        route(api.PUBLIC_NOW_PLAYING)(public_now_playing)
+        route(api.ANALYTICS_NOW_PLAYING)(public_now_playing)
+
+        @route(api.SIM_STATE)
         async def sim_state() -> Response:
             snapshot = await service.runner.snapshot()
             snapshot["clock"] = {
@@ -181,7 +166,7 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
             }
             return ok(snapshot)
 
-        app.register_blueprint(control_blueprint(service, authenticated))
+        bind_control(route, service)
     else:
 
         @app.route("/", defaults={"path": ""}, methods=["GET", "POST", "DELETE"])

@@ -3,94 +3,31 @@
 Every call becomes one input to the station core, so it produces exactly the events
 the same happening produces when scripted in a scenario. A bad request (malformed
 JSON, unknown ids, wrong types, an impossible change) gets 400/404/409 with
-``{"error": <code>, "detail": …}`` and changes nothing.
+``{"error": <code>, "detail": …}`` and changes nothing. Each endpoint is declared in
+:mod:`server.api`; the admin role and the body's schema are checked from there
+before a handler here runs.
 """
 
-import functools
-import json
-import typing
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-import jsonschema
-import jsonschema.protocols
-from quart import Blueprint, Response, request
+from quart import Response, request
 
 from playout import Emitted, InputRejected, events, inputs, parse_duration, wire
 from playout.stationtime import DURATION_HINT
 
+from . import api
 from .directory import NotFound
 from .responses import error, ok
+from .rest import BadRequest, Routes
 from .service import StationService
 
-_ID = {"type": "string", "minLength": 1}
-_TRANSITION = {"enum": ["immediate", "faded", "delayed"]}
 MAX_ADVANCE_MS = 7 * 86_400_000
-_REJECTION_STATUS = {"not_found": 404, "conflict": 409, "no_preemption": 409, "bad_request": 400}
 
 
-class BadRequest(Exception):
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-
-
-def _schema(properties: dict[str, Any], required: tuple[str, ...] = ()) -> jsonschema.protocols.Validator:
-    return jsonschema.Draft202012Validator(
-        {"type": "object", "properties": properties, "required": list(required), "additionalProperties": True}
-    )
-
-
-async def _body(
-    validator: jsonschema.protocols.Validator | None, *, optional: bool = False
-) -> dict[str, Any]:
-    raw = await request.get_data()
-    if not raw.strip():
-        if optional or validator is None:
-            return {}
-        raise BadRequest("invalid_json", "the request needs a JSON object body")
-    try:
-        body = json.loads(raw)  # bytes: UTF-8 (or -16/-32) is detected, anything else refused
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("invalid_json", "the body is not valid JSON in UTF-8") from None
-    if not isinstance(body, dict):
-        raise BadRequest("invalid_json", "the body must be a JSON object")
-    if validator is not None:
-        problems = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
-        if problems:
-            first = problems[0]
-            where = ".".join(str(p) for p in first.absolute_path) or "body"
-            raise BadRequest("invalid_request", f"{where}: {first.message}")
-    return body
-
-
-def control_blueprint(service: StationService, authenticated: Callable[..., Any]) -> Blueprint:
-    blueprint = Blueprint("control", __name__)
+def bind_control(route: Routes, service: StationService) -> None:
+    """Bind the control endpoints' handlers to their declarations in :mod:`server.api`."""
     runner = service.runner
     directory = service.directory
-
-    def handles_errors(handler: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
-        @functools.wraps(handler)
-        async def wrapped(*args: Any, **kwargs: Any) -> Response:
-            try:
-                return await handler(*args, **kwargs)
-            except BadRequest as exc:
-                return error(400, exc.code, exc.detail)
-            except NotFound as exc:
-                return error(404, f"{exc.kind}_not_found", str(exc))
-            except InputRejected as exc:
-                return error(_REJECTION_STATUS.get(exc.code, 409), exc.code, exc.detail)
-
-        return wrapped
-
-    def route(rule: str, methods: list[str]):
-        def register(handler: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
-            guarded = authenticated(admin=True)(handles_errors(handler))
-            blueprint.add_url_rule(rule, handler.__name__, guarded, methods=methods)
-            return guarded
-
-        return register
 
     def _source_uuid(source_id: str) -> str:
         """Short ids of media and webstreams name the override that plays them."""
@@ -136,13 +73,8 @@ def control_blueprint(service: StationService, authenticated: Callable[..., Any]
 
     # -- priority ---------------------------------------------------------------------------
 
-    emergency_body = _schema(
-        {"station_id": _ID, "media_id": _ID, "mount_id": _ID}, ("station_id", "media_id")
-    )
-
-    @route("/api/v1/priority/emergency", ["POST"])
-    async def insert_emergency() -> Response:
-        body = await _body(emergency_body)
+    @route(api.INSERT_EMERGENCY)
+    async def insert_emergency(body: dict[str, Any]) -> Response:
         station = station_of(body, required=True)
         media = directory.track(body["media_id"])
         _, snapshot = await runner.submit_and_snapshot(inputs.InsertEmergency(station=station, media=media))
@@ -156,21 +88,8 @@ def control_blueprint(service: StationService, authenticated: Callable[..., Any]
             }
         )
 
-    override_body = _schema(
-        {
-            "station_id": _ID,
-            "source_id": _ID,
-            "source_type": {"enum": ["media", "webstream", "live"]},
-            "mount_id": _ID,
-            "transition_type": _TRANSITION,
-            "name": _ID,
-        },
-        ("station_id", "source_id"),
-    )
-
-    @route("/api/v1/priority/override", ["POST"])
-    async def start_override() -> Response:
-        body = await _body(override_body)
+    @route(api.START_OVERRIDE)
+    async def start_override(body: dict[str, Any]) -> Response:
         station = station_of(body, required=True)
         source_type = body.get("source_type", "media")
         transition = body.get("transition_type", "immediate")
@@ -211,9 +130,9 @@ def control_blueprint(service: StationService, authenticated: Callable[..., Any]
             }
         )
 
-    @route("/api/v1/priority/<source_id>", ["DELETE"])
-    async def release_priority(source_id: str) -> Response:
-        body = {**request.args, **(await _body(None, optional=True))}
+    @route(api.RELEASE_PRIORITY)
+    async def release_priority(given: dict[str, Any], source_id: str) -> Response:
+        body = {**request.args, **given}
         stations = (
             [station_of(body, required=True)]
             if "station_id" in body
@@ -239,21 +158,8 @@ def control_blueprint(service: StationService, authenticated: Callable[..., Any]
 
     # -- live ---------------------------------------------------------------------------------
 
-    handover_body = _schema(
-        {
-            "session_id": _ID,
-            "station_id": _ID,
-            "mount_id": _ID,
-            "user_id": _ID,
-            "priority": {"enum": [1, 2]},
-            "immediate": {"type": "boolean"},
-        },
-        ("session_id", "station_id", "priority"),
-    )
-
-    @route("/api/v1/live/sessions/handover", ["POST"])
-    async def live_handover() -> Response:
-        body = await _body(handover_body)
+    @route(api.LIVE_HANDOVER)
+    async def live_handover(body: dict[str, Any]) -> Response:
         station = station_of(body, required=True)
         before = (await station_state(station))["on_air"]
         transition = "immediate" if body.get("immediate") else "faded"
@@ -277,7 +183,7 @@ def control_blueprint(service: StationService, authenticated: Callable[..., Any]
         }
         return ok(response)
 
-    @route("/api/v1/live/sessions/<session_id>/handover", ["DELETE"])
+    @route(api.LIVE_RELEASE)
     async def live_release(session_id: str) -> Response:
         for station in service.scenario.stations:
             state = await station_state(station.key)
@@ -295,43 +201,27 @@ def control_blueprint(service: StationService, authenticated: Callable[..., Any]
 
     # -- webstreams and playout -----------------------------------------------------------------
 
-    @route("/api/v1/webstreams/<webstream_id>/failover", ["POST"])
+    @route(api.WEBSTREAM_FAILOVER)
     async def webstream_failover(webstream_id: str) -> Response:
         key = directory.webstream(webstream_id)
         await runner.submit(inputs.ForceFailover(webstream=key))
         return ok(await webstream_state(key))
 
-    @route("/api/v1/webstreams/<webstream_id>/reset", ["POST"])
+    @route(api.WEBSTREAM_RESET)
     async def webstream_reset(webstream_id: str) -> Response:
         key = directory.webstream(webstream_id)
         await runner.submit(inputs.ResetWebstream(webstream=key))
         return ok(await webstream_state(key))
 
-    skip_body = _schema({"station_id": _ID, "mount_id": _ID})
-
-    @route("/api/v1/playout/skip", ["POST"])
-    async def skip() -> Response:
-        body = await _body(skip_body, optional=True)
+    @route(api.SKIP)
+    async def skip(body: dict[str, Any]) -> Response:
         await runner.submit(inputs.Skip(station=station_of(body, required=False)))
         return ok({"status": "skipped"})
 
     # -- simulation only ----------------------------------------------------------------------
 
-    connect_body = _schema(
-        {
-            "dj": _ID,
-            "station_id": _ID,
-            "mount_id": _ID,
-            "source_ip": _ID,
-            "transition": _TRANSITION,
-            "priority": {"enum": [1, 2]},
-        },
-        ("dj",),
-    )
-
-    @route("/api/v1/sim/djs/connect", ["POST"])
-    async def dj_connect() -> Response:
-        body = await _body(connect_body)
+    @route(api.DJ_CONNECT)
+    async def dj_connect(body: dict[str, Any]) -> Response:
         station = station_of(body, required=False)
         emitted = await runner.submit(
             inputs.ConnectDj(
@@ -346,20 +236,14 @@ def control_blueprint(service: StationService, authenticated: Callable[..., Any]
         connect = next(e.event for e in emitted if isinstance(e.event, events.DjConnect))
         return ok({"status": "connected", "session_id": connect.session_id, "events": _wire(emitted)})
 
-    disconnect_body = _schema({"dj": _ID, "station_id": _ID}, ("dj",))
-
-    @route("/api/v1/sim/djs/disconnect", ["POST"])
-    async def dj_disconnect() -> Response:
-        body = await _body(disconnect_body)
+    @route(api.DJ_DISCONNECT)
+    async def dj_disconnect(body: dict[str, Any]) -> Response:
         station = station_of(body, required=False)
         emitted = await runner.submit(inputs.DisconnectDj(station=station, dj=directory.dj(body["dj"])))
         return ok({"status": "disconnected", "events": _wire(emitted)})
 
-    url_body = _schema({"reason": {"enum": list(typing.get_args(events.FailoverReason))}})
-
-    @route("/api/v1/sim/webstreams/<webstream_id>/urls/<int:index>/<any(down, up):change>", ["POST"])
-    async def webstream_url(webstream_id: str, index: int, change: str) -> Response:
-        body = await _body(url_body, optional=True)
+    @route(api.WEBSTREAM_URL)
+    async def webstream_url(body: dict[str, Any], webstream_id: str, index: int, change: str) -> Response:
         key = directory.webstream(webstream_id)
         if change == "down":
             given: inputs.Input = inputs.UrlDown(
@@ -370,11 +254,8 @@ def control_blueprint(service: StationService, authenticated: Callable[..., Any]
         await runner.submit(given)
         return ok(await webstream_state(key))
 
-    advance_body = _schema({"by": {"type": ["string", "number"]}}, ("by",))
-
-    @route("/api/v1/sim/advance", ["POST"])
-    async def advance() -> Response:
-        body = await _body(advance_body)
+    @route(api.ADVANCE)
+    async def advance(body: dict[str, Any]) -> Response:
         try:
             by_ms = parse_duration(body["by"])
         except ValueError:
@@ -384,8 +265,6 @@ def control_blueprint(service: StationService, authenticated: Callable[..., Any]
         emitted = await runner.advance(by_ms)
         snapshot = await runner.snapshot()
         return ok({"station_time": snapshot["station_time"], "events": _wire(emitted)})
-
-    return blueprint
 
 
 def _wire(emitted: list[Emitted]) -> list[dict[str, Any]]:

@@ -86,6 +86,17 @@ class TestReadOnly:
             assert (live["is_live_dj"], live["type"], live["source_type"]) == (True, "live", "live")
             assert live["session_started_at"] == "2026-01-19T10:00:00Z"
 
+    async def test_analytics_now_playing_answers_like_public_now_playing(self, autojump_clock):
+        """The real server serves both; its dashboard (internal/web/static/js/app.js) reads this one."""
+        async with served(shipped("dj-takeover"), manual_clock=True) as station:
+            for query in ("", "?station_id=nope", "?station_id=main"):
+                public = await station.get(f"/api/v1/public/now-playing{query}", headers={})
+                assert await station.get(f"/api/v1/analytics/now-playing{query}", headers={}) == public
+            await station.post("/api/v1/sim/advance", {"by": "4m"})
+            _, public = await station.get("/api/v1/public/now-playing?station_id=main", headers={})
+            _, analytics = await station.get("/api/v1/analytics/now-playing?station_id=main", headers={})
+            assert analytics == public and analytics["title"] == "Second Wind"
+
     async def test_sim_state_shows_ladder_djs_webstreams_and_clock(self, autojump_clock):
         async with served(shipped("webstream-failover"), manual_clock=True) as station:
             assert (await station.get("/api/v1/sim/state", headers={}))[0] == 401

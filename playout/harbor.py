@@ -14,7 +14,11 @@ credentials sets what the live DJ is playing (a new ``now_playing``).
 
 Refusals: 400 for a request that is not one, 401 with ``WWW-Authenticate: Basic``
 for wrong credentials, 404 for an unknown mount, 409 for a mount or DJ already
-connected, 503 beyond ``max_sources``.
+connected (or an input the station refuses), 503 beyond ``max_sources``.
+
+Every connection is its own task and nothing it does reaches the task that
+serves the harbor (and, above it, the station): an unexpected exception closes
+that connection, is logged once and counted in :attr:`Harbor.counters`.
 """
 
 import base64
@@ -23,7 +27,7 @@ import contextlib
 import http.client
 import io
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -40,8 +44,25 @@ MAX_HEAD_BYTES = 16_384
 HEAD_TIMEOUT_SECONDS = 10.0
 REALM = "Icecast2 Server"
 READ_SIZE = 65_536
+RESPOND_TIMEOUT_SECONDS = 2.0
+SOURCE_METHODS = ("PUT", "SOURCE")
 
 Submit = Callable[[inputs.Input], Awaitable[list[Emitted]]]
+
+
+@attrs.define
+class HarborCounters:
+    """What the harbor has seen since it started; plain counts, for the state and the server's figures."""
+
+    connections: int = 0
+    """Connections accepted."""
+    refused: int = 0
+    """Answered with a refusal (4xx, 5xx)."""
+    failures: int = 0
+    """Connections closed by an unexpected exception in the harbor (each logged once)."""
+
+    def as_dict(self) -> dict[str, int]:
+        return attrs.asdict(self)
 
 
 class _Refused(Exception):
@@ -50,6 +71,10 @@ class _Refused(Exception):
         self.status = status
         self.reason = reason
         self.headers = headers or {}
+
+
+class _ClientGone(Exception):
+    """The client closed its side before its request head was complete."""
 
 
 @attrs.frozen
@@ -69,8 +94,9 @@ class SourceConnection:
     station: Station
     mount: Mount
     source_ip: str
-    session_id: str
     connected_at: float
+    session_id: str | None = None
+    """None until the station has accepted the DJ (the mount is held from before)."""
     bytes_received: int = 0
     content_type: str = ""
 
@@ -94,8 +120,9 @@ class Harbor:
         self.settings = settings or scenario.harbor
         self._submit = submit
         self._mounts = {m.path: (station, m) for station in scenario.stations for m in station.mounts}
+        self.counters = HarborCounters()
         self.sources: dict[str, SourceConnection] = {}
-        """Connected sources by mount path."""
+        """Connected sources by mount path; a mount is held here from before its first await."""
         self.port: int | None = None
 
     def snapshot(self) -> dict[str, Any]:
@@ -103,6 +130,7 @@ class Harbor:
             "port": self.port,
             "max_sources": self.settings.max_sources,
             "sources": [source.describe() for source in self.sources.values()],
+            "counters": self.counters.as_dict(),
         }
 
     async def serve(self, *, port: int | None = None, task_status=trio.TASK_STATUS_IGNORED) -> None:
@@ -114,23 +142,37 @@ class Harbor:
         await trio.serve_listeners(self._handle, listeners)
 
     async def _handle(self, stream: trio.SocketStream) -> None:
-        peer = stream.socket.getpeername()[0]
+        """One connection, isolated: whatever goes wrong in it closes it and nothing else."""
+        self.counters.connections += 1
+        try:
+            try:
+                await self._connection(stream)
+            finally:
+                await stream.aclose()
+        except Exception:  # (a cancellation, the harbor's shutdown, is not an Exception)
+            self.counters.failures += 1
+            log.exception("a harbor connection failed and was closed")
+
+    async def _connection(self, stream: trio.SocketStream) -> None:
+        try:
+            peer = stream.socket.getpeername()[0]
+        except OSError:
+            return  # reset before the harbor looked at it (a health check, a port scan)
         try:
             request = await self._read_head(stream)
-            if request.method in ("PUT", "SOURCE"):
-                await self._source(stream, request, peer)
+            if request.method in SOURCE_METHODS:
+                await self._source(stream, request, self._authenticate(request), peer)
             elif request.method == "GET" and request.path == "/admin/metadata":
-                await self._metadata(stream, request)
+                await self._metadata(stream, request, self._authenticate(request))
             else:
                 raise _Refused(
                     405 if request.path in self._mounts else 404, "Not a source or metadata request"
                 )
         except _Refused as refused:
+            self.counters.refused += 1
             await self._respond(stream, refused.status, refused.reason, refused.headers)
-        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-            pass  # the client went away; whatever it had started is cleaned up below
-        finally:
-            await stream.aclose()
+        except (_ClientGone, trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the client went away; whatever it had started is cleaned up where it started
 
     async def _read_head(self, stream: trio.SocketStream) -> _Request:
         buffered = b""
@@ -140,7 +182,7 @@ class Harbor:
                     raise _Refused(431, "Request Header Fields Too Large")
                 chunk = await stream.receive_some(4096)
                 if not chunk:
-                    raise trio.ClosedResourceError
+                    raise _ClientGone
                 buffered += chunk
         if b"\r\n\r\n" not in buffered:
             raise _Refused(408, "Request Timeout")
@@ -168,47 +210,62 @@ class Harbor:
                 return dj
         raise _Refused(401, "Authentication Required", challenge)
 
-    async def _source(self, stream: trio.SocketStream, request: _Request, peer: str) -> None:
-        dj = self._authenticate(request)
+    async def _apply(self, given: inputs.Input) -> list[Emitted]:
+        """Submit one input; an input the station refuses is a 409 for this client only."""
+        try:
+            return await self._submit(given)
+        except InputRejected as exc:
+            raise _Refused(409, exc.detail) from None
+
+    @contextlib.contextmanager
+    def _holding(self, source: SourceConnection) -> Iterator[None]:
+        """Hold ``source``'s mount (and its DJ) from before the first await until it leaves.
+
+        The checks and the claim are one step with no await between them, so two
+        clients can never both pass them; and only the holder lets the mount go.
+        """
+        path = source.mount.path
+        if path in self.sources:
+            raise _Refused(409, f"Mount {path} is in use")
+        if any(held.dj.key == source.dj.key for held in self.sources.values()):
+            raise _Refused(409, f"{source.dj.username} is already connected")
+        if len(self.sources) >= self.settings.max_sources:
+            raise _Refused(503, "Too many sources connected")
+        self.sources[path] = source
+        try:
+            yield
+        finally:
+            del self.sources[path]
+
+    async def _source(self, stream: trio.SocketStream, request: _Request, dj: Dj, peer: str) -> None:
         found = self._mounts.get(request.path)
         if found is None:
             raise _Refused(404, f"No mount {request.path}")
         station, mount = found
-        if request.path in self.sources:
-            raise _Refused(409, f"Mount {request.path} is in use")
-        if any(source.dj.key == dj.key for source in self.sources.values()):
-            raise _Refused(409, f"{dj.username} is already connected")
-        if len(self.sources) >= self.settings.max_sources:
-            raise _Refused(503, "Too many sources connected")
-        try:
-            emitted = await self._submit(
-                inputs.ConnectDj(station=station.key, dj=dj.key, mount=mount.key, source_ip=peer)
-            )
-        except InputRejected as exc:
-            raise _Refused(409, exc.detail) from None
-        session_id = next(e.event.session_id for e in emitted if e.event.TYPE == "dj_connect")  # type: ignore[attr-defined]
         source = SourceConnection(
             dj,
             station,
             mount,
             peer,
-            session_id,
             trio.current_time(),
             content_type=request.headers.get("Content-Type", ""),
         )
-        self.sources[request.path] = source
-        log.info("%s connected to %s from %s", dj.username, mount.path, peer)
-        try:
-            await stream.send_all(b"HTTP/1.0 200 OK\r\nServer: grimnir-sim harbor\r\n\r\n")
-            source.bytes_received += len(request.leftover)
-            await self._read_audio(stream, source)
-        finally:
-            del self.sources[request.path]
-            # Leaving is news even when the reason is a cancellation (server shutdown).
-            # (InputRejected: already disconnected through the control API.)
-            with trio.CancelScope(shield=True), trio.move_on_after(5), contextlib.suppress(InputRejected):
-                await self._submit(inputs.DisconnectDj(station=station.key, dj=dj.key))
-            log.info("%s left %s after %d bytes", dj.username, mount.path, source.bytes_received)
+        with self._holding(source):
+            emitted = await self._apply(
+                inputs.ConnectDj(station=station.key, dj=dj.key, mount=mount.key, source_ip=peer)
+            )
+            source.session_id = next(e.event.session_id for e in emitted if e.event.TYPE == "dj_connect")  # type: ignore[attr-defined]
+            log.info("%s connected to %s from %s", dj.username, mount.path, peer)
+            try:
+                await stream.send_all(b"HTTP/1.0 200 OK\r\nServer: grimnir-sim harbor\r\n\r\n")
+                source.bytes_received += len(request.leftover)
+                await self._read_audio(stream, source)
+            finally:
+                # Leaving is news even when the reason is a cancellation (server shutdown).
+                # (InputRejected: already disconnected through the control API.)
+                with trio.CancelScope(shield=True), trio.move_on_after(5), contextlib.suppress(InputRejected):
+                    await self._submit(inputs.DisconnectDj(station=station.key, dj=dj.key))
+                log.info("%s left %s after %d bytes", dj.username, mount.path, source.bytes_received)
 
     async def _read_audio(self, stream: trio.SocketStream, source: SourceConnection) -> None:
         timeout = self.settings.source_timeout_ms / 1000
@@ -222,8 +279,7 @@ class Harbor:
             log.info("%s sent no audio for %gs: disconnecting", source.dj.username, timeout)
             return
 
-    async def _metadata(self, stream: trio.SocketStream, request: _Request) -> None:
-        dj = self._authenticate(request)
+    async def _metadata(self, stream: trio.SocketStream, request: _Request, dj: Dj) -> None:
         if request.query.get("mode", [""])[0] != "updinfo":
             raise _Refused(400, "Unsupported mode")
         song = request.query.get("song", [""])[0]
@@ -236,7 +292,7 @@ class Harbor:
         artist, separator, title = song.partition(" - ")
         if not separator:
             artist, title = "", song
-        await self._submit(
+        await self._apply(
             inputs.UpdateMetadata(
                 station=source.station.key, dj=dj.key, title=title.strip(), artist=artist.strip()
             )
@@ -253,9 +309,14 @@ class Harbor:
         )
 
     @staticmethod
-    async def _respond(stream: trio.SocketStream, status: int, reason: str, headers: dict[str, str]) -> None:
+    async def _respond(
+        stream: trio.SocketStream, status: int, reason: str, headers: dict[str, str] | None = None
+    ) -> None:
         body = (reason + "\n").encode()
         lines = [f"HTTP/1.0 {status} {reason}", "Content-Type: text/plain", f"Content-Length: {len(body)}"]
-        lines += [f"{name}: {value}" for name, value in headers.items()]
-        with trio.move_on_after(2), contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        with (
+            trio.move_on_after(RESPOND_TIMEOUT_SECONDS),
+            contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError),
+        ):
             await stream.send_all(("\r\n".join(lines) + "\r\n\r\n").encode() + body)

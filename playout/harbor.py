@@ -13,8 +13,10 @@ leaving is the DJ disconnecting (``dj_disconnect`` with the real duration).
 credentials sets what the live DJ is playing (a new ``now_playing``).
 
 Refusals: 400 for a request that is not one, 401 with ``WWW-Authenticate: Basic``
-for wrong credentials, 404 for an unknown mount, 409 for a mount or DJ already
-connected (or an input the station refuses), 503 beyond ``max_sources``.
+for wrong credentials, 404 for an unknown mount, 408 / 431 for a request head
+not finished in time / too long, 409 for a mount or DJ already connected (or an
+input the station refuses), 503 beyond ``max_sources`` or beyond
+:class:`HarborLimits`' unauthenticated connections.
 
 Every connection is its own task and nothing it does reaches the task that
 serves the harbor (and, above it, the station): an unexpected exception closes
@@ -26,6 +28,7 @@ import binascii
 import contextlib
 import http.client
 import io
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -40,14 +43,49 @@ from .scenario import Dj, HarborSettings, Mount, Scenario, Station
 
 log = logging.getLogger("grimnir_sim.harbor")
 
-MAX_HEAD_BYTES = 16_384
-HEAD_TIMEOUT_SECONDS = 10.0
 REALM = "Icecast2 Server"
 READ_SIZE = 65_536
+HEAD_READ_SIZE = 4_096
 RESPOND_TIMEOUT_SECONDS = 2.0
 SOURCE_METHODS = ("PUT", "SOURCE")
 
 Submit = Callable[[inputs.Input], Awaitable[list[Emitted]]]
+
+
+def client_key(address: str) -> str:
+    """What the limits count by: the IPv4 address, or the /64 network of an IPv6 address.
+
+    One IPv6 host commonly owns a whole /64, so counting single IPv6 addresses
+    would give it 2**64 fresh starts.
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _positive(_instance: Any, attribute: attrs.Attribute, value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be greater than 0, not {value!r}")
+
+
+@attrs.frozen
+class HarborLimits:
+    """The harbor's defences against hostile clients; the defaults are the documented ones."""
+
+    max_pending: int = attrs.field(default=64, validator=_positive)
+    """Connections not authenticated yet (reading their request, or being refused), in all."""
+    max_pending_per_address: int = attrs.field(default=8, validator=_positive)
+    """The same, from one address (an IPv6 /64); so one slow client cannot take every place."""
+    head_timeout_seconds: float = attrs.field(default=10.0, validator=_positive)
+    """The whole request head must arrive within this, from the connection's start."""
+    max_head_bytes: int = attrs.field(default=16_384, validator=_positive)
+    """The longest request head, from its first byte to its closing blank line included."""
 
 
 @attrs.define
@@ -56,8 +94,10 @@ class HarborCounters:
 
     connections: int = 0
     """Connections accepted."""
+    over_capacity: int = 0
+    """Answered 503 at once: too many unauthenticated connections (in all or from that address)."""
     refused: int = 0
-    """Answered with a refusal (4xx, 5xx)."""
+    """Answered with a refusal (4xx, 5xx), the over-capacity ones not included."""
     failures: int = 0
     """Connections closed by an unexpected exception in the harbor (each logged once)."""
 
@@ -114,12 +154,66 @@ class SourceConnection:
         }
 
 
+@attrs.define
+class _PendingSlot:
+    """One unauthenticated connection's place; given back once, on login or at its end."""
+
+    pending: "_Pending"
+    address: str
+    held: bool = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.pending.give_back(self.address)
+
+    def __enter__(self) -> "_PendingSlot":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
+
+class _Pending:
+    """Unauthenticated connections, in all and per address, each within its cap."""
+
+    def __init__(self, limits: HarborLimits) -> None:
+        self._limits = limits
+        self.total = 0
+        self._by_address: dict[str, int] = {}
+
+    def take(self, address: str) -> _PendingSlot | None:
+        """A place for a new connection from ``address``, or None when there is none."""
+        from_address = self._by_address.get(address, 0)
+        if self.total >= self._limits.max_pending or from_address >= self._limits.max_pending_per_address:
+            return None
+        self.total += 1
+        self._by_address[address] = from_address + 1
+        return _PendingSlot(self, address)
+
+    def give_back(self, address: str) -> None:
+        self.total -= 1
+        left = self._by_address[address] - 1
+        if left:
+            self._by_address[address] = left
+        else:
+            del self._by_address[address]
+
+
 class Harbor:
-    def __init__(self, scenario: Scenario, submit: Submit, settings: HarborSettings | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        submit: Submit,
+        settings: HarborSettings | None = None,
+        limits: HarborLimits | None = None,
+    ) -> None:
         self.scenario = scenario
         self.settings = settings or scenario.harbor
+        self.limits = limits or HarborLimits()
         self._submit = submit
         self._mounts = {m.path: (station, m) for station in scenario.stations for m in station.mounts}
+        self._pending = _Pending(self.limits)
         self.counters = HarborCounters()
         self.sources: dict[str, SourceConnection] = {}
         """Connected sources by mount path; a mount is held here from before its first await."""
@@ -130,6 +224,7 @@ class Harbor:
             "port": self.port,
             "max_sources": self.settings.max_sources,
             "sources": [source.describe() for source in self.sources.values()],
+            "pending": self._pending.total,
             "counters": self.counters.as_dict(),
         }
 
@@ -158,35 +253,51 @@ class Harbor:
             peer = stream.socket.getpeername()[0]
         except OSError:
             return  # reset before the harbor looked at it (a health check, a port scan)
-        try:
-            request = await self._read_head(stream)
-            if request.method in SOURCE_METHODS:
-                await self._source(stream, request, self._authenticate(request), peer)
-            elif request.method == "GET" and request.path == "/admin/metadata":
-                await self._metadata(stream, request, self._authenticate(request))
-            else:
-                raise _Refused(
-                    405 if request.path in self._mounts else 404, "Not a source or metadata request"
-                )
-        except _Refused as refused:
-            self.counters.refused += 1
-            await self._respond(stream, refused.status, refused.reason, refused.headers)
-        except (_ClientGone, trio.BrokenResourceError, trio.ClosedResourceError):
-            pass  # the client went away; whatever it had started is cleaned up where it started
+        client = client_key(peer)
+        slot = self._pending.take(client)
+        if slot is None:
+            self.counters.over_capacity += 1
+            await self._respond(stream, 503, "Too many connections")
+            return
+        with slot:
+            try:
+                request = await self._read_head(stream)
+                if request.method in SOURCE_METHODS:
+                    dj = self._authenticate(request)
+                    slot.release()
+                    await self._source(stream, request, dj, peer)
+                elif request.method == "GET" and request.path == "/admin/metadata":
+                    dj = self._authenticate(request)
+                    slot.release()
+                    await self._metadata(stream, request, dj)
+                else:
+                    raise _Refused(
+                        405 if request.path in self._mounts else 404, "Not a source or metadata request"
+                    )
+            except _Refused as refused:
+                self.counters.refused += 1
+                await self._respond(stream, refused.status, refused.reason, refused.headers)
+            except (_ClientGone, trio.BrokenResourceError, trio.ClosedResourceError):
+                pass  # the client went away; whatever it had started is cleaned up where it started
 
     async def _read_head(self, stream: trio.SocketStream) -> _Request:
-        buffered = b""
-        with trio.move_on_after(HEAD_TIMEOUT_SECONDS):
-            while b"\r\n\r\n" not in buffered:
-                if len(buffered) > MAX_HEAD_BYTES:
+        limit = self.limits.max_head_bytes
+        buffered = bytearray()
+        end = -1
+        with trio.move_on_after(self.limits.head_timeout_seconds):
+            while end < 0:
+                if len(buffered) >= limit:
                     raise _Refused(431, "Request Header Fields Too Large")
-                chunk = await stream.receive_some(4096)
+                # Never read past the limit: what is buffered is the most a head may be.
+                chunk = await stream.receive_some(min(HEAD_READ_SIZE, limit - len(buffered)))
                 if not chunk:
                     raise _ClientGone
+                searched = max(0, len(buffered) - 3)
                 buffered += chunk
-        if b"\r\n\r\n" not in buffered:
+                end = buffered.find(b"\r\n\r\n", searched)
+        if end < 0:
             raise _Refused(408, "Request Timeout")
-        head, _, leftover = buffered.partition(b"\r\n\r\n")
+        head, leftover = bytes(buffered[:end]), bytes(buffered[end + 4 :])
         request_line, _, header_block = head.partition(b"\r\n")
         try:
             method, target, _version = request_line.decode("ascii").split(" ")

@@ -1,13 +1,14 @@
-"""The harbor against hostile clients: resets, races, its own bugs."""
+"""The harbor against hostile clients: resets, races, floods, long heads, its own bugs."""
 
 import logging
 import socket
 import struct
 
+import pytest
 import trio
 
 from playout import inputs
-from playout.harbor import Harbor
+from playout.harbor import Harbor, HarborLimits, client_key
 from tests.test_harbor import Station, basic
 
 MIKE = basic("mike", "mikes-secret")
@@ -198,3 +199,83 @@ async def test_metadata_after_the_dj_was_disconnected_through_the_api_is_a_409(a
         assert station.kinds().count("dj_disconnect") == 1
         assert station.harbor.counters.failures == 0
         nursery.cancel_scope.cancel()
+
+
+# -- unauthenticated connections are capped ------------------------------------------------------
+
+
+async def test_unauthenticated_connections_beyond_the_caps_are_answered_503_at_once(autojump_clock):
+    async with trio.open_nursery() as nursery:
+        station = await Station(nursery).start()
+        limits = station.harbor.limits
+        assert (limits.max_pending, limits.max_pending_per_address) == (64, 8)
+        idle = [await connect(station, "127.0.1.1") for _ in range(8)]
+        await trio.sleep(0.1)
+        began = trio.current_time()
+        extra = await connect(station, "127.0.1.1")
+        assert status(await extra.receive_some(4096)) == 503
+        assert trio.current_time() - began < 0.5
+        assert await closed_by_harbor(extra)
+        live, answer = await put(station, MIKE, local="127.0.2.1")  # another address still gets in
+        assert status(answer) == 200
+        await live.aclose()
+        # 7 more addresses x 8 = 64 in all: a further address gets 503 too, and nobody waits for it
+        for n in range(2, 9):
+            idle += [await connect(station, f"127.0.1.{n}") for _ in range(8)]
+        await trio.sleep(0.1)
+        assert station.harbor.snapshot()["pending"] == 64
+        began = trio.current_time()
+        extra = await connect(station, "127.0.3.1")
+        assert status(await extra.receive_some(4096)) == 503
+        assert trio.current_time() - began < 0.5
+        assert station.harbor.counters.over_capacity == 2
+        # the idle ones are answered 408 when their head does not come within the head timeout
+        answer = await idle[0].receive_some(4096)
+        assert status(answer) == 408
+        assert trio.current_time() - began == pytest.approx(limits.head_timeout_seconds, abs=0.5)
+        await trio.sleep(0.5)
+        assert station.harbor.snapshot()["pending"] == 0
+        live, answer = await put(station, MIKE, local="127.0.3.1")
+        assert status(answer) == 200
+        for stream in [*idle, extra, live]:
+            await stream.aclose()
+        nursery.cancel_scope.cancel()
+
+
+# -- request heads --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("size", "expected"), [(16_384, 200), (16_385, 431)])
+async def test_the_request_head_limit_is_exactly_16_kib(size, expected, autojump_clock):
+    start = f"PUT /live HTTP/1.1\r\nAuthorization: {MIKE}\r\nX-Padding: ".encode()
+    head = start + b"a" * (size - len(start) - 4) + b"\r\n\r\n"
+    assert len(head) == size
+    async with trio.open_nursery() as nursery:
+        station = await Station(nursery).start()
+        stream = await connect(station)
+        await stream.send_all(head)
+        assert status(await stream.receive_some(4096)) == expected
+        if expected == 431:
+            assert await closed_by_harbor(stream)
+            assert station.kinds() == ["now_playing"]
+        await stream.aclose()
+        nursery.cancel_scope.cancel()
+
+
+# -- the settings ----------------------------------------------------------------------------------
+
+
+def test_clients_are_counted_by_ipv4_address_and_ipv6_network():
+    assert client_key("192.0.2.7") == "192.0.2.7"
+    assert client_key("::ffff:192.0.2.7") == "192.0.2.7"
+    assert client_key("2001:db8::1") == client_key("2001:db8::ffff:1") == "2001:db8::/64"
+    assert client_key("2001:db8:0:1::1") == "2001:db8:0:1::/64"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"max_pending": 0}, {"max_pending_per_address": 0}, {"head_timeout_seconds": -1}, {"max_head_bytes": 0}],
+)
+def test_limits_that_would_defeat_themselves_are_refused(changes):
+    with pytest.raises(ValueError):
+        HarborLimits(**changes)

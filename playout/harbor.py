@@ -15,8 +15,9 @@ credentials sets what the live DJ is playing (a new ``now_playing``).
 Refusals: 400 for a request that is not one, 401 with ``WWW-Authenticate: Basic``
 for wrong credentials, 404 for an unknown mount, 408 / 431 for a request head
 not finished in time / too long, 409 for a mount or DJ already connected (or an
-input the station refuses), 503 beyond ``max_sources`` or beyond
-:class:`HarborLimits`' unauthenticated connections.
+input the station refuses), 429 for a client or mount locked out after failed
+logins, 503 beyond ``max_sources`` or beyond :class:`HarborLimits`'
+unauthenticated connections.
 
 Every connection is its own task and nothing it does reaches the task that
 serves the harbor (and, above it, the station): an unexpected exception closes
@@ -26,10 +27,13 @@ that connection, is logged once and counted in :attr:`Harbor.counters`.
 import base64
 import binascii
 import contextlib
+import hashlib
+import hmac
 import http.client
 import io
 import ipaddress
 import logging
+import math
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -39,6 +43,7 @@ import trio
 
 from . import inputs
 from .core import Emitted, InputRejected
+from .lockouts import Lockouts
 from .scenario import Dj, HarborSettings, Mount, Scenario, Station
 
 log = logging.getLogger("grimnir_sim.harbor")
@@ -86,6 +91,37 @@ class HarborLimits:
     """The whole request head must arrive within this, from the connection's start."""
     max_head_bytes: int = attrs.field(default=16_384, validator=_positive)
     """The longest request head, from its first byte to its closing blank line included."""
+    address_failures: int = attrs.field(default=5, validator=_positive)
+    """Failed logins from one address within ``failure_window_seconds`` that lock it out."""
+    mount_failures: int = attrs.field(default=20, validator=_positive)
+    """Failed logins on one mount, from any addresses, within the window, that lock it out."""
+    failure_window_seconds: float = attrs.field(default=60.0, validator=_positive)
+    address_lockout_seconds: float = attrs.field(default=300.0, validator=_positive)
+    mount_lockout_seconds: float = attrs.field(default=300.0, validator=_positive)
+    """A locked mount refuses only addresses no DJ has logged in from (see ``trusted_addresses``)."""
+    trusted_addresses: int = attrs.field(default=1_024, validator=_positive)
+    """Addresses DJs have logged in from that a locked mount still lets in (the latest ones)."""
+    tracked_addresses: int = attrs.field(default=10_000, validator=_positive)
+    """Addresses whose failures and lockouts are remembered at once (the stalest are forgotten)."""
+
+    def __attrs_post_init__(self) -> None:
+        # What keeps one address from locking a mount for everybody (see playout.lockouts).
+        if self.mount_failures <= self.address_failures:
+            raise ValueError("mount_failures must be greater than address_failures")
+        if self.address_lockout_seconds < self.failure_window_seconds:
+            raise ValueError("address_lockout_seconds must be at least failure_window_seconds")
+
+    def lockouts(self) -> Lockouts:
+        """The failed-login bookkeeping these limits describe."""
+        return Lockouts(
+            address_failures=self.address_failures,
+            mount_failures=self.mount_failures,
+            window=self.failure_window_seconds,
+            address_lockout=self.address_lockout_seconds,
+            mount_lockout=self.mount_lockout_seconds,
+            trusted_addresses=self.trusted_addresses,
+            tracked_addresses=self.tracked_addresses,
+        )
 
 
 @attrs.define
@@ -98,6 +134,12 @@ class HarborCounters:
     """Answered 503 at once: too many unauthenticated connections (in all or from that address)."""
     refused: int = 0
     """Answered with a refusal (4xx, 5xx), the over-capacity ones not included."""
+    auth_failures: int = 0
+    """Logins with credentials that match no DJ."""
+    lockouts: int = 0
+    """Lockouts begun (of an address or a mount)."""
+    locked_out: int = 0
+    """Logins refused with 429 because their address or mount was locked out."""
     failures: int = 0
     """Connections closed by an unexpected exception in the harbor (each logged once)."""
 
@@ -200,6 +242,11 @@ class _Pending:
             del self._by_address[address]
 
 
+def _digest(text: str) -> bytes:
+    # Comparing digests, not the strings, keeps the comparison's time independent of the lengths.
+    return hashlib.sha256(text.encode()).digest()
+
+
 class Harbor:
     def __init__(
         self,
@@ -213,7 +260,14 @@ class Harbor:
         self.limits = limits or HarborLimits()
         self._submit = submit
         self._mounts = {m.path: (station, m) for station in scenario.stations for m in station.mounts}
+        self._credentials = [
+            (dj, _digest(dj.key), _digest(dj.password))
+            for dj in scenario.djs.values()
+            if dj.password is not None
+        ]
+        self._source_user = _digest("source")
         self._pending = _Pending(self.limits)
+        self._lockouts = self.limits.lockouts()
         self.counters = HarborCounters()
         self.sources: dict[str, SourceConnection] = {}
         """Connected sources by mount path; a mount is held here from before its first await."""
@@ -225,6 +279,7 @@ class Harbor:
             "max_sources": self.settings.max_sources,
             "sources": [source.describe() for source in self.sources.values()],
             "pending": self._pending.total,
+            "locked": self._lockouts.locked(trio.current_time()),
             "counters": self.counters.as_dict(),
         }
 
@@ -263,11 +318,11 @@ class Harbor:
             try:
                 request = await self._read_head(stream)
                 if request.method in SOURCE_METHODS:
-                    dj = self._authenticate(request)
+                    dj = self._authenticate(request, client, request.path)
                     slot.release()
                     await self._source(stream, request, dj, peer)
                 elif request.method == "GET" and request.path == "/admin/metadata":
-                    dj = self._authenticate(request)
+                    dj = self._authenticate(request, client, request.query.get("mount", [""])[0])
                     slot.release()
                     await self._metadata(stream, request, dj)
                 else:
@@ -307,7 +362,14 @@ class Harbor:
         parts = urlsplit(target)
         return _Request(method.upper(), parts.path, parse_qs(parts.query), headers, leftover)
 
-    def _authenticate(self, request: _Request) -> Dj:
+    def _authenticate(self, request: _Request, client: str, mount_path: str) -> Dj:
+        """The DJ of the request's credentials, within the failed-login limits of ``client`` and the mount."""
+        mount = mount_path if mount_path in self._mounts else None
+        now = trio.current_time()
+        wait = self._lockouts.refusal(client, mount, now)
+        if wait is not None:
+            self.counters.locked_out += 1
+            raise _Refused(429, "Too Many Requests", {"Retry-After": str(math.ceil(wait))})
         challenge = {"WWW-Authenticate": f'Basic realm="{REALM}"'}
         scheme, _, encoded = (request.headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "basic":
@@ -316,10 +378,39 @@ class Harbor:
             user, _, password = base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
             raise _Refused(401, "Authentication Required", challenge) from None
-        for dj in self.scenario.djs.values():
-            if dj.password is not None and dj.password == password and user in ("source", dj.key):
-                return dj
-        raise _Refused(401, "Authentication Required", challenge)
+        dj = self._match(user, password)
+        if dj is None:
+            self.counters.auth_failures += 1
+            for lockout in self._lockouts.failed(client, mount, now):
+                self.counters.lockouts += 1
+                log.warning(
+                    "harbor: %s %s locked out for %gs after failed logins",
+                    lockout.kind,
+                    lockout.key,
+                    lockout.until - now,
+                )
+            raise _Refused(401, "Authentication Required", challenge)
+        self._lockouts.succeeded(client)
+        return dj
+
+    def _match(self, user: str, password: str) -> Dj | None:
+        """The DJ these credentials are, if any, in the same time whoever is asked about.
+
+        Every DJ's id and password are compared, in constant time, whatever the
+        user: a wrong guess takes as long as a right one and tells nothing about
+        which DJs exist.
+        """
+        user_digest, password_digest = _digest(user), _digest(password)
+        as_source = hmac.compare_digest(user_digest, self._source_user)
+        found = None
+        for dj, dj_user, dj_password in self._credentials:
+            # `&` and `|`, not `and` and `or`: every comparison runs.
+            matches = hmac.compare_digest(password_digest, dj_password) & (
+                as_source | hmac.compare_digest(user_digest, dj_user)
+            )
+            if matches and found is None:
+                found = dj
+        return found
 
     async def _apply(self, given: inputs.Input) -> list[Emitted]:
         """Submit one input; an input the station refuses is a 409 for this client only."""

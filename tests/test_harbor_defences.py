@@ -1,5 +1,6 @@
-"""The harbor against hostile clients: resets, races, floods, long heads, its own bugs."""
+"""The harbor against hostile clients: resets, races, floods, password guessing, long heads, its own bugs."""
 
+import hmac
 import logging
 import socket
 import struct
@@ -9,10 +10,12 @@ import trio
 
 from playout import inputs
 from playout.harbor import Harbor, HarborLimits, client_key
+from playout.lockouts import Lockouts
 from tests.test_harbor import Station, basic
 
 MIKE = basic("mike", "mikes-secret")
 SARAH = basic("sarah", "sarahs-secret")
+WRONG = basic("mike", "a-guess")
 
 
 def status(answer: bytes) -> int:
@@ -262,7 +265,197 @@ async def test_the_request_head_limit_is_exactly_16_kib(size, expected, autojump
         nursery.cancel_scope.cancel()
 
 
-# -- the settings ----------------------------------------------------------------------------------
+# -- password guessing ------------------------------------------------------------------------------
+
+
+async def test_every_login_compares_every_dj_in_constant_time_whoever_it_names(autojump_clock, monkeypatch):
+    compared = []
+    real = hmac.compare_digest
+
+    def counted(a, b):
+        compared.append((len(a), len(b)))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", counted)
+    async with trio.open_nursery() as nursery:
+        station = await Station(nursery).start()
+        per_login = []
+        for user, password in [
+            ("nobody", "x"),
+            ("mike", "a-guess"),
+            ("source", "a-much-longer-guess-than-any-password"),
+            ("sarah", "mikes-secret"),
+        ]:
+            compared.clear()
+            stream, answer = await put(station, basic(user, password), local="127.0.1.1")
+            assert status(answer) == 401
+            await stream.aclose()
+            per_login.append(list(compared))
+        assert len(per_login[0]) >= 2 * len(station.scenario.djs)
+        assert all(calls == per_login[0] for calls in per_login)
+        assert {lengths for lengths in per_login[0]} == {(32, 32)}  # digests: lengths tell nothing
+        nursery.cancel_scope.cancel()
+
+
+async def test_failed_logins_lock_out_their_address_only_and_only_for_a_while(autojump_clock):
+    async with trio.open_nursery() as nursery:
+        station = await Station(nursery).start()
+        limits = station.harbor.limits
+        assert (limits.address_failures, limits.address_lockout_seconds) == (5, 300)
+        answers = []
+        for _ in range(50):  # a burst of guesses
+            stream, answer = await put(station, WRONG, local="127.0.1.1")
+            answers.append(status(answer))
+            await stream.aclose()
+        assert answers == [401] * 5 + [429] * 45
+        stream, answer = await put(station, MIKE, local="127.0.1.1")  # even the right password
+        assert status(answer) == 429 and b"Retry-After: 300" in answer
+        await stream.aclose()
+        live, answer = await put(station, MIKE, local="127.0.2.1")  # the DJ elsewhere is not affected
+        assert status(answer) == 200
+        await live.aclose()
+        counters = station.harbor.counters
+        assert (counters.auth_failures, counters.locked_out, counters.lockouts) == (5, 46, 1)
+        assert station.harbor.snapshot()["locked"] == {"addresses": 1, "mounts": 0}
+        await trio.sleep(limits.address_lockout_seconds)
+        assert station.harbor.snapshot()["locked"] == {"addresses": 0, "mounts": 0}
+        stream, answer = await put(station, SARAH, local="127.0.1.1")
+        assert status(answer) == 200
+        await stream.aclose()
+        nursery.cancel_scope.cancel()
+
+
+async def test_metadata_logins_are_limited_too(autojump_clock):
+    async with trio.open_nursery() as nursery:
+        station = await Station(nursery).start()
+        answers = []
+        for _ in range(6):
+            stream = await connect(station, "127.0.1.1")
+            await stream.send_all(
+                b"GET /admin/metadata?mode=updinfo&mount=/live&song=x HTTP/1.0\r\n"
+                + f"Authorization: {WRONG}\r\n\r\n".encode()
+            )
+            answers.append(status(await stream.receive_some(4096)))
+            await stream.aclose()
+        assert answers == [401] * 5 + [429]
+        nursery.cancel_scope.cancel()
+
+
+async def test_one_guessing_address_never_keeps_a_dj_out_from_another(autojump_clock):
+    async with trio.open_nursery() as nursery:
+        station = await Station(nursery).start()
+        checked = []
+
+        async def guess_forever():
+            while True:
+                stream, answer = await put(station, basic("source", "a-guess"), local="127.0.1.1")
+                await stream.aclose()
+                if status(answer) == 401:
+                    checked.append(trio.current_time())
+                await trio.sleep(2)
+
+        began = trio.current_time()
+        nursery.start_soon(guess_forever)
+        for minute in range(12):  # across three lockouts of the guesser
+            await trio.sleep(60)
+            # from a new address each time, so never one the mount already trusts
+            live, answer = await put(station, MIKE, local=f"127.0.2.{minute + 1}")
+            assert status(answer) == 200, (minute, answer)
+            await live.aclose()
+            await wait_for(lambda: not station.harbor.sources)
+        # the guesser had 5 guesses checked per 300 s lockout, no more
+        assert len(checked) <= 5 * ((trio.current_time() - began) // 300 + 1)
+        assert station.harbor.snapshot()["locked"]["mounts"] == 0
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_mount_guessed_at_from_many_addresses_lets_in_only_addresses_djs_used_before(autojump_clock):
+    async with trio.open_nursery() as nursery:
+        station = await Station(nursery).start()
+        limits = station.harbor.limits
+        assert (limits.mount_failures, limits.mount_lockout_seconds) == (20, 300)
+        before, answer = await put(station, MIKE)  # Mike has been live from 127.0.0.1
+        assert status(answer) == 200
+        await before.aclose()
+        await wait_for(lambda: not station.harbor.sources)
+        for n in range(1, 5):  # 4 addresses x 5 = 20 failures on /live
+            for _ in range(5):
+                stream, answer = await put(station, WRONG, local=f"127.0.1.{n}")
+                assert status(answer) == 401
+                await stream.aclose()
+        newcomer, answer = await put(station, SARAH, local="127.0.2.1")
+        assert status(answer) == 429
+        await newcomer.aclose()
+        elsewhere, answer = await put(station, SARAH, "/main.mp3", local="127.0.2.1")  # another mount
+        assert status(answer) == 200
+        await elsewhere.aclose()
+        await wait_for(lambda: not station.harbor.sources)
+        trusted, answer = await put(station, MIKE)
+        assert status(answer) == 200
+        await trusted.aclose()
+        await wait_for(lambda: not station.harbor.sources)
+        await trio.sleep(limits.mount_lockout_seconds)
+        newcomer, answer = await put(station, MIKE, local="127.0.2.2")
+        assert status(answer) == 200
+        await newcomer.aclose()
+        nursery.cancel_scope.cancel()
+
+
+# -- the bookkeeping on its own ---------------------------------------------------------------------
+
+
+def lockouts(**changes) -> Lockouts:
+    settings = {
+        "address_failures": 3,
+        "mount_failures": 5,
+        "window": 60.0,
+        "address_lockout": 100.0,
+        "mount_lockout": 50.0,
+        "trusted_addresses": 2,
+        "tracked_addresses": 100,
+    } | changes
+    return Lockouts(**settings)
+
+
+def test_failures_further_apart_than_the_window_never_lock():
+    guarded = lockouts()
+    for n in range(10):
+        assert guarded.failed("a", None, n * 31.0) == []
+    assert guarded.refusal("a", None, 400.0) is None
+
+
+def test_a_lockout_ends_on_time_and_refused_attempts_do_not_count():
+    guarded = lockouts()
+    assert guarded.failed("a", "/m", 0) == []
+    assert guarded.failed("a", "/m", 1) == []
+    (locked,) = guarded.failed("a", "/m", 2)
+    assert (locked.kind, locked.key, locked.until) == ("address", "a", 102)
+    assert guarded.refusal("a", "/m", 50) == 52
+    assert guarded.refusal("b", "/m", 50) is None
+    assert guarded.refusal("a", "/m", 102) is None
+
+
+def test_a_success_forgives_failures_and_trusts_the_latest_addresses_only():
+    guarded = lockouts()
+    guarded.failed("a", None, 0)
+    guarded.failed("a", None, 1)
+    guarded.succeeded("a")
+    assert guarded.failed("a", None, 2) == []  # the count started again
+    for address in ("a", "b", "c"):  # two trusted at most: "a" is forgotten
+        guarded.succeeded(address)
+    for n in range(5):
+        guarded.failed(f"x{n}", "/m", 10)
+    assert [guarded.refusal(address, "/m", 11) for address in ("a", "b", "c", "new")] == [49, None, None, 49]
+
+
+def test_tracked_addresses_are_bounded():
+    guarded = lockouts(tracked_addresses=10)
+    for n in range(1000):
+        guarded.failed(f"10.0.{n // 256}.{n % 256}", None, 0)
+        guarded.failed(f"10.0.{n // 256}.{n % 256}", None, 0)
+        guarded.failed(f"10.0.{n // 256}.{n % 256}", None, 0)
+    assert guarded.locked(1) == {"addresses": 10, "mounts": 0}
+    assert len(guarded._address_failures._times) == 0
 
 
 def test_clients_are_counted_by_ipv4_address_and_ipv6_network():
@@ -274,7 +467,12 @@ def test_clients_are_counted_by_ipv4_address_and_ipv6_network():
 
 @pytest.mark.parametrize(
     "changes",
-    [{"max_pending": 0}, {"max_pending_per_address": 0}, {"head_timeout_seconds": -1}, {"max_head_bytes": 0}],
+    [
+        {"mount_failures": 5},  # one address could lock the mount
+        {"address_lockout_seconds": 30},  # shorter than the window: the same
+        {"max_pending": 0},
+        {"head_timeout_seconds": -1},
+    ],
 )
 def test_limits_that_would_defeat_themselves_are_refused(changes):
     with pytest.raises(ValueError):

@@ -13,17 +13,28 @@ leaving is the DJ disconnecting (``dj_disconnect`` with the real duration).
 credentials sets what the live DJ is playing (a new ``now_playing``).
 
 Refusals: 400 for a request that is not one, 401 with ``WWW-Authenticate: Basic``
-for wrong credentials, 404 for an unknown mount, 409 for a mount or DJ already
-connected, 503 beyond ``max_sources``.
+for wrong credentials, 404 for an unknown mount, 408 / 431 for a request head
+not finished in time / too long, 409 for a mount or DJ already connected (or an
+input the station refuses), 429 for a client or mount locked out after failed
+logins, 503 beyond ``max_sources`` or beyond :class:`HarborLimits`'
+unauthenticated connections.
+
+Every connection is its own task and nothing it does reaches the task that
+serves the harbor (and, above it, the station): an unexpected exception closes
+that connection, is logged once and counted in :attr:`Harbor.counters`.
 """
 
 import base64
 import binascii
 import contextlib
+import hashlib
+import hmac
 import http.client
 import io
+import ipaddress
 import logging
-from collections.abc import Awaitable, Callable
+import math
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,16 +43,108 @@ import trio
 
 from . import inputs
 from .core import Emitted, InputRejected
+from .lockouts import Lockouts
 from .scenario import Dj, HarborSettings, Mount, Scenario, Station
 
 log = logging.getLogger("grimnir_sim.harbor")
 
-MAX_HEAD_BYTES = 16_384
-HEAD_TIMEOUT_SECONDS = 10.0
 REALM = "Icecast2 Server"
 READ_SIZE = 65_536
+HEAD_READ_SIZE = 4_096
+RESPOND_TIMEOUT_SECONDS = 2.0
+SOURCE_METHODS = ("PUT", "SOURCE")
 
 Submit = Callable[[inputs.Input], Awaitable[list[Emitted]]]
+
+
+def client_key(address: str) -> str:
+    """What the limits count by: the IPv4 address, or the /64 network of an IPv6 address.
+
+    One IPv6 host commonly owns a whole /64, so counting single IPv6 addresses
+    would give it 2**64 fresh starts.
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _positive(_instance: Any, attribute: attrs.Attribute, value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be greater than 0, not {value!r}")
+
+
+@attrs.frozen
+class HarborLimits:
+    """The harbor's defences against hostile clients; the defaults are the documented ones."""
+
+    max_pending: int = attrs.field(default=64, validator=_positive)
+    """Connections not authenticated yet (reading their request, or being refused), in all."""
+    max_pending_per_address: int = attrs.field(default=8, validator=_positive)
+    """The same, from one address (an IPv6 /64); so one slow client cannot take every place."""
+    head_timeout_seconds: float = attrs.field(default=10.0, validator=_positive)
+    """The whole request head must arrive within this, from the connection's start."""
+    max_head_bytes: int = attrs.field(default=16_384, validator=_positive)
+    """The longest request head, from its first byte to its closing blank line included."""
+    address_failures: int = attrs.field(default=5, validator=_positive)
+    """Failed logins from one address within ``failure_window_seconds`` that lock it out."""
+    mount_failures: int = attrs.field(default=20, validator=_positive)
+    """Failed logins on one mount, from any addresses, within the window, that lock it out."""
+    failure_window_seconds: float = attrs.field(default=60.0, validator=_positive)
+    address_lockout_seconds: float = attrs.field(default=300.0, validator=_positive)
+    mount_lockout_seconds: float = attrs.field(default=300.0, validator=_positive)
+    """A locked mount refuses only addresses no DJ has logged in from (see ``trusted_addresses``)."""
+    trusted_addresses: int = attrs.field(default=1_024, validator=_positive)
+    """Addresses DJs have logged in from that a locked mount still lets in (the latest ones)."""
+    tracked_addresses: int = attrs.field(default=10_000, validator=_positive)
+    """Addresses whose failures and lockouts are remembered at once (the stalest are forgotten)."""
+
+    def __attrs_post_init__(self) -> None:
+        # What keeps one address from locking a mount for everybody (see playout.lockouts).
+        if self.mount_failures <= self.address_failures:
+            raise ValueError("mount_failures must be greater than address_failures")
+        if self.address_lockout_seconds < self.failure_window_seconds:
+            raise ValueError("address_lockout_seconds must be at least failure_window_seconds")
+
+    def lockouts(self) -> Lockouts:
+        """The failed-login bookkeeping these limits describe."""
+        return Lockouts(
+            address_failures=self.address_failures,
+            mount_failures=self.mount_failures,
+            window=self.failure_window_seconds,
+            address_lockout=self.address_lockout_seconds,
+            mount_lockout=self.mount_lockout_seconds,
+            trusted_addresses=self.trusted_addresses,
+            tracked_addresses=self.tracked_addresses,
+        )
+
+
+@attrs.define
+class HarborCounters:
+    """What the harbor has seen since it started; plain counts, for the state and the server's figures."""
+
+    connections: int = 0
+    """Connections accepted."""
+    over_capacity: int = 0
+    """Answered 503 at once: too many unauthenticated connections (in all or from that address)."""
+    refused: int = 0
+    """Answered with a refusal (4xx, 5xx), the over-capacity ones not included."""
+    auth_failures: int = 0
+    """Logins with credentials that match no DJ."""
+    lockouts: int = 0
+    """Lockouts begun (of an address or a mount)."""
+    locked_out: int = 0
+    """Logins refused with 429 because their address or mount was locked out."""
+    failures: int = 0
+    """Connections closed by an unexpected exception in the harbor (each logged once)."""
+
+    def as_dict(self) -> dict[str, int]:
+        return attrs.asdict(self)
 
 
 class _Refused(Exception):
@@ -50,6 +153,10 @@ class _Refused(Exception):
         self.status = status
         self.reason = reason
         self.headers = headers or {}
+
+
+class _ClientGone(Exception):
+    """The client closed its side before its request head was complete."""
 
 
 @attrs.frozen
@@ -69,8 +176,9 @@ class SourceConnection:
     station: Station
     mount: Mount
     source_ip: str
-    session_id: str
     connected_at: float
+    session_id: str | None = None
+    """None until the station has accepted the DJ (the mount is held from before)."""
     bytes_received: int = 0
     content_type: str = ""
 
@@ -88,14 +196,81 @@ class SourceConnection:
         }
 
 
+@attrs.define
+class _PendingSlot:
+    """One unauthenticated connection's place; given back once, on login or at its end."""
+
+    pending: "_Pending"
+    address: str
+    held: bool = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.pending.give_back(self.address)
+
+    def __enter__(self) -> "_PendingSlot":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
+
+class _Pending:
+    """Unauthenticated connections, in all and per address, each within its cap."""
+
+    def __init__(self, limits: HarborLimits) -> None:
+        self._limits = limits
+        self.total = 0
+        self._by_address: dict[str, int] = {}
+
+    def take(self, address: str) -> _PendingSlot | None:
+        """A place for a new connection from ``address``, or None when there is none."""
+        from_address = self._by_address.get(address, 0)
+        if self.total >= self._limits.max_pending or from_address >= self._limits.max_pending_per_address:
+            return None
+        self.total += 1
+        self._by_address[address] = from_address + 1
+        return _PendingSlot(self, address)
+
+    def give_back(self, address: str) -> None:
+        self.total -= 1
+        left = self._by_address[address] - 1
+        if left:
+            self._by_address[address] = left
+        else:
+            del self._by_address[address]
+
+
+def _digest(text: str) -> bytes:
+    # Comparing digests, not the strings, keeps the comparison's time independent of the lengths.
+    return hashlib.sha256(text.encode()).digest()
+
+
 class Harbor:
-    def __init__(self, scenario: Scenario, submit: Submit, settings: HarborSettings | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        submit: Submit,
+        settings: HarborSettings | None = None,
+        limits: HarborLimits | None = None,
+    ) -> None:
         self.scenario = scenario
         self.settings = settings or scenario.harbor
+        self.limits = limits or HarborLimits()
         self._submit = submit
         self._mounts = {m.path: (station, m) for station in scenario.stations for m in station.mounts}
+        self._credentials = [
+            (dj, _digest(dj.key), _digest(dj.password))
+            for dj in scenario.djs.values()
+            if dj.password is not None
+        ]
+        self._source_user = _digest("source")
+        self._pending = _Pending(self.limits)
+        self._lockouts = self.limits.lockouts()
+        self.counters = HarborCounters()
         self.sources: dict[str, SourceConnection] = {}
-        """Connected sources by mount path."""
+        """Connected sources by mount path; a mount is held here from before its first await."""
         self.port: int | None = None
 
     def snapshot(self) -> dict[str, Any]:
@@ -103,6 +278,9 @@ class Harbor:
             "port": self.port,
             "max_sources": self.settings.max_sources,
             "sources": [source.describe() for source in self.sources.values()],
+            "pending": self._pending.total,
+            "locked": self._lockouts.locked(trio.current_time()),
+            "counters": self.counters.as_dict(),
         }
 
     async def serve(self, *, port: int | None = None, task_status=trio.TASK_STATUS_IGNORED) -> None:
@@ -114,37 +292,67 @@ class Harbor:
         await trio.serve_listeners(self._handle, listeners)
 
     async def _handle(self, stream: trio.SocketStream) -> None:
-        peer = stream.socket.getpeername()[0]
+        """One connection, isolated: whatever goes wrong in it closes it and nothing else."""
+        self.counters.connections += 1
         try:
-            request = await self._read_head(stream)
-            if request.method in ("PUT", "SOURCE"):
-                await self._source(stream, request, peer)
-            elif request.method == "GET" and request.path == "/admin/metadata":
-                await self._metadata(stream, request)
-            else:
-                raise _Refused(
-                    405 if request.path in self._mounts else 404, "Not a source or metadata request"
-                )
-        except _Refused as refused:
-            await self._respond(stream, refused.status, refused.reason, refused.headers)
-        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-            pass  # the client went away; whatever it had started is cleaned up below
-        finally:
-            await stream.aclose()
+            try:
+                await self._connection(stream)
+            finally:
+                await stream.aclose()
+        except Exception:  # (a cancellation, the harbor's shutdown, is not an Exception)
+            self.counters.failures += 1
+            log.exception("a harbor connection failed and was closed")
+
+    async def _connection(self, stream: trio.SocketStream) -> None:
+        try:
+            peer = stream.socket.getpeername()[0]
+        except OSError:
+            return  # reset before the harbor looked at it (a health check, a port scan)
+        client = client_key(peer)
+        slot = self._pending.take(client)
+        if slot is None:
+            self.counters.over_capacity += 1
+            await self._respond(stream, 503, "Too many connections")
+            return
+        with slot:
+            try:
+                request = await self._read_head(stream)
+                if request.method in SOURCE_METHODS:
+                    dj = self._authenticate(request, client, request.path)
+                    slot.release()
+                    await self._source(stream, request, dj, peer)
+                elif request.method == "GET" and request.path == "/admin/metadata":
+                    dj = self._authenticate(request, client, request.query.get("mount", [""])[0])
+                    slot.release()
+                    await self._metadata(stream, request, dj)
+                else:
+                    raise _Refused(
+                        405 if request.path in self._mounts else 404, "Not a source or metadata request"
+                    )
+            except _Refused as refused:
+                self.counters.refused += 1
+                await self._respond(stream, refused.status, refused.reason, refused.headers)
+            except (_ClientGone, trio.BrokenResourceError, trio.ClosedResourceError):
+                pass  # the client went away; whatever it had started is cleaned up where it started
 
     async def _read_head(self, stream: trio.SocketStream) -> _Request:
-        buffered = b""
-        with trio.move_on_after(HEAD_TIMEOUT_SECONDS):
-            while b"\r\n\r\n" not in buffered:
-                if len(buffered) > MAX_HEAD_BYTES:
+        limit = self.limits.max_head_bytes
+        buffered = bytearray()
+        end = -1
+        with trio.move_on_after(self.limits.head_timeout_seconds):
+            while end < 0:
+                if len(buffered) >= limit:
                     raise _Refused(431, "Request Header Fields Too Large")
-                chunk = await stream.receive_some(4096)
+                # Never read past the limit: what is buffered is the most a head may be.
+                chunk = await stream.receive_some(min(HEAD_READ_SIZE, limit - len(buffered)))
                 if not chunk:
-                    raise trio.ClosedResourceError
+                    raise _ClientGone
+                searched = max(0, len(buffered) - 3)
                 buffered += chunk
-        if b"\r\n\r\n" not in buffered:
+                end = buffered.find(b"\r\n\r\n", searched)
+        if end < 0:
             raise _Refused(408, "Request Timeout")
-        head, _, leftover = buffered.partition(b"\r\n\r\n")
+        head, leftover = bytes(buffered[:end]), bytes(buffered[end + 4 :])
         request_line, _, header_block = head.partition(b"\r\n")
         try:
             method, target, _version = request_line.decode("ascii").split(" ")
@@ -154,7 +362,14 @@ class Harbor:
         parts = urlsplit(target)
         return _Request(method.upper(), parts.path, parse_qs(parts.query), headers, leftover)
 
-    def _authenticate(self, request: _Request) -> Dj:
+    def _authenticate(self, request: _Request, client: str, mount_path: str) -> Dj:
+        """The DJ of the request's credentials, within the failed-login limits of ``client`` and the mount."""
+        mount = mount_path if mount_path in self._mounts else None
+        now = trio.current_time()
+        wait = self._lockouts.refusal(client, mount, now)
+        if wait is not None:
+            self.counters.locked_out += 1
+            raise _Refused(429, "Too Many Requests", {"Retry-After": str(math.ceil(wait))})
         challenge = {"WWW-Authenticate": f'Basic realm="{REALM}"'}
         scheme, _, encoded = (request.headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "basic":
@@ -163,52 +378,96 @@ class Harbor:
             user, _, password = base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError):
             raise _Refused(401, "Authentication Required", challenge) from None
-        for dj in self.scenario.djs.values():
-            if dj.password is not None and dj.password == password and user in ("source", dj.key):
-                return dj
-        raise _Refused(401, "Authentication Required", challenge)
+        dj = self._match(user, password)
+        if dj is None:
+            self.counters.auth_failures += 1
+            for lockout in self._lockouts.failed(client, mount, now):
+                self.counters.lockouts += 1
+                log.warning(
+                    "harbor: %s %s locked out for %gs after failed logins",
+                    lockout.kind,
+                    lockout.key,
+                    lockout.until - now,
+                )
+            raise _Refused(401, "Authentication Required", challenge)
+        self._lockouts.succeeded(client)
+        return dj
 
-    async def _source(self, stream: trio.SocketStream, request: _Request, peer: str) -> None:
-        dj = self._authenticate(request)
+    def _match(self, user: str, password: str) -> Dj | None:
+        """The DJ these credentials are, if any, in the same time whoever is asked about.
+
+        Every DJ's id and password are compared, in constant time, whatever the
+        user: a wrong guess takes as long as a right one and tells nothing about
+        which DJs exist.
+        """
+        user_digest, password_digest = _digest(user), _digest(password)
+        as_source = hmac.compare_digest(user_digest, self._source_user)
+        found = None
+        for dj, dj_user, dj_password in self._credentials:
+            # `&` and `|`, not `and` and `or`: every comparison runs.
+            matches = hmac.compare_digest(password_digest, dj_password) & (
+                as_source | hmac.compare_digest(user_digest, dj_user)
+            )
+            if matches and found is None:
+                found = dj
+        return found
+
+    async def _apply(self, given: inputs.Input) -> list[Emitted]:
+        """Submit one input; an input the station refuses is a 409 for this client only."""
+        try:
+            return await self._submit(given)
+        except InputRejected as exc:
+            raise _Refused(409, exc.detail) from None
+
+    @contextlib.contextmanager
+    def _holding(self, source: SourceConnection) -> Iterator[None]:
+        """Hold ``source``'s mount (and its DJ) from before the first await until it leaves.
+
+        The checks and the claim are one step with no await between them, so two
+        clients can never both pass them; and only the holder lets the mount go.
+        """
+        path = source.mount.path
+        if path in self.sources:
+            raise _Refused(409, f"Mount {path} is in use")
+        if any(held.dj.key == source.dj.key for held in self.sources.values()):
+            raise _Refused(409, f"{source.dj.username} is already connected")
+        if len(self.sources) >= self.settings.max_sources:
+            raise _Refused(503, "Too many sources connected")
+        self.sources[path] = source
+        try:
+            yield
+        finally:
+            del self.sources[path]
+
+    async def _source(self, stream: trio.SocketStream, request: _Request, dj: Dj, peer: str) -> None:
         found = self._mounts.get(request.path)
         if found is None:
             raise _Refused(404, f"No mount {request.path}")
         station, mount = found
-        if request.path in self.sources:
-            raise _Refused(409, f"Mount {request.path} is in use")
-        if any(source.dj.key == dj.key for source in self.sources.values()):
-            raise _Refused(409, f"{dj.username} is already connected")
-        if len(self.sources) >= self.settings.max_sources:
-            raise _Refused(503, "Too many sources connected")
-        try:
-            emitted = await self._submit(
-                inputs.ConnectDj(station=station.key, dj=dj.key, mount=mount.key, source_ip=peer)
-            )
-        except InputRejected as exc:
-            raise _Refused(409, exc.detail) from None
-        session_id = next(e.event.session_id for e in emitted if e.event.TYPE == "dj_connect")  # type: ignore[attr-defined]
         source = SourceConnection(
             dj,
             station,
             mount,
             peer,
-            session_id,
             trio.current_time(),
             content_type=request.headers.get("Content-Type", ""),
         )
-        self.sources[request.path] = source
-        log.info("%s connected to %s from %s", dj.username, mount.path, peer)
-        try:
-            await stream.send_all(b"HTTP/1.0 200 OK\r\nServer: grimnir-sim harbor\r\n\r\n")
-            source.bytes_received += len(request.leftover)
-            await self._read_audio(stream, source)
-        finally:
-            del self.sources[request.path]
-            # Leaving is news even when the reason is a cancellation (server shutdown).
-            # (InputRejected: already disconnected through the control API.)
-            with trio.CancelScope(shield=True), trio.move_on_after(5), contextlib.suppress(InputRejected):
-                await self._submit(inputs.DisconnectDj(station=station.key, dj=dj.key))
-            log.info("%s left %s after %d bytes", dj.username, mount.path, source.bytes_received)
+        with self._holding(source):
+            emitted = await self._apply(
+                inputs.ConnectDj(station=station.key, dj=dj.key, mount=mount.key, source_ip=peer)
+            )
+            source.session_id = next(e.event.session_id for e in emitted if e.event.TYPE == "dj_connect")  # type: ignore[attr-defined]
+            log.info("%s connected to %s from %s", dj.username, mount.path, peer)
+            try:
+                await stream.send_all(b"HTTP/1.0 200 OK\r\nServer: grimnir-sim harbor\r\n\r\n")
+                source.bytes_received += len(request.leftover)
+                await self._read_audio(stream, source)
+            finally:
+                # Leaving is news even when the reason is a cancellation (server shutdown).
+                # (InputRejected: already disconnected through the control API.)
+                with trio.CancelScope(shield=True), trio.move_on_after(5), contextlib.suppress(InputRejected):
+                    await self._submit(inputs.DisconnectDj(station=station.key, dj=dj.key))
+                log.info("%s left %s after %d bytes", dj.username, mount.path, source.bytes_received)
 
     async def _read_audio(self, stream: trio.SocketStream, source: SourceConnection) -> None:
         timeout = self.settings.source_timeout_ms / 1000
@@ -222,8 +481,7 @@ class Harbor:
             log.info("%s sent no audio for %gs: disconnecting", source.dj.username, timeout)
             return
 
-    async def _metadata(self, stream: trio.SocketStream, request: _Request) -> None:
-        dj = self._authenticate(request)
+    async def _metadata(self, stream: trio.SocketStream, request: _Request, dj: Dj) -> None:
         if request.query.get("mode", [""])[0] != "updinfo":
             raise _Refused(400, "Unsupported mode")
         song = request.query.get("song", [""])[0]
@@ -236,7 +494,7 @@ class Harbor:
         artist, separator, title = song.partition(" - ")
         if not separator:
             artist, title = "", song
-        await self._submit(
+        await self._apply(
             inputs.UpdateMetadata(
                 station=source.station.key, dj=dj.key, title=title.strip(), artist=artist.strip()
             )
@@ -253,9 +511,14 @@ class Harbor:
         )
 
     @staticmethod
-    async def _respond(stream: trio.SocketStream, status: int, reason: str, headers: dict[str, str]) -> None:
+    async def _respond(
+        stream: trio.SocketStream, status: int, reason: str, headers: dict[str, str] | None = None
+    ) -> None:
         body = (reason + "\n").encode()
         lines = [f"HTTP/1.0 {status} {reason}", "Content-Type: text/plain", f"Content-Length: {len(body)}"]
-        lines += [f"{name}: {value}" for name, value in headers.items()]
-        with trio.move_on_after(2), contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        with (
+            trio.move_on_after(RESPOND_TIMEOUT_SECONDS),
+            contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError),
+        ):
             await stream.send_all(("\r\n".join(lines) + "\r\n\r\n").encode() + body)

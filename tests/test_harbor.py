@@ -7,7 +7,7 @@ import pytest
 import trio
 
 from playout import StationRunner, parse_scenario
-from playout.harbor import Harbor
+from playout.harbor import Harbor, HarborLimits
 from playout.scenario import HarborSettings
 from tests.support import ffmpeg_tone
 
@@ -52,11 +52,25 @@ def basic(user: str, password: str) -> str:
 
 
 class Station:
-    def __init__(self, nursery: trio.Nursery, **settings) -> None:
+    def __init__(
+        self,
+        nursery: trio.Nursery,
+        *,
+        limits: HarborLimits | None = None,
+        answer_delay: float = 0.0,
+        **settings,
+    ) -> None:
+        """A station and its harbor; ``answer_delay``: the station takes that long to answer each input."""
         self.scenario = parse_scenario(SCENARIO, "harbor.toml")
         self.published = []
         self.runner = StationRunner(self.scenario, self.published.extend)
-        self.harbor = Harbor(self.scenario, self.runner.submit, HarborSettings(port=0, **settings))
+
+        async def slow_submit(given):
+            await trio.sleep(answer_delay)
+            return await self.runner.submit(given)
+
+        submit = slow_submit if answer_delay else self.runner.submit
+        self.harbor = Harbor(self.scenario, submit, HarborSettings(port=0, **settings), limits)
         self.nursery = nursery
 
     async def start(self) -> "Station":

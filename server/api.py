@@ -16,7 +16,10 @@ import typing
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+import attrs
+
 from playout import EVENT_CLASSES, EVENT_TYPES, events, payload_schema
+from playout.harbor import HarborCounters
 from playout.ladder import SourceKind, SourceState
 from playout.stationtime import DURATION_HINT
 
@@ -228,7 +231,10 @@ SIM_STATE_BODY = API.schema(
                                 "username": TEXT,
                                 "station_id": UUID,
                                 "mount": TEXT,
-                                "session_id": UUID,
+                                "session_id": {
+                                    **_nullable(UUID),
+                                    "description": "null until the station has accepted the DJ",
+                                },
                                 "source_ip": TEXT,
                                 "content_type": TEXT,
                                 "bytes_received": COUNT,
@@ -236,6 +242,9 @@ SIM_STATE_BODY = API.schema(
                             }
                         )
                     ),
+                    "pending": {**COUNT, "description": "connections not yet past their credentials"},
+                    "locked": _object({"addresses": COUNT, "mounts": COUNT}),
+                    "counters": _object({name: COUNT for name in attrs.fields_dict(HarborCounters)}),
                 }
             ),
             "catalog": _object(

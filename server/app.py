@@ -39,6 +39,9 @@ CLOSE_REASONS = {
 def create_app(service: StationService | EdgeService) -> QuartTrio:
     """The app of a station process (the default), or of an edge process (``--role edge``)."""
     app = QuartTrio("grimnir_sim")
+    # No redirects to a "cleaner" path (Werkzeug's 308, with an HTML body): /a//b, or an id that
+    # decodes to "/" (%2F), is simply no such path, a JSON 404 like every other.
+    app.url_map.merge_slashes = False
     app.asgi_websocket_class = OneTaskWebsocketConnection
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.config["JSON_SORT_KEYS"] = False

@@ -1,0 +1,50 @@
+"""Odd REST requests get a JSON 4xx, never a 5xx or a redirect: deep nesting, huge numbers, odd paths."""
+
+import re
+
+import pytest
+
+from server import api
+from tests.server_support import ADMIN, served
+from tests.support import shipped
+
+WITH_BODIES = [endpoint for endpoint in api.API.endpoints if endpoint.body is not None]
+DEEP = b"[" * 10_000 + b"]" * 10_000
+
+
+def concrete(path: str) -> str:
+    """A declared path with every {parameter} filled in with a value it accepts."""
+    return re.sub(r"\{([^}]+)\}", lambda m: {"change": "down"}.get(m.group(1), "0"), path)
+
+
+@pytest.mark.parametrize("endpoint", WITH_BODIES, ids=lambda e: f"{e.method} {e.path}")
+async def test_json_nested_ten_thousand_deep_is_a_400_on_every_endpoint(endpoint, autojump_clock):
+    async with served(shipped("webstream-failover"), manual_clock=True) as station:
+        response = await station.client.open(
+            concrete(endpoint.path),
+            method=endpoint.method,
+            data=DEEP,
+            headers={**ADMIN, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 400
+        assert (await response.get_json())["error"] == "invalid_json"
+
+
+@pytest.mark.parametrize(
+    ("number", "error"),
+    [("9" * 400, "invalid_json"), ("1e400", "invalid_json"), ("9" * 30, "invalid_request")],
+)
+async def test_numbers_beyond_a_double_or_any_duration_are_a_400(number, error, autojump_clock):
+    async with served(shipped("dj-takeover"), manual_clock=True) as station:
+        status, body = await station.post("/api/v1/sim/advance", raw=f'{{"by": {number}}}')
+        assert (status, body["error"]) == (400, error)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/live/sessions/%2F/handover", "/api//v1/health"],
+)
+async def test_a_path_with_an_empty_or_slash_segment_is_a_json_404_not_a_redirect(path, autojump_clock):
+    async with served(shipped("dj-takeover"), manual_clock=True) as station:
+        status, body = await station.post(path, {"to_user_id": "mike"})
+        assert (status, body["error"]) == (404, "not_found")

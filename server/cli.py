@@ -29,6 +29,7 @@ from playout.cli import UsageError, add_command, catalog_of, first_leaf, resolve
 from . import accesslog, keyfile
 from .auth import KEY_ENV, SigningKey, mint
 from .contract import asyncapi_yaml
+from .fdlimit import clients_that_fit, raise_soft_limit
 from .relay import DEFAULT_STREAM, RelayError, StreamFollower, StreamPublisher, check_reachable
 from .serve import ServiceFailed, serve
 from .service import EdgeService, ServerSettings, StationService
@@ -337,8 +338,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
             placement = place(scenario, entry, args.clock, datetime.now(UTC))
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+    open_files = raise_soft_limit()
+    max_connections = clients_that_fit(args.max_connections, open_files)
+    if max_connections < args.max_connections:
+        print(
+            f"grimnir-sim: the open-file limit is {open_files:,}: serving at most {max_connections:,} "
+            f"WebSocket clients, not {args.max_connections:,} (raise the hard limit, ulimit -Hn, for more)",
+            file=sys.stderr,
+        )
     settings = ServerSettings(
-        max_connections=args.max_connections,
+        max_connections=max_connections,
         heartbeat_seconds=args.heartbeat,
         send_timeout_seconds=args.send_timeout,
         per_ip_per_minute=args.per_ip_per_minute,

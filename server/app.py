@@ -8,6 +8,7 @@ Every endpoint is declared in :mod:`server.api`; the handlers here and in
 
 import functools
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -21,6 +22,7 @@ from werkzeug.exceptions import HTTPException
 from . import api
 from .auth import bearer_token, verify
 from .control import bind_control
+from .directory import NotFound
 from .hub import GOING_AWAY, INTERNAL_ERROR, TOO_SLOW, Subscriber, parse_types
 from .responses import error, ok, refused, unauthorized
 from .rest import Routes
@@ -51,7 +53,7 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
     async def start() -> None:
         await app.nursery.start(_background_work, service)
 
-    route = Routes(app, service.key)
+    route = Routes(app, service.key, _claimed_station(service))
 
     @route.websocket(api.EVENTS)
     @cors_exempt  # like the real server, any origin may open the stream; the token is the gate
@@ -260,6 +262,20 @@ def _snapshot_wanted(default: bool) -> bool | None:
     if raw is None:
         return default
     return {"true": True, "1": True, "false": False, "0": False}.get(raw.strip().lower())
+
+
+def _claimed_station(service: StationService | EdgeService) -> Callable[[str], str | None]:
+    """The key of the station a token's station_id claim names, or None when this server runs no such one."""
+
+    def station_key(claimed: str) -> str | None:
+        if not isinstance(service, StationService):
+            return None  # (an edge serves no control endpoints: they redirect to the station)
+        try:
+            return service.directory.station(claimed)
+        except NotFound:
+            return None
+
+    return station_key
 
 
 def _query_value(name: str) -> str | None:

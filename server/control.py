@@ -10,7 +10,7 @@ before a handler here runs.
 
 from typing import Any
 
-from quart import Response, request
+from quart import Response, g, request
 
 from playout import Emitted, InputRejected, events, inputs, parse_duration, wire
 from playout.stationtime import DURATION_HINT
@@ -18,7 +18,7 @@ from playout.stationtime import DURATION_HINT
 from . import api
 from .directory import NotFound
 from .responses import error, ok
-from .rest import BadRequest, Routes
+from .rest import BadRequest, Forbidden, Routes
 from .service import StationService
 
 MAX_ADVANCE_MS = 7 * 86_400_000
@@ -42,13 +42,19 @@ def bind_control(route: Routes, service: StationService) -> None:
         return source_id
 
     def station_of(body: dict[str, Any], *, required: bool) -> str:
+        """The station a request changes; never one outside its token's ``station_id`` claim."""
         if "station_id" in body:
-            return directory.station(body["station_id"])
-        if "mount_id" in body:
-            return directory.station_of_mount(body["mount_id"])
-        if not required and len(service.scenario.stations) == 1:
-            return service.scenario.stations[0].key
-        raise BadRequest("station_id_required", "give station_id (a station's UUID or id)")
+            station = directory.station(body["station_id"])
+        elif "mount_id" in body:
+            station = directory.station_of_mount(body["mount_id"])
+        elif not required and len(service.scenario.stations) == 1:
+            station = service.scenario.stations[0].key
+        else:
+            raise BadRequest("station_id_required", "give station_id (a station's UUID or id)")
+        allowed = g.get("token_station")
+        if allowed is not None and station != allowed:
+            raise Forbidden("station_forbidden", f"this token may change station '{allowed}' only")
+        return station
 
     async def station_state(station: str) -> dict[str, Any]:
         snapshot = await runner.snapshot()

@@ -23,7 +23,7 @@ import attrs
 import jsonschema
 import jsonschema.protocols
 import orjson
-from quart import Quart, Response, request
+from quart import Quart, Response, g, request
 
 from playout import InputRejected
 
@@ -57,6 +57,15 @@ UNAUTHORIZED_SCHEMA: Schema = {
 
 class BadRequest(Exception):
     """A request the declaration's checks, or a handler's own, refuse with 400."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+class Forbidden(Exception):
+    """A request the token may not make (403), found by a handler (a station outside its claim)."""
 
     def __init__(self, code: str, detail: str) -> None:
         super().__init__(detail)
@@ -170,7 +179,13 @@ UNAUTHORIZED = Answer(
     headers={"WWW-Authenticate": {"required": True, "schema": {"const": "Bearer"}}},
 )
 FORBIDDEN = refusal(
-    "insufficient_role", description="The token has neither the admin nor the platform_admin role."
+    "insufficient_role",
+    "station_forbidden",
+    description=(
+        "insufficient_role: the token has neither the admin nor the platform_admin role; "
+        "station_forbidden: its station_id claim names another station than the one the request changes "
+        "(or one this server does not run)."
+    ),
 )
 INVALID_BODY = refusal(
     "invalid_json",
@@ -357,9 +372,13 @@ class Api:
 class Routes:
     """Binds handlers to declared endpoints on one app, with the checks the declarations imply."""
 
-    def __init__(self, app: Quart, key: SigningKey) -> None:
+    def __init__(
+        self, app: Quart, key: SigningKey, station_key: Callable[[str], str | None] = lambda claimed: None
+    ) -> None:
+        """``station_key``: the key of the station a token's ``station_id`` claim names, None if not ours."""
         self.app = app
         self.key = key
+        self._station_key = station_key
 
     def __call__(self, endpoint: Endpoint) -> Callable[[Handler], Handler]:
         """A REST handler: called with the path parameters, and the checked body first when there is one."""
@@ -383,6 +402,8 @@ class Routes:
                     return await handler(await read_body(endpoint.body), **path_values)
                 except BadRequest as exc:
                     return error(400, exc.code, exc.detail)
+                except Forbidden as exc:
+                    return error(403, exc.code, exc.detail)
                 except NotFound as exc:
                     return error(404, f"{exc.kind}_not_found", str(exc))
                 except InputRejected as exc:
@@ -414,6 +435,15 @@ class Routes:
             return error(
                 403, "insufficient_role", "changing the station needs the admin or platform_admin role"
             )
+        if auth is Auth.ADMIN and claims.station_id is not None:
+            station = self._station_key(claims.station_id)
+            if station is None:
+                return error(
+                    403,
+                    "station_forbidden",
+                    f"this token is for station '{claims.station_id}', which this server does not run",
+                )
+            g.token_station = station  # the handler refuses to change any other station
         return None
 
 

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from server import api
-from tests.server_support import ADMIN, served
+from tests.server_support import ADMIN, served, token
 from tests.support import shipped
 
 WITH_BODIES = [endpoint for endpoint in api.API.endpoints if endpoint.body is not None]
@@ -48,3 +48,23 @@ async def test_a_path_with_an_empty_or_slash_segment_is_a_json_404_not_a_redirec
     async with served(shipped("dj-takeover"), manual_clock=True) as station:
         status, body = await station.post(path, {"to_user_id": "mike"})
         assert (status, body["error"]) == (404, "not_found")
+
+
+class TestStationClaim:
+    """A token's station_id claim limits what it may change (the real server's station scope)."""
+
+    async def test_a_claim_for_another_station_cannot_change_this_one(self, autojump_clock):
+        async with served(shipped("dj-takeover"), manual_clock=True) as station:
+            foreign = {"Authorization": f"Bearer {token(roles=('admin',), station_id='elsewhere')}"}
+            status, body = await station.post("/api/v1/playout/skip", {}, headers=foreign)
+            assert (status, body["error"]) == (403, "station_forbidden")
+            status, body = await station.post("/api/v1/sim/advance", {"by": "1m"}, headers=foreign)
+            assert (status, body["error"]) == (403, "station_forbidden")
+
+    async def test_a_claim_for_this_station_by_id_or_key_may_change_it(self, autojump_clock):
+        scenario = shipped("dj-takeover")
+        async with served(scenario, manual_clock=True) as station:
+            for claimed in (scenario.stations[0].id, scenario.stations[0].key):
+                own = {"Authorization": f"Bearer {token(roles=('admin',), station_id=claimed)}"}
+                status, _ = await station.post("/api/v1/playout/skip", {"station_id": "main"}, headers=own)
+                assert status == 200

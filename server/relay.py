@@ -23,13 +23,16 @@ batch sent again after an ambiguous failure (applied by Redis, reply lost) is
 recognised by followers and skipped. Entries a follower cannot read (a missing
 field, bytes that are not UTF-8) are skipped and counted, never raised: one bad
 entry must not stop the edge.
+
+An edge answers the rest of the API with a redirect to the station's own
+origin, whatever the request's target holds (:func:`station_location`).
 """
 
 import logging
 import time
 import uuid
 from collections.abc import Callable
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import coredis
 import coredis.exceptions
@@ -258,3 +261,32 @@ async def _wait_to_retry(url: str, group: BaseExceptionGroup, failures: int) -> 
 def _station_url_key(stream: str) -> str:
     """Where the station records its REST base URL, beside its stream."""
     return f"{stream}:station-url"
+
+
+PATH_SAFE = "/%!$&'()*+,;=:@"
+"""What RFC 3986 allows as it is in a path besides letters, digits and -._~ ("%" keeps escapes as sent)."""
+
+
+def station_location(station_url: str, raw_path: bytes, query: bytes) -> str:
+    """Where an edge redirects a request: the station's origin, whatever the request's target holds.
+
+    The scheme, host and port (and any path prefix) are the station URL's; the
+    request's path follows, made absolute and percent-encoded where RFC 3986
+    wants it (a backslash, a space, bytes beyond ASCII; escapes already there are
+    kept as sent), so no target can be read as another host: pasted after
+    ``http://station:8000``, ``@evil.example/x`` would otherwise make
+    ``station:8000`` a user name and ``evil.example`` the host.
+    """
+    station = urlsplit(station_url)
+    path = quote(raw_path, safe=PATH_SAFE)
+    if not path.startswith("/"):
+        path = "/" + path
+    return urlunsplit(
+        (
+            station.scheme,
+            station.netloc,
+            station.path.rstrip("/") + path,
+            quote(query, safe=PATH_SAFE + "?"),
+            "",
+        )
+    )

@@ -1,5 +1,6 @@
 """Several server processes, one station, over a real redis-server (``--redis``, ``--role``)."""
 
+import http.client
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from websockets.sync.client import ClientConnection, connect
@@ -194,6 +196,57 @@ def test_an_edge_redirects_the_rest_of_the_api_to_the_station(redis):
             response.headers["location"] == "http://radio.example:8000/api/v1/webstreams/a%3Fb%2520c/failover"
         )
         assert follower.http.get("/api/v1/health").json() == {"status": "ok"}
+    finally:
+        follower.stop()
+        served.stop()
+
+
+HOSTILE_TARGETS = [
+    b"@evil.example/x",
+    b":1@evil.example/x",
+    b"//evil.example/x",
+    b"///evil.example/x",
+    b"\\\\evil.example",
+    b"/\\evil.example/x",
+    b"\\/evil.example/x",
+    b"%2F%2Fevil.example/x",
+    b"%5C%5Cevil.example/x",
+    b"%40evil.example/x",
+    b"%2540evil.example/x",
+    b".evil.example/x",
+    b"http://evil.example/x",
+    b"https:evil.example",
+    b"/x#@evil.example",
+    b"@evil.example/x?next=//evil.example",
+    b"/x?a=@evil.example#\\evil.example",
+]
+
+
+def redirect_from(server: Server, target: bytes) -> tuple[int, str | None]:
+    """The status and Location of a GET of ``target`` sent byte for byte (no client tidies it up)."""
+    netloc = urlsplit(server.url).netloc
+    host, port = netloc.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(
+            b"GET " + target + b" HTTP/1.1\r\nHost: " + netloc.encode() + b"\r\nConnection: close\r\n\r\n"
+        )
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, response.getheader("Location")
+
+
+def test_an_edge_redirects_only_to_the_station(redis):
+    # Regression (issue 11): `GET @evil.example/x` was answered with
+    # `Location: http://127.0.0.1:PORT@evil.example/x`, a redirect to evil.example.
+    served = station(redis)
+    follower = edge(redis)
+    try:
+        station_netloc = urlsplit(served.url).netloc
+        for target in HOSTILE_TARGETS:
+            status, location = redirect_from(follower, target)
+            assert status == 307, target
+            assert location is not None and location.startswith(f"{served.url}/"), (target, location)
+            assert urlsplit(location).netloc == station_netloc, (target, location)
     finally:
         follower.stop()
         served.stop()

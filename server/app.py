@@ -246,7 +246,8 @@ def _relay_figures(service: StationService | EdgeService) -> dict[str, Any] | No
             "role": "edge",
             "stream": follower.stream,
             "received": follower.received,
-            "skipped": follower.skipped,
+            "skipped": follower.entries.skipped,
+            "skipped_by_reason": follower.entries.skipped_by_reason,
             "last_id": last_id,
         }
     if service.relay is not None:

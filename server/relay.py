@@ -18,34 +18,73 @@ batches are refused (counted in ``lost`` and logged), so edges later receive the
 queued ones and then a gap. A follower that was away longer than the stream's
 length also misses what was trimmed meanwhile.
 
-Each entry carries the station process's run id and a sequence number, so a
-batch sent again after an ambiguous failure (applied by Redis, reply lost) is
-recognised by followers and skipped. Entries a follower cannot read (a missing
-field, bytes that are not UTF-8) are skipped and counted, never raised: one bad
-entry must not stop the edge.
+A follower hands on only what it can vouch for (:class:`EntryFilter`); every
+other entry is skipped, counted by reason and logged once per reason (a flood
+of bad entries is one line), and nothing in an entry can raise out of the
+follower: one bad entry must not stop the edge. An entry is skipped when
+
+- a field is missing or unreadable: ``t`` (the type, UTF-8), ``e`` (the event),
+  ``r`` (the run id), ``n`` (the sequence number, an integer of 1 or more);
+- ``e`` is larger than ``MAX_EVENT_BYTES`` (64 KiB; the station's events are
+  well under 4 KiB), so a huge entry is never sent to every client;
+- ``e`` is not UTF-8 JSON;
+- ``e`` is not the documented envelope: an object with exactly ``type``, equal
+  to ``t``, and a ``payload`` object;
+- its type is not one this server knows (``KNOWN_TYPES``: no client here can
+  have asked for it);
+- it was sent again (below).
+
+Resends. Each entry carries the station process's run id and a sequence
+number. After an ambiguous failure (Redis applied a pipeline, the reply was
+lost) the station appends the same entries again, at most ``READ_COUNT`` of
+them, right after the first copies. A follower remembers the (run id, sequence
+number) of the last ``RESEND_WINDOW`` entries it handed on, and skips an entry
+whose pair is among them. Within that window a sequence number is accepted once
+and only once; outside it nothing is assumed. There is deliberately no "highest
+number so far" rule (accept only what is above the last one): under such a
+rule one entry carrying the station's run id and a huge number, from a bug or
+from anyone who can write to the stream, would make every later real entry look
+like a resend and silence the edge for good. With exact pairs:
+
+- a batch appended again (same run id, same numbers) is skipped;
+- a forged or stray number, however large, can at worst make the one real
+  entry with that same pair, if it follows within the window, look sent twice;
+  it never affects any other entry;
+- a gap (the station lost batches while Redis was away, or this edge was away
+  while the stream was trimmed) needs no resynchronising: numbers it has not
+  seen are new, and the window goes on from there. A new station run (a new run
+  id) is new in the same way.
 
 An edge answers the rest of the API with a redirect to the station's own
 origin, whatever the request's target holds (:func:`station_location`).
 """
 
+import collections
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import coredis
 import coredis.exceptions
-import coredis.response.types
+import orjson
 import trio
 from coredis.tokens import PureToken
 
 from playout.cli import first_leaf
 
+from .hub import KNOWN_TYPES
+
 DEFAULT_STREAM = "grimnir-sim:events"
 STREAM_LENGTH = 10_000
 PENDING_BATCHES = 10_000
 READ_COUNT = 1_000
+"""The most entries a follower reads at once, and a station appends in one pipeline (so resends too)."""
+RESEND_WINDOW = 2 * READ_COUNT
+"""How many entries handed on a follower remembers, to recognise resends (twice the largest one)."""
+MAX_EVENT_BYTES = 64 * 1024
+"""The largest event a follower hands on; the station's are well under 4 KiB."""
 RETRY_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
 CONNECT_SECONDS = 5.0
 IO_SECONDS = 5.0
@@ -57,6 +96,15 @@ STATION_URL_SECONDS = 10.0
 log = logging.getLogger("grimnir_sim.relay")
 Encoded = list[tuple[str, bytes]]
 Entry = dict[str, str | bytes | int]
+SKIP_REASONS = {
+    "malformed": "a field missing or unreadable",
+    "too_large": f"an event larger than {MAX_EVENT_BYTES // 1024} KiB",
+    "not_json": "an event that is not UTF-8 JSON",
+    "not_an_event": "not an object with exactly a type equal to the entry's and a payload object",
+    "unknown_type": "an event type this server does not know",
+    "resent": "sent again after an ambiguous failure: already handed on",
+}
+"""Why a follower skips an entry (the keys of ``skipped_by_reason`` in ``/api/v1/sim/server``)."""
 REDIS_ERRORS = (coredis.exceptions.RedisError, TimeoutError, OSError, trio.TooSlowError)
 """What an outage raises (coredis raises them in exception groups, from its anyio task groups)."""
 
@@ -116,7 +164,11 @@ class StreamPublisher:
             self.lost += len(batch)
 
     async def run(self) -> None:
-        """Append queued batches, in order, reconnecting after an outage; runs until cancelled."""
+        """Append queued batches, in order, reconnecting after an outage; runs until cancelled.
+
+        At most ``READ_COUNT`` entries go in one pipeline: after an ambiguous failure that
+        pipeline is appended again, and followers recognise resends only that far back.
+        """
         pending: list[Entry] = []
         failures = 0
         while True:
@@ -131,10 +183,11 @@ class StreamPublisher:
                                     pending += self._receive.receive_nowait()
                                 except trio.WouldBlock:
                                     break
+                        appending = pending[:READ_COUNT]
                         with trio.fail_after(IO_SECONDS):
-                            await self._append(client, pending)
-                        self.appended += len(pending)
-                        pending = []
+                            await self._append(client, appending)
+                        self.appended += len(appending)
+                        del pending[: len(appending)]
                         failures = 0
                         self._losing = False
             except* REDIS_ERRORS as group:
@@ -173,6 +226,68 @@ class StreamPublisher:
                 )
 
 
+class EntryFilter:
+    """What a follower hands on: the checks and the resend window of the module's docstring."""
+
+    def __init__(self) -> None:
+        self.skipped_by_reason = dict.fromkeys(SKIP_REASONS, 0)
+        self._recent: set[tuple[bytes, int]] = set()
+        self._recent_order: collections.deque[tuple[bytes, int]] = collections.deque()
+        self._logged: set[str] = set()
+
+    @property
+    def skipped(self) -> int:
+        """Entries not handed on, for every reason."""
+        return sum(self.skipped_by_reason.values())
+
+    def accept(self, identifier: bytes, fields: Mapping[bytes, bytes]) -> tuple[str, bytes] | None:
+        """The (type, JSON) of an entry to hand on, or None for one skipped (counted, logged once)."""
+        try:
+            kind, event = fields[b"t"].decode(), bytes(fields[b"e"])
+            run, sequence = bytes(fields[b"r"]), int(fields[b"n"])
+        except (KeyError, UnicodeDecodeError, ValueError, TypeError):
+            return self._skip("malformed", identifier)
+        if sequence < 1:
+            return self._skip("malformed", identifier)
+        if len(event) > MAX_EVENT_BYTES:
+            return self._skip("too_large", identifier)
+        try:
+            message = orjson.loads(event.decode())  # (decoded first: the hub decodes it again, strictly)
+        except (UnicodeDecodeError, orjson.JSONDecodeError):
+            return self._skip("not_json", identifier)
+        if not (
+            isinstance(message, dict)
+            and message.keys() == {"type", "payload"}
+            and message["type"] == kind
+            and isinstance(message["payload"], dict)
+        ):
+            return self._skip("not_an_event", identifier)
+        if kind not in KNOWN_TYPES:
+            return self._skip("unknown_type", identifier)
+        if (run, sequence) in self._recent:
+            return self._skip("resent", identifier)
+        self._remember((run, sequence))
+        return kind, event
+
+    def _remember(self, pair: tuple[bytes, int]) -> None:
+        if len(self._recent_order) == RESEND_WINDOW:
+            self._recent.discard(self._recent_order.popleft())
+        self._recent_order.append(pair)
+        self._recent.add(pair)
+
+    def _skip(self, reason: str, identifier: bytes) -> None:
+        self.skipped_by_reason[reason] += 1
+        if reason not in self._logged:  # a flood of bad entries must not flood the log
+            self._logged.add(reason)
+            log.warning(
+                "stream entry %s skipped: %s (further entries skipped for this reason are only counted, "
+                "in GET /api/v1/sim/server)",
+                identifier.decode(errors="replace"),
+                SKIP_REASONS[reason],
+            )
+        return None
+
+
 class StreamFollower:
     """An edge's side: reads the stream from its end on and hands every event to the local hub."""
 
@@ -180,12 +295,10 @@ class StreamFollower:
         self.url = url
         self.stream = stream
         self.received = 0
-        self.skipped = 0
-        """Entries not handed on: unreadable, or sent again after an ambiguous failure."""
+        self.entries = EntryFilter()
+        """What is handed on, and the counts of what is not."""
         self.last_id: bytes | None = None
         """The last entry read; after an outage, reading resumes right after it."""
-        self._run: bytes | None = None
-        self._sequence = 0
         self._station_url: tuple[float, str | None] = (-STATION_URL_SECONDS, None)
 
     async def run(self, publish: Callable[[Encoded], None], *, task_status=trio.TASK_STATUS_IGNORED) -> None:
@@ -209,7 +322,12 @@ class StreamFollower:
                         entries = (found or {}).get(key)
                         if not entries:
                             continue
-                        batch = [event for event in map(self._readable, entries) if event is not None]
+                        accept = self.entries.accept
+                        batch = [
+                            event
+                            for event in (accept(entry.identifier, entry.field_values) for entry in entries)
+                            if event is not None
+                        ]
                         self.last_id = entries[-1].identifier
                         if batch:
                             publish(batch)
@@ -217,22 +335,6 @@ class StreamFollower:
             except* REDIS_ERRORS as group:
                 failures += 1
                 await _wait_to_retry(self.url, group, failures)
-
-    def _readable(self, entry: coredis.response.types.StreamEntry) -> tuple[str, bytes] | None:
-        """The (type, JSON) of a new entry, or None for one to skip (counted, logged)."""
-        fields = entry.field_values
-        try:
-            kind, payload = fields[b"t"].decode(), bytes(fields[b"e"])
-            run, sequence = fields.get(b"r"), int(fields.get(b"n", 0))
-        except (KeyError, UnicodeDecodeError, ValueError, TypeError) as exc:
-            self.skipped += 1
-            log.warning("stream entry %s skipped: unreadable (%r)", entry.identifier, exc)
-            return None
-        if run is not None and run == self._run and sequence <= self._sequence:
-            self.skipped += 1  # sent again after an ambiguous failure: already handed on
-            return None
-        self._run, self._sequence = run, sequence
-        return kind, payload
 
     async def station_url(self) -> str | None:
         """The station's REST base URL as it recorded it (cached for a few seconds); None if unknown."""

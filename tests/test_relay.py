@@ -8,14 +8,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+import coredis
 import pytest
+import trio
 from websockets.sync.client import ClientConnection, connect
 
+from server.relay import READ_COUNT, StreamPublisher
 from tests.serve_support import KEY, Server
 from tests.support import ROOT
 
@@ -64,8 +67,8 @@ def station(redis: Redis, *extra: str) -> Server:
     return Server("crossfade", "--manual-clock", "--redis", redis.url, "--role", "station", *extra)
 
 
-def edge(redis: Redis) -> Server:
-    return Server("--redis", redis.url, "--role", "edge")
+def edge(redis: Redis, *extra: str) -> Server:
+    return Server("--redis", redis.url, "--role", "edge", *extra)
 
 
 def subscribe(server: Server) -> ClientConnection:
@@ -147,6 +150,121 @@ def test_edges_ride_out_a_redis_restart(tmp_path):
         redis.stop()
 
 
+def append(redis: Redis, *entries: Mapping[str, str | bytes | int]) -> None:
+    """XADD each entry to the events stream, in order, its fields as given (hostile bytes too)."""
+
+    async def appending() -> None:
+        async with coredis.Redis.from_url(redis.url) as client:
+            for fields in entries:
+                await client.xadd("grimnir-sim:events", dict(fields))
+
+    trio.run(appending)
+
+
+def now_playing(n: int) -> str:
+    return json.dumps({"type": "now_playing", "payload": {"n": n}}, separators=(",", ":"))
+
+
+def entry(
+    n: int, event: str | bytes, kind: str = "now_playing", run: str = "run-a"
+) -> dict[str, str | bytes | int]:
+    return {"t": kind, "e": event, "r": run, "n": n}
+
+
+def test_an_edge_hands_on_only_what_it_can_trust_and_logs_each_reason_once(redis):
+    # Regression (issue 11): an event that was not UTF-8 took the edge down (the hub decoded it),
+    # and events that were not JSON, or 1 MB long, went to every client as they were.
+    follower = edge(redis)
+    try:
+        with subscribe(follower) as client:
+            append(
+                redis,
+                {"t": "now_playing", "e": now_playing(0)},  # no run id, no sequence number
+                entry(1, now_playing(0)) | {"n": "one"},
+                entry(2, b'{"type":"now_playing","payload":{"title":"\xff\xfe"}}'),
+                *(entry(3 + i, f"not JSON {i}") for i in range(50)),  # a flood: logged once
+                entry(53, json.dumps({"type": "now_playing", "payload": {"title": "x" * 1_000_000}})),
+                entry(54, "[1,2]"),
+                entry(55, '{"type":"health","payload":{}}'),  # not the entry's type
+                entry(56, '{"type":"now_playing","payload":{},"extra":1}'),
+                entry(57, '{"type":"now_playing","payload":"text"}'),
+                entry(58, '{"type":"track.started","payload":{}}', kind="track.started"),
+                entry(59, now_playing(1)),
+                entry(60, now_playing(2)),
+            )
+            assert received(client, 2) == [now_playing(1), now_playing(2)]
+        relay = follower.http.get("/api/v1/sim/server").json()["relay"]
+        assert relay["received"] == 2 and relay["skipped"] == 59
+        assert relay["skipped_by_reason"] == {
+            "malformed": 2,
+            "too_large": 1,
+            "not_json": 51,
+            "not_an_event": 4,
+            "unknown_type": 1,
+            "resent": 0,
+        }
+        assert follower.http.get("/api/v1/health").status_code == 200
+    finally:
+        follower.stop()
+    logged = [line for line in follower.process.stderr.read().splitlines() if " skipped: " in line]
+    assert len(logged) == 5, logged  # one line for each reason met, however many entries
+
+
+def test_an_edge_recognises_resends_and_no_number_silences_it(redis):
+    # Regression (issue 11): one entry with the station's run id and a huge sequence number made every
+    # later real entry look like a resend, and the edge went silent for good.
+    follower = edge(redis)
+    try:
+        with subscribe(follower) as client:
+            append(
+                redis,
+                entry(1, now_playing(1)),
+                entry(2, now_playing(2)),
+                entry(1, now_playing(1)),  # (a) the batch appended again after an ambiguous failure
+                entry(2, now_playing(2)),
+                entry(3, now_playing(3)),
+                entry(10**18, now_playing(666)),  # (b) forged (it is a valid event: it goes out)
+                entry(4, now_playing(4)),
+                entry(5000, now_playing(5000)),  # (c) a gap: lost while Redis was away, or trimmed
+                entry(5001, now_playing(5001)),
+                entry(5000, now_playing(5000)),  # ... and resends after it are recognised too
+                entry(5001, now_playing(5001)),
+                entry(5002, now_playing(5002)),
+                entry(1, now_playing(7), run="run-b"),  # a new station run starts again at 1
+            )
+            expected = [now_playing(n) for n in (1, 2, 3, 666, 4, 5000, 5001, 5002, 7)]
+            assert received(client, len(expected)) == expected
+        relay = follower.http.get("/api/v1/sim/server").json()["relay"]
+        assert relay["received"] == 9 and relay["skipped"] == 4
+        assert relay["skipped_by_reason"]["resent"] == 4
+    finally:
+        follower.stop()
+
+
+async def test_a_station_appends_at_most_read_count_entries_at_once(redis):
+    # After an ambiguous failure the station appends its last pipeline again; followers recognise
+    # resends among the last RESEND_WINDOW entries (2 x READ_COUNT), so no pipeline may be longer.
+    publisher = StreamPublisher(redis.url)
+    pipelines = []
+    append = publisher._append
+
+    async def recording(client: coredis.Redis, entries: list) -> None:
+        pipelines.append(len(entries))
+        await append(client, entries)
+
+    publisher._append = recording
+    publisher.offer([("now_playing", now_playing(n).encode()) for n in range(2 * READ_COUNT + 500)])
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(publisher.run)
+        with trio.fail_after(30):
+            while publisher.appended < 2 * READ_COUNT + 500:
+                await trio.sleep(0.01)
+        nursery.cancel_scope.cancel()
+    assert pipelines == [READ_COUNT, READ_COUNT, 500]
+    async with coredis.Redis.from_url(redis.url) as client:
+        assert await client.xlen("grimnir-sim:events") == 2 * READ_COUNT + 500
+
+
 def test_an_edge_skips_what_it_cannot_read_and_what_was_sent_twice(redis):
     # Regression (review): one entry of an unknown type took the edge's background work down
     # (it went on accepting clients and sent them nothing), and a batch the station sent again
@@ -165,19 +283,19 @@ def test_an_edge_skips_what_it_cannot_read_and_what_was_sent_twice(redis):
         ]
         subprocess.run(command, check=True, capture_output=True, timeout=10)
 
-    def now_playing(n: int) -> str:
-        return json.dumps({"type": "now_playing", "payload": {"n": n}}, separators=(",", ":"))
-
     try:
         with subscribe(follower) as client:
             xadd("t", "now_playing")  # no payload
-            xadd("t", "track.started", "e", "{}", "r", "run-a", "n", "1")  # a type this edge does not know
+            unknown = '{"type":"track.started","payload":{}}'
+            xadd("t", "track.started", "e", unknown, "r", "run-a", "n", "1")  # a type this edge does not know
             xadd("t", "now_playing", "e", now_playing(1), "r", "run-a", "n", "2")
             xadd("t", "now_playing", "e", now_playing(1), "r", "run-a", "n", "2")  # sent again
             xadd("t", "now_playing", "e", now_playing(2), "r", "run-a", "n", "3")
             assert received(client, 2) == [now_playing(1), now_playing(2)]
         relay = follower.http.get("/api/v1/sim/server").json()["relay"]
-        assert relay["received"] == 3 and relay["skipped"] == 2
+        assert relay["received"] == 2 and relay["skipped"] == 3
+        skipped = {reason: count for reason, count in relay["skipped_by_reason"].items() if count}
+        assert skipped == {"malformed": 1, "unknown_type": 1, "resent": 1}
         assert follower.http.get("/api/v1/health").status_code == 200
     finally:
         follower.stop()

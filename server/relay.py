@@ -55,17 +55,24 @@ like a resend and silence the edge for good. With exact pairs:
   seen are new, and the window goes on from there. A new station run (a new run
   id) is new in the same way.
 
+Redis can require a password (``redis://:PASSWORD@host:6379``) and TLS
+(``rediss://``; the server's certificate is checked against the system's CAs or
+``--redis-ca FILE``, and its host name against the URL's). Messages show the
+URL with the password masked.
+
 An edge answers the rest of the API with a redirect to the station's own
 origin, whatever the request's target holds (:func:`station_location`).
 """
 
 import collections
 import logging
+import ssl
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+import attrs
 import coredis
 import coredis.exceptions
 import orjson
@@ -110,36 +117,102 @@ REDIS_ERRORS = (coredis.exceptions.RedisError, TimeoutError, OSError, trio.TooSl
 
 
 class RelayError(Exception):
-    """Redis cannot be reached at start-up (later outages are retried, not raised)."""
+    """Unusable Redis settings, or Redis cannot be reached at start-up (later outages are retried)."""
 
 
-def _client(url: str) -> coredis.Redis:
-    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
-        raise RelayError(f"--redis takes a redis:// URL (e.g. redis://127.0.0.1:6379), not {url!r}")
-    try:
-        return coredis.Redis.from_url(url)
-    except ValueError as exc:
-        raise RelayError(f"--redis: {exc}") from None
+@attrs.frozen
+class RedisTarget:
+    """Where Redis is (the URL, a password in it if any) and, for ``rediss://``, how to trust it."""
+
+    url: str
+    tls: ssl.SSLContext | None = None
+
+    @classmethod
+    def parse(cls, url: str, ca_file: str | None = None) -> "RedisTarget":
+        """``--redis URL`` and ``--redis-ca FILE``, checked (no connection yet); RelayError if unusable."""
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 (what raises on a port that is not a number)
+        except ValueError as exc:
+            raise RelayError(f"--redis: {exc}") from None
+        if parts.scheme not in ("redis", "rediss", "unix"):
+            raise RelayError(
+                f"--redis takes a redis:// URL (e.g. redis://127.0.0.1:6379), not {_masked(url)!r}"
+            )
+        tls = None
+        if parts.scheme == "rediss":
+            if any(name.startswith("ssl_") for name, _ in parse_qsl(parts.query)):
+                raise RelayError("--redis: give the CA with --redis-ca FILE, not ssl_* parameters in the URL")
+            try:
+                tls = ssl.create_default_context(cafile=ca_file)  # certificate and host name checked
+            except OSError as exc:  # (ssl.SSLError is one: a file that holds no certificate)
+                raise RelayError(f"--redis-ca {ca_file}: {exc.strerror or exc}") from None
+        elif ca_file is not None:
+            raise RelayError("--redis-ca is for TLS: give a rediss:// URL")
+        target = cls(url, tls)
+        target.client()  # a bad port or database number is refused now, not at each connection
+        return target
+
+    @property
+    def shown(self) -> str:
+        """The URL with its password masked: what messages show."""
+        return _masked(self.url)
+
+    def client(self) -> coredis.Redis:
+        """A new client (it connects when first used); a password may be percent-encoded (%2F for /)."""
+        try:
+            if self.tls is not None:
+                return coredis.Redis.from_url(self.url, decode_components=True, ssl_context=self.tls)
+            return coredis.Redis.from_url(self.url, decode_components=True)
+        except ValueError as exc:
+            raise RelayError(f"--redis: {exc}") from None
 
 
-async def check_reachable(url: str) -> None:
-    """Fail early and clearly when nothing answers at ``url``."""
+def _masked(url: str) -> str:
+    """``url`` with the password of its user part and of a ``password`` parameter replaced by ***."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if parts.password is None and all(name != "password" for name, _ in query):
+        return url
+    if parts.password is not None:
+        user_part, _, host_part = parts.netloc.rpartition("@")
+        parts = parts._replace(netloc=f"{user_part.partition(':')[0]}:***@{host_part}")
+    masked = [(name, "***" if name == "password" else value) for name, value in query]
+    return urlunsplit(parts._replace(query=urlencode(masked, safe="*")))
+
+
+def _described(failure: BaseException) -> str:
+    """An outage's cause in a few words (a TLS failure's reason, which coredis keeps as the cause)."""
+    text = str(failure) or type(failure).__name__
+    if isinstance(failure.__cause__, ssl.SSLError):
+        text += f" ({failure.__cause__})"
+    return text
+
+
+async def check_reachable(redis: RedisTarget) -> None:
+    """Fail early and clearly when nothing answers at ``redis``, or it refuses the password or TLS."""
     failure: BaseException | None = None
     try:
         with trio.fail_after(CONNECT_SECONDS):
-            async with _client(url) as client:
+            async with redis.client() as client:
                 await client.ping()
     except* REDIS_ERRORS as group:
         failure = first_leaf(group)
+    if isinstance(failure, coredis.exceptions.AuthenticationRequiredError):
+        raise RelayError(
+            f"Redis at {redis.shown} wants a password: give it in the URL, e.g. redis://:PASSWORD@host:6379"
+        )
+    if isinstance(failure, coredis.exceptions.AuthenticationError):
+        raise RelayError(f"Redis at {redis.shown} refused the user or password in the URL: {failure}")
     if failure is not None:
-        raise RelayError(f"cannot reach Redis at {url}: {failure or type(failure).__name__}")
+        raise RelayError(f"cannot reach Redis at {redis.shown}: {_described(failure)}")
 
 
 class StreamPublisher:
     """The station's side: every batch the hub publishes, appended to the stream in order."""
 
-    def __init__(self, url: str, stream: str = DEFAULT_STREAM) -> None:
-        self.url = url
+    def __init__(self, redis: RedisTarget, stream: str = DEFAULT_STREAM) -> None:
+        self.redis = redis
         self.stream = stream
         self._send, self._receive = trio.open_memory_channel[list[Entry]](PENDING_BATCHES)
         self.run_id = uuid.uuid4().hex[:16].encode()
@@ -173,7 +246,7 @@ class StreamPublisher:
         failures = 0
         while True:
             try:
-                async with _client(self.url) as client:
+                async with self.redis.client() as client:
                     await self._record_station_url(client)
                     while True:
                         if not pending:
@@ -192,7 +265,7 @@ class StreamPublisher:
                         self._losing = False
             except* REDIS_ERRORS as group:
                 failures += 1
-                await _wait_to_retry(self.url, group, failures)
+                await _wait_to_retry(self.redis, group, failures)
 
     async def announce(self, station_url: str) -> None:
         """Record the station's REST base URL, for edges to send control requests to.
@@ -202,11 +275,13 @@ class StreamPublisher:
         self.station_url = station_url
         try:
             with trio.fail_after(IO_SECONDS):  # the connection too, not only the write
-                async with _client(self.url) as client:
+                async with self.redis.client() as client:
                     await self._record_station_url(client)
         except* REDIS_ERRORS as group:
             log.warning(
-                "Redis at %s: %s; the station's URL is recorded when it is back", self.url, first_leaf(group)
+                "Redis at %s: %s; the station's URL is recorded when it is back",
+                self.redis.shown,
+                _described(first_leaf(group)),
             )
 
     async def _record_station_url(self, client: coredis.Redis) -> None:
@@ -291,8 +366,8 @@ class EntryFilter:
 class StreamFollower:
     """An edge's side: reads the stream from its end on and hands every event to the local hub."""
 
-    def __init__(self, url: str, stream: str = DEFAULT_STREAM) -> None:
-        self.url = url
+    def __init__(self, redis: RedisTarget, stream: str = DEFAULT_STREAM) -> None:
+        self.redis = redis
         self.stream = stream
         self.received = 0
         self.entries = EntryFilter()
@@ -307,7 +382,7 @@ class StreamFollower:
         failures = 0
         while True:
             try:
-                async with _client(self.url) as client:
+                async with self.redis.client() as client:
                     if self.last_id is None:
                         with trio.fail_after(IO_SECONDS):
                             newest = await client.xrevrange(self.stream, "+", "-", count=1)
@@ -334,7 +409,7 @@ class StreamFollower:
                             self.received += len(batch)
             except* REDIS_ERRORS as group:
                 failures += 1
-                await _wait_to_retry(self.url, group, failures)
+                await _wait_to_retry(self.redis, group, failures)
 
     async def station_url(self) -> str | None:
         """The station's REST base URL as it recorded it (cached for a few seconds); None if unknown."""
@@ -344,19 +419,21 @@ class StreamFollower:
         value: bytes | None = url.encode() if url is not None else None  # the last known one, if Redis fails
         try:
             with trio.fail_after(IO_SECONDS):
-                async with _client(self.url) as client:
+                async with self.redis.client() as client:
                     value = await client.get(_station_url_key(self.stream))
         except* REDIS_ERRORS as group:
-            log.warning("Redis at %s: %s (the station's URL)", self.url, first_leaf(group))
+            log.warning(
+                "Redis at %s: %s (the station's URL)", self.redis.shown, _described(first_leaf(group))
+            )
         url = value.decode() if value is not None else None
         self._station_url = (time.monotonic(), url)
         return url
 
 
-async def _wait_to_retry(url: str, group: BaseExceptionGroup, failures: int) -> None:
+async def _wait_to_retry(redis: RedisTarget, group: BaseExceptionGroup, failures: int) -> None:
     """Log an outage and wait before reconnecting: longer after each failure in a row (1 and up)."""
     delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS)) - 1]
-    log.warning("Redis at %s: %s; retrying in %gs", url, first_leaf(group), delay)
+    log.warning("Redis at %s: %s; retrying in %gs", redis.shown, _described(first_leaf(group)), delay)
     await trio.sleep(delay)
 
 

@@ -3,6 +3,7 @@
 import http.client
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -11,14 +12,16 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import coredis
 import pytest
 import trio
+import trustme
 from websockets.sync.client import ClientConnection, connect
 
-from server.relay import READ_COUNT, StreamPublisher
+from server.relay import READ_COUNT, RedisTarget, StreamPublisher
 from tests.serve_support import KEY, Server
 from tests.support import ROOT
 
@@ -32,16 +35,25 @@ def free_port() -> int:
 
 
 class Redis:
-    def __init__(self, directory, port: int | None = None) -> None:
+    def __init__(
+        self, directory, port: int | None = None, *, password: str | None = None, tls: Path | None = None
+    ) -> None:
+        """``tls``: a directory holding ca.pem, cert.pem and key.pem; the port then speaks TLS only."""
         binary = shutil.which("redis-server")
         assert binary, ".ci/run installs Debian's redis-server"
         self.port = port or free_port()
-        self.url = f"redis://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(directory)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        userinfo = f":{quote(password, safe='')}@" if password is not None else ""
+        self.url = f"{'rediss' if tls else 'redis'}://{userinfo}127.0.0.1:{self.port}"
+        command = [binary, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(directory)]
+        if tls is None:
+            command += ["--port", str(self.port)]
+        else:
+            command += ["--port", "0", "--tls-port", str(self.port), "--tls-auth-clients", "no",
+                        "--tls-ca-cert-file", str(tls / "ca.pem"), "--tls-cert-file", str(tls / "cert.pem"),
+                        "--tls-key-file", str(tls / "key.pem")]  # fmt: skip
+        if password is not None:
+            command += ["--requirepass", password]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -244,7 +256,7 @@ def test_an_edge_recognises_resends_and_no_number_silences_it(redis):
 async def test_a_station_appends_at_most_read_count_entries_at_once(redis):
     # After an ambiguous failure the station appends its last pipeline again; followers recognise
     # resends among the last RESEND_WINDOW entries (2 x READ_COUNT), so no pipeline may be longer.
-    publisher = StreamPublisher(redis.url)
+    publisher = StreamPublisher(RedisTarget.parse(redis.url))
     pipelines = []
     append = publisher._append
 
@@ -261,7 +273,7 @@ async def test_a_station_appends_at_most_read_count_entries_at_once(redis):
                 await trio.sleep(0.01)
         nursery.cancel_scope.cancel()
     assert pipelines == [READ_COUNT, READ_COUNT, 500]
-    async with coredis.Redis.from_url(redis.url) as client:
+    async with RedisTarget.parse(redis.url).client() as client:
         assert await client.xlen("grimnir-sim:events") == 2 * READ_COUNT + 500
 
 
@@ -370,6 +382,71 @@ def test_an_edge_redirects_only_to_the_station(redis):
         served.stop()
 
 
+def serve_refused(*arguments: str) -> str:
+    """``serve``'s stderr, once it has refused to start: exit status 2, one line, no traceback."""
+    env = {**os.environ, "GRIMNIR_JWT_SIGNING_KEY": KEY}
+    result = subprocess.run(
+        [sys.executable, "-m", "playout", "serve", *arguments, "--port", "0"], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    return result.stderr
+
+
+def test_station_and_edge_use_a_redis_password(tmp_path):
+    password = f"p@ss/{secrets.token_hex(8)}:"  # percent-encoded in the URL: p%40ss%2F...%3A
+    secret = password[5:-1]
+    redis = Redis(tmp_path, password=password)
+    try:
+        served = station(redis)
+        follower = edge(redis)
+        try:
+            assert secret not in "\n".join(follower.banner)
+            assert f"redis://:***@127.0.0.1:{redis.port}" in follower.banner[0]
+            with subscribe(served) as direct, subscribe(follower) as client:
+                served.http.post("/api/v1/sim/advance", json={"by": "10m"})
+                assert received(client, 4) == received(direct, 4)
+        finally:
+            follower.stop()
+            served.stop()
+        assert secret not in follower.process.stderr.read()
+        wrong = serve_refused("--redis", f"redis://:not-{secret}@127.0.0.1:{redis.port}", "--role", "edge")
+        assert f"Redis at redis://:***@127.0.0.1:{redis.port} refused the user or password" in wrong
+        assert secret not in wrong
+        missing = serve_refused("crossfade", "--redis", f"redis://127.0.0.1:{redis.port}")
+        assert "wants a password: give it in the URL" in missing
+    finally:
+        redis.stop()
+
+
+def test_station_and_edge_reach_redis_over_tls(tmp_path):
+    authority = trustme.CA()
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    certificate = authority.issue_cert("127.0.0.1")
+    certificate.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    certificate.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    redis = Redis(tmp_path, tls=tmp_path)
+    ca = ("--redis-ca", str(tmp_path / "ca.pem"))
+    try:
+        served = station(redis, *ca)
+        follower = edge(redis, *ca)
+        try:
+            with subscribe(served) as direct, subscribe(follower) as client:
+                served.http.post("/api/v1/sim/advance", json={"by": "10m"})
+                assert received(client, 4) == received(direct, 4)
+        finally:
+            follower.stop()
+            served.stop()
+        # Without the CA the certificate is not trusted; under another name it does not match.
+        untrusted = serve_refused("--redis", redis.url, "--role", "edge")
+        assert f"cannot reach Redis at {redis.url}" in untrusted and "CERTIFICATE_VERIFY_FAILED" in untrusted
+        elsewhere = serve_refused("--redis", f"rediss://localhost:{redis.port}", *ca, "--role", "edge")
+        assert "Hostname mismatch" in elsewhere
+    finally:
+        redis.stop()
+
+
 @pytest.mark.parametrize(
     ("arguments", "environment", "message"),
     [
@@ -382,6 +459,21 @@ def test_an_edge_redirects_only_to_the_station(redis):
         ),
         (["--redis", "redis://127.0.0.1:1", "--port", "0"], {}, "cannot reach Redis at redis://127.0.0.1:1"),
         (["--redis", "http://nowhere", "--port", "0"], {}, "--redis takes a redis:// URL"),
+        (["--redis", "redis://[::1", "--port", "0"], {}, "--redis: Invalid IPv6 URL"),
+        (["--redis", "redis://127.0.0.1:port", "--port", "0"], {}, "--redis: Port could not be cast"),
+        (["--redis-ca", "ca.pem"], {}, "--redis-ca needs --redis"),
+        (["--redis", "redis://127.0.0.1:1", "--redis-ca", "ca.pem"], {}, "--redis-ca is for TLS"),
+        (
+            ["--redis", "rediss://127.0.0.1:1", "--redis-ca", "/nonexistent/ca.pem"],
+            {},
+            "--redis-ca /nonexistent/ca.pem: No such file or directory",
+        ),
+        (
+            ["--redis", "rediss://127.0.0.1:1?ssl_ca_certs=ca.pem"],
+            {},
+            "give the CA with --redis-ca FILE",
+        ),
+        (["--redis", "redis://:secret@127.0.0.1:1", "--port", "0"], {}, "at redis://:***@127.0.0.1:1:"),
         (["--public-url", "http://a.example"], {}, "--public-url is the station's, and needs --redis"),
         (
             ["--redis", "redis://127.0.0.1:1", "--public-url", "a.example"],

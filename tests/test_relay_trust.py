@@ -1,4 +1,4 @@
-"""What an edge takes from the Redis stream, and where it redirects (no Redis needed)."""
+"""What an edge takes from the Redis stream, where it redirects, how Redis URLs show (no Redis needed)."""
 
 import logging
 from urllib.parse import urlsplit
@@ -6,7 +6,14 @@ from urllib.parse import urlsplit
 import orjson
 import pytest
 
-from server.relay import MAX_EVENT_BYTES, RESEND_WINDOW, SKIP_REASONS, EntryFilter, station_location
+from server.relay import (
+    MAX_EVENT_BYTES,
+    RESEND_WINDOW,
+    SKIP_REASONS,
+    EntryFilter,
+    RedisTarget,
+    station_location,
+)
 
 
 def event(kind: str = "now_playing", **payload: object) -> bytes:
@@ -173,3 +180,18 @@ def test_a_redirect_keeps_the_path_as_sent_and_the_stations_prefix():
     assert station_location("https://radio.example/sim/", b"/api/v1/sim/state", b"") == (
         "https://radio.example/sim/api/v1/sim/state"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://:pw@127.0.0.1:6379", "redis://:***@127.0.0.1:6379"),
+        ("redis://bob:p%40ss%2F1@127.0.0.1:6379/2?x=1", "redis://bob:***@127.0.0.1:6379/2?x=1"),
+        ("rediss://127.0.0.1:6380?password=pw&db=2", "rediss://127.0.0.1:6380?password=***&db=2"),
+        ("unix://:pw@/run/redis.sock?db=1", "unix://:***@/run/redis.sock?db=1"),
+        ("unix:///run/redis.sock", "unix:///run/redis.sock"),
+        ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379"),
+    ],
+)
+def test_a_redis_url_is_shown_without_its_password(url, shown):
+    assert RedisTarget.parse(url).shown == shown

@@ -24,6 +24,7 @@ from playout.ladder import SourceKind, SourceState
 from playout.stationtime import DURATION_HINT
 
 from .hub import DEFAULT_TYPES
+from .relay import SKIP_REASONS
 from .rest import Answer, Api, Auth, Body, Param, Schema, refusal
 
 API = Api()
@@ -285,6 +286,7 @@ SIM_SERVER_BODY = API.schema(
                                 "stream": TEXT,
                                 "received": COUNT,
                                 "skipped": COUNT,
+                                "skipped_by_reason": _object({reason: COUNT for reason in SKIP_REASONS}),
                                 "last_id": _nullable(TEXT),
                             }
                         ),

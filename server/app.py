@@ -24,6 +24,7 @@ from .auth import bearer_token, verify
 from .control import bind_control
 from .directory import NotFound
 from .hub import GOING_AWAY, INTERNAL_ERROR, TOO_SLOW, Subscriber, parse_types
+from .relay import station_location
 from .responses import error, ok, refused, unauthorized
 from .rest import Routes
 from .service import EdgeService, ServerSettings, ServingProcess, StationService
@@ -182,10 +183,8 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
             if station_url is None:
                 return error(503, "station_unknown", "no station has announced itself on this Redis stream")
             # The path as the client sent it, still percent-encoded: `path` is decoded.
-            raw_path = (request.scope.get("raw_path") or request.path.encode()).decode("latin-1")
-            query = request.query_string.decode("latin-1")
-            location = f"{station_url}{raw_path}" + (f"?{query}" if query else "")
-            return redirect(location, 307)
+            raw_path = request.scope.get("raw_path") or request.path.encode()
+            return redirect(station_location(station_url, raw_path, request.query_string), 307)
 
     @app.errorhandler(HTTPException)
     async def http_error(exc: HTTPException) -> Response:
@@ -237,7 +236,8 @@ def _relay_figures(service: StationService | EdgeService) -> dict[str, Any] | No
             "role": "edge",
             "stream": follower.stream,
             "received": follower.received,
-            "skipped": follower.skipped,
+            "skipped": follower.entries.skipped,
+            "skipped_by_reason": follower.entries.skipped_by_reason,
             "last_id": last_id,
         }
     if service.relay is not None:

@@ -30,7 +30,7 @@ from . import accesslog, keyfile
 from .auth import KEY_ENV, SigningKey, mint
 from .contract import asyncapi_yaml
 from .fdlimit import clients_that_fit, raise_soft_limit
-from .relay import DEFAULT_STREAM, RelayError, StreamFollower, StreamPublisher, check_reachable
+from .relay import DEFAULT_STREAM, RedisTarget, RelayError, StreamFollower, StreamPublisher, check_reachable
 from .serve import ServiceFailed, serve
 from .service import EdgeService, ServerSettings, StationService
 from .typescript import typescript_declarations
@@ -175,7 +175,16 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
         f"With --redis, every process needs the same {KEY_ENV}.",
     )
     several.add_argument(
-        "--redis", metavar="URL", help="relay the station's events through Redis, e.g. redis://127.0.0.1:6379"
+        "--redis",
+        metavar="URL",
+        help="relay the station's events through Redis, e.g. redis://127.0.0.1:6379, "
+        "redis://:PASSWORD@host:6379, rediss://host:6380 (TLS)",
+    )
+    several.add_argument(
+        "--redis-ca",
+        metavar="FILE",
+        help="with a rediss:// URL: trust the Redis server's certificate if this PEM CA file signed it "
+        "(default: the system's CAs); its host name is checked against the URL's either way",
     )
     several.add_argument(
         "--role",
@@ -298,6 +307,8 @@ def cmd_token(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     if args.role is not None and args.redis is None:
         raise UsageError("--role needs --redis (the stream that joins the processes)")
+    if args.redis_ca is not None and args.redis is None:
+        raise UsageError("--redis-ca needs --redis (a rediss:// URL)")
     if args.public_url is not None:
         if args.redis is None or args.role == "edge":
             raise UsageError("--public-url is the station's, and needs --redis")
@@ -362,14 +373,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"(e.g. export {KEY_ENV}=$(python3 -c 'import secrets; print(secrets.token_hex(32))'))"
         )
     key = key or SigningKey.generate()
+    redis: RedisTarget | None = None
     if args.redis is not None:
         try:
-            trio.run(check_reachable, args.redis)
+            redis = RedisTarget.parse(args.redis, args.redis_ca)
+            trio.run(check_reachable, redis)
         except RelayError as exc:
             raise UsageError(str(exc)) from None
     service: StationService | EdgeService
-    if args.role == "edge":
-        service = EdgeService(StreamFollower(args.redis, args.redis_stream), key, settings)
+    if redis is not None and args.role == "edge":
+        service = EdgeService(StreamFollower(redis, args.redis_stream), key, settings)
     else:
         service = StationService(
             scenario,
@@ -378,7 +391,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             speed=args.speed,
             manual_clock=args.manual_clock,
             harbor_port=args.harbor_port,
-            relay=StreamPublisher(args.redis, args.redis_stream) if args.redis else None,
+            relay=StreamPublisher(redis, args.redis_stream) if redis is not None else None,
             placement=placement,
         )
     logging.basicConfig(level=logging.WARNING, format="grimnir-sim: %(message)s")
@@ -470,7 +483,7 @@ def _print_edge_banner(service: EdgeService, url: str, events_url: str) -> None:
     print(
         "\n".join(
             [
-                f"grimnir-sim: edge for the station on {follower.url} (stream {follower.stream})",
+                f"grimnir-sim: edge for the station on {follower.redis.shown} (stream {follower.stream})",
                 f"  REST:    {url}/api/v1/health  (other endpoints redirect to the station)",
                 f"  events:  {events_url}",
                 f"  key:     from {KEY_ENV}",

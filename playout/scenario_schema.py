@@ -84,6 +84,7 @@ _TRANSITION = {"enum": list(typing.get_args(Transition))}
 _REASON = {"enum": list(typing.get_args(FailoverReason))}
 _CROSSFADE = duration(maximum="30s")
 _DAYS = {
+    "maxItems": 7,  # more is never valid; here, not in the list's branch, the count check sees it
     "anyOf": [
         {"enum": ["daily", "weekdays", "weekends"]},
         {
@@ -92,7 +93,7 @@ _DAYS = {
             "uniqueItems": True,
             "items": {"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]},
         },
-    ]
+    ],
 }
 
 

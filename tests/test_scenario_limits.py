@@ -326,6 +326,30 @@ def test_overlapping_entries_are_a_problem_each_not_one_per_pair() -> None:
     assert {p.message for p in problems} == {"overlaps schedule[0] on station 'main'; both cannot play"}
 
 
+def test_a_table_of_40000_unknown_keys_is_one_short_problem() -> None:
+    keys = "".join(f"k{n:05d} = 1\n" for n in range(40_000))
+    began = time.perf_counter()
+    table, key, message = only_problem(edit('duration = "1d"\n', 'duration = "1d"\n' + keys))
+    assert time.perf_counter() - began < 5  # 8 s, for a problem of 400 KB
+    assert (table, key) == ("scenario", None)
+    assert message.startswith("unknown keys 'k00000', 'k00001', ")
+    assert "'k00009', and 39,990 more; allowed here: name, " in message
+    assert len(message) < 300
+
+
+def test_a_list_of_60000_days_is_refused_by_its_count() -> None:
+    days = ", ".join(['"mon"'] * 60_000)
+    entry = f'\n[[schedule]]\ndays = [{days}]\nstart = "10:00"\nduration = "1h"\ndj = "sarah"\n'
+    began = time.perf_counter()
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(HEAD + entry, "x.toml")
+    assert time.perf_counter() - began < 2  # 3 s before
+    assert [(p.table, p.key, p.message[:50]) for p in caught.value.problems] == [
+        ("schedule[0]", "days", "has 60,000 entries, more than the 7 allowed"),
+        ("schedule[0]", "days", "['mon', 'mon', 'mon'… (49 characters) is not one o"),
+    ]
+
+
 def test_a_catalog_is_held_to_the_same_size_and_nesting(tmp_path: Path) -> None:
     deep = tmp_path / "deep.toml"
     deep.write_text('[catalog]\ndefault = "a"\n[scenarios.a]\nfile = "a.toml"\ndescription = ' + "[" * 500)

@@ -10,6 +10,7 @@ from .events import EVENT_CLASSES, EVENT_TYPES, Event
 from .placement import CLOCKS, FROM_HINT, EntryPoint, Placement, parse_entry_point, place
 from .runner import StationRunner
 from .scenario import Problem, Scenario, ScenarioError, load_scenario, parse_scenario
+from .scenario_schema import MAX_SPEED, MIN_SPEED
 from .schemas import envelope_schema, messages_schema, payload_schema
 from .stationtime import format_duration, parse_duration
 
@@ -18,6 +19,8 @@ __all__ = [
     "EVENT_CLASSES",
     "EVENT_TYPES",
     "FROM_HINT",
+    "MAX_SPEED",
+    "MIN_SPEED",
     "Catalog",
     "Emitted",
     "EntryPoint",

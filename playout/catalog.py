@@ -1,7 +1,6 @@
 """``scenarios.toml``: the default scenario, server defaults and the named scenarios."""
 
 import os
-import tomllib
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -10,10 +9,11 @@ from typing import Any
 import attrs
 import jsonschema
 
-from .scenario import Problem, ScenarioError, suggest
+from .scenario import Problem, ScenarioError, read_text, read_toml, suggest
 
 CATALOG_FILE = "scenarios.toml"
 CATALOG_ENV = "GRIMNIR_SIM_CATALOG"
+MAX_SCENARIOS = 1_000
 SHIPPED_FOLDER = "shipped"
 """Where a wheel puts the project's scenarios.toml and scenarios/ inside this package (see pyproject.toml)."""
 
@@ -39,6 +39,7 @@ _SCHEMA: dict[str, Any] = {
         "scenarios": {
             "type": "object",
             "minProperties": 1,
+            "maxProperties": MAX_SCENARIOS,
             "additionalProperties": {
                 "type": "object",
                 "additionalProperties": False,
@@ -118,13 +119,15 @@ def shipped_catalog() -> Path | None:
 
 
 def load_catalog(path: Path) -> Catalog:
+    """Read and check a catalog; its size and nesting have a scenario file's limits."""
     file = str(path)
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScenarioError([Problem(file, "", None, f"cannot read the catalog: {exc.strerror}")]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([Problem(file, "", None, f"invalid TOML: {exc}")]) from None
+        text = read_text(path)
+    except ScenarioError as exc:
+        problem = exc.problems[0]
+        message = problem.message.replace("cannot read the file", "cannot read the catalog")
+        raise ScenarioError([attrs.evolve(problem, message=message)]) from None
+    document = read_toml(text, file)
     problems = []
     for error in jsonschema.Draft202012Validator(_SCHEMA).iter_errors(document):
         table = ".".join(str(p) for p in error.absolute_path) or "(top level)"

@@ -7,10 +7,12 @@ keys, wrong types, dangling references, overlapping slots) is collected into one
 
 import copy
 import difflib
+import math
 import random
+import re
 import tomllib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
@@ -20,17 +22,30 @@ import jsonschema
 
 from . import inputs
 from .library import generate_catalog
-from .scenario_schema import DOCUMENT_SCHEMA
+from .scenario_schema import (
+    DOCUMENT_SCHEMA,
+    MAX_FILE_BYTES,
+    MAX_NESTING,
+    MAX_RECURRING_PER_DAY,
+    TIMELINE_ACTIONS,
+    TIMELINE_ENTRY_COMMON,
+    timeline_action_schema,
+)
 from .stationtime import (
     DURATION_HINT,
     StationClock,
+    format_duration,
     parse_duration,
     parse_instant,
+    shown,
 )
 
 DAY_MS = 86_400_000
 WEEK_MS = 7 * DAY_MS
-MAX_CROSSFADE_MS = 30_000
+MAX_HINTS = 100
+"""'did you mean' hints per file: each searches every id of its kind, so a hostile file gets only some."""
+MAX_KEYS_NAMED = 10
+"""Unknown keys named in a table's one problem; a table of 40,000 made a line of 400 KB (and 8 s)."""
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_SETS = {"daily": frozenset(range(7)), "weekdays": frozenset(range(5)), "weekends": frozenset({5, 6})}
 
@@ -219,34 +234,41 @@ class Scenario:
         return tuple(key for key, track in self.tracks.items() if track.rotation)
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and check a scenario file; raise :class:`ScenarioError` naming every problem."""
+def read_text(path: str | Path) -> str:
+    """A scenario file's (or the catalog's) text; a file over the size limit is not read to its end."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ScenarioError([Problem(name, "", None, f"cannot read the file: {exc.strerror}")]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError([_too_large(name)])
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError([Problem(name, "", None, f"not UTF-8 text ({exc.reason})")]) from None
-    return parse_scenario(text, name)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and check a scenario file; raise :class:`ScenarioError` naming every problem."""
+    return parse_scenario(read_text(path), str(path))
 
 
 def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
     """Check a scenario given as TOML text (``file`` names it in messages)."""
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        line = _line_of(message)
-        raise ScenarioError([Problem(file, "", None, f"invalid TOML: {message}", line)]) from None
-    document = _instants_as_text(document)
-    errors = list(_VALIDATOR.iter_errors(document))
-    if not errors:
+    document = _instants_as_text(read_toml(text, file))
+    cut = _cut_long_lists(file, document, DOCUMENT_SCHEMA, [])
+    errors = _schema_errors(document)
+    if not errors and not cut:
         return _Builder(file, document).build()
     problems = sorted(
-        {p: None for e in errors for p in _problems_from_schema(file, e)},
+        dict.fromkeys([*cut, *(p for e in errors for p in _problems_from_schema(file, e))]),
         key=lambda p: (p.table, p.key or ""),
     )
+    if cut:
+        # References into what was cut off would all look dangling: the meaning is not checked.
+        raise ScenarioError(problems)
     # Check the meaning of what is well-formed too, so one run reports every problem.
     builder = _Builder(file, _without_invalid(document, errors))
     try:
@@ -255,19 +277,128 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
         pass
     except (KeyError, TypeError, ValueError, AttributeError):
         pass  # a hole left by a structural problem; what was found up to it still counts
-    flagged = {p.table for p in problems}
-    problems += [p for p in builder.problems if p not in problems and not _within(p.table, flagged)]
+    seen = set(problems)
+    flagged = _Flagged(p.table for p in problems)
+    problems += [p for p in builder.problems if p not in seen and not flagged.covers(p.table)]
     raise ScenarioError(problems)
 
 
-def _within(table: str, flagged: set[str]) -> bool:
-    """Whether ``table`` is, contains or lies in a table the schema already flagged (no cascades)."""
-    return any(
-        table == other
-        or table.startswith((other + ".", other + "["))
-        or other.startswith((table + ".", table + "["))
-        for other in flagged
-    )
+def _too_large(file: str) -> Problem:
+    return Problem(file, "", None, f"larger than {MAX_FILE_BYTES // 1024:,} KiB, the most a file may be")
+
+
+def read_toml(text: str, file: str) -> dict[str, Any]:
+    """Parse TOML text within the limits: its size and nesting are checked before ``tomllib`` sees it."""
+    if len(text) > MAX_FILE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise ScenarioError([_too_large(file)])
+    line = _too_deep_at(text)
+    if line is not None:
+        raise ScenarioError([Problem(file, "", None, _TOO_DEEP, line)])
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        raise ScenarioError(
+            [Problem(file, "", None, f"invalid TOML: {message}", _line_of(message))]
+        ) from None
+    except ValueError as exc:  # tomllib lets int() refuse a number of more than 4300 digits
+        raise ScenarioError([Problem(file, "", None, f"invalid TOML: {exc}")]) from None
+    if _deeper_than(document, MAX_NESTING):  # dotted keys and [a.b.c] headers nest without brackets
+        raise ScenarioError([Problem(file, "", None, _TOO_DEEP)])
+    return document
+
+
+_TOO_DEEP = f"tables and lists nested more than {MAX_NESTING} deep"
+_TOML_TOKEN = re.compile(
+    r'"""(?:\\.|[^\\])*?"{3,5}'  # a multi-line basic string
+    r"|'''.*?'{3,5}"  # a multi-line literal string
+    r'|"(?:\\.|[^"\\\n])*"'  # a basic string
+    r"|'[^'\n]*'"  # a literal string
+    r"|#[^\n]*"  # a comment
+    r"""|[\[\]{}"']""",  # a bracket, or a quote that starts no string
+    re.DOTALL,
+)
+
+
+def _too_deep_at(text: str) -> int | None:
+    """The line where inline lists and tables nest more than :data:`MAX_NESTING` deep, if any.
+
+    ``tomllib`` parses nested values by recursion: 500 levels are a ``RecursionError``.
+    Brackets in strings and comments do not count; at a quote that starts no string
+    the scan stops, as the parser will stop there with a syntax error.
+    """
+    depth = 0
+    for match in _TOML_TOKEN.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > MAX_NESTING:
+                return text.count("\n", 0, match.start()) + 1
+        elif token in ("]", "}"):
+            depth = max(depth - 1, 0)
+        elif token in ('"', "'"):
+            return None
+    return None
+
+
+def _deeper_than(document: dict[str, Any], limit: int) -> bool:
+    """Whether tables and lists nest more than ``limit`` deep below the document (without recursion)."""
+    pending: list[tuple[Any, int]] = [(document, 0)]
+    while pending:
+        value, depth = pending.pop()
+        for child in value.values() if isinstance(value, dict) else value:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                pending.append((child, depth + 1))
+    return False
+
+
+def _cut_long_lists(file: str, value: Any, schema: dict[str, Any], path: list[Any]) -> list[Problem]:
+    """A problem for each list longer than its schema's ``maxItems``, and the list cut to that length.
+
+    This runs before the schema, so a file of 100,000 timeline entries costs no more to
+    refuse than one at the limit.
+    """
+    problems = []
+    if isinstance(value, list) and "maxItems" in schema:
+        limit = schema["maxItems"]
+        if len(value) > limit:
+            table, key = _place(path)
+            problems.append(Problem(file, table, key, _too_many(len(value), limit)))
+            del value[limit:]
+        items = schema.get("items", {})
+        if isinstance(items, dict) and items.get("type") == "object":
+            for index, item in enumerate(value):
+                problems += _cut_long_lists(file, item, items, [*path, index])
+    elif isinstance(value, dict):
+        for key, subschema in schema.get("properties", {}).items():
+            if key in value:
+                problems += _cut_long_lists(file, value[key], subschema, [*path, key])
+    return problems
+
+
+def _too_many(count: int, limit: int) -> str:
+    return f"has {count:,} entries, more than the {limit:,} allowed"
+
+
+class _Flagged:
+    """The tables the schema flagged: a builder problem in, around or inside one is a cascade."""
+
+    def __init__(self, tables: Iterable[str]) -> None:
+        self.tables = set(tables)
+        self.around = {ancestor for table in self.tables for ancestor in _ancestors(table)}
+
+    def covers(self, table: str) -> bool:
+        return table in self.around or any(ancestor in self.tables for ancestor in _ancestors(table))
+
+
+def _ancestors(table: str) -> Iterator[str]:
+    """``stations[0].mounts[1]``: ``stations``, ``stations[0]``, ``stations[0].mounts`` and itself."""
+    for match in re.finditer(r"[.\[]", table):
+        if match.start():
+            yield table[: match.start()]
+    yield table
 
 
 def _instants_as_text(value: Any) -> Any:
@@ -308,20 +439,100 @@ def _line_of(message: str) -> int | None:
     return int(message.split(marker, 1)[1].split(",", 1)[0].rstrip(")"))
 
 
-# TOML tells integers from floats; JSON Schema would take 2.0 as an integer.
-_TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
-    "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+def _number(value: object) -> bool:
+    """A JSON Schema number, as TOML can spell it: no boolean, no nan, no inf."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True  # math.isfinite would overflow on a 309-digit integer
+    return isinstance(value, float) and math.isfinite(value)
+
+
+# TOML tells integers from floats; JSON Schema would take 2.0 as an integer. nan and inf are
+# TOML floats but no number any range can hold.
+_TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
+    {
+        "integer": lambda _, value: isinstance(value, int) and not isinstance(value, bool),
+        "number": lambda _, value: _number(value),
+    }
 )
 _FORMATS = jsonschema.FormatChecker()
 _FORMATS.checks("uuid", raises=ValueError)(lambda value: not isinstance(value, str) or bool(uuid.UUID(value)))
 _FORMATS.checks("duration", raises=ValueError)(
-    lambda value: (
-        isinstance(value, bool) or not isinstance(value, str | int | float) or parse_duration(value) >= 0
-    )
+    lambda value: not _duration_shaped(value) or parse_duration(value) >= 0
 )
-_VALIDATOR = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=_TYPES)(
-    DOCUMENT_SCHEMA, format_checker=_FORMATS
+
+
+def _duration_shaped(value: object) -> bool:
+    return isinstance(value, str) or _number(value)
+
+
+def _duration_range(
+    validator: Any, limits: dict[str, Any], instance: Any, schema: dict[str, Any]
+) -> Iterator[jsonschema.ValidationError]:
+    """The ``durationRange`` keyword: a duration's milliseconds within ``limits`` (see scenario_schema)."""
+    if not _duration_shaped(instance):
+        return  # "type" reports it
+    try:
+        ms = parse_duration(instance)
+    except ValueError:
+        return  # "format" reports it
+    if limits.get("off") and ms == 0:
+        return
+    below = ms <= limits["exclusiveMinimum"] if "exclusiveMinimum" in limits else ms < limits["minimum"]
+    if below or ms > limits["maximum"]:
+        yield jsonschema.ValidationError(_duration_range_text(limits))
+
+
+def _duration_range_text(limits: dict[str, Any]) -> str:
+    top = format_duration(limits["maximum"])
+    if "exclusiveMinimum" in limits:
+        return f"must be longer than {format_duration(limits['exclusiveMinimum'])} and at most {top}"
+    low = format_duration(limits["minimum"])
+    if limits.get("off"):
+        return f"must be 0s (off) or from {low} to {top}"
+    if limits["minimum"] == 0:
+        return f"must be at most {top}"
+    return f"must be from {low} to {top}"
+
+
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, validators={"durationRange": _duration_range}, type_checker=_TYPES
 )
+# Timeline entries are checked one at a time against their action's schema: the document
+# schema's ten if/then branches cost jsonschema ten sub-validations per entry (22 s for
+# 100,000 entries); a lookup by action costs one.
+_DOCUMENT_VALIDATOR = _Validator(
+    {
+        **DOCUMENT_SCHEMA,
+        "properties": {
+            **DOCUMENT_SCHEMA["properties"],
+            "timeline": {**DOCUMENT_SCHEMA["properties"]["timeline"], "items": {"type": "object"}},
+        },
+    },
+    format_checker=_FORMATS,
+)
+_TIMELINE_VALIDATORS = {
+    action: _Validator(timeline_action_schema(action), format_checker=_FORMATS) for action in TIMELINE_ACTIONS
+}
+_TIMELINE_COMMON_VALIDATOR = _Validator(TIMELINE_ENTRY_COMMON, format_checker=_FORMATS)
+
+
+def _schema_errors(document: dict[str, Any]) -> list[jsonschema.ValidationError]:
+    """Every way ``document`` breaks :data:`DOCUMENT_SCHEMA`."""
+    errors = list(_DOCUMENT_VALIDATOR.iter_errors(document))
+    timeline = document.get("timeline")
+    if not isinstance(timeline, list):
+        return errors
+    for index, entry in enumerate(timeline):
+        if not isinstance(entry, dict):
+            continue  # the document's validator named it
+        action = entry.get("action")
+        validator = _TIMELINE_VALIDATORS.get(action) if isinstance(action, str) else None
+        for error in (validator or _TIMELINE_COMMON_VALIDATOR).iter_errors(entry):
+            error.path.extendleft((index, "timeline"))  # relative to the entry: make it the document's
+            errors.append(error)
+    return errors
 
 
 def _table_name(path: list[Any]) -> str:
@@ -331,15 +542,26 @@ def _table_name(path: list[Any]) -> str:
     return name or "(top level)"
 
 
+def _place(path: list[Any]) -> tuple[str, str | None]:
+    """The table and key a value at ``path`` is reported at (a list's item by its index)."""
+    if path and isinstance(path[-1], int) and len(path) >= 2 and not isinstance(path[-2], int):
+        return _table_name(path[:-2]), f"{path[-2]}[{path[-1]}]"
+    if path:
+        return _table_name(path[:-1]), str(path[-1])
+    return "(top level)", None
+
+
 def _problems_from_schema(file: str, error: jsonschema.ValidationError) -> list[Problem]:
     path = list(error.absolute_path)
     if error.validator == "additionalProperties":
         allowed = list(error.schema.get("properties", {}))
         extras = sorted(set(error.instance) - set(allowed))
         hints = []
-        for key in extras:
+        for key in extras[:MAX_KEYS_NAMED]:
             close = difflib.get_close_matches(key, allowed, n=1)
-            hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+            hints.append(f"{shown(key)}" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        if len(extras) > MAX_KEYS_NAMED:
+            hints.append(f"and {len(extras) - MAX_KEYS_NAMED:,} more")
         return [
             Problem(
                 file,
@@ -355,12 +577,7 @@ def _problems_from_schema(file: str, error: jsonschema.ValidationError) -> list[
         missing = [key for key in error.validator_value if key not in error.instance]
         return [Problem(file, _table_name(path), key, "required key is missing") for key in missing]
     # A value of the wrong shape: name its table and key.
-    if path and isinstance(path[-1], int) and len(path) >= 2 and not isinstance(path[-2], int):
-        table, key = _table_name(path[:-2]), f"{path[-2]}[{path[-1]}]"
-    elif path:
-        table, key = _table_name(path[:-1]), str(path[-1])
-    else:
-        table, key = "(top level)", None
+    table, key = _place(path)
     return [Problem(file, table, key, _describe(error))]
 
 
@@ -373,19 +590,25 @@ def _describe(error: jsonschema.ValidationError) -> str:
         except ValueError as exc:
             return str(exc)
     if error.validator == "format" and schema.get("format") == "uuid":
-        return f"{value!r} is not a UUID"
+        return f"{_shown(value)} is not a UUID"
     if error.validator == "anyOf":
-        return f"{value!r} is not one of: " + "; ".join(_shape(sub) for sub in schema["anyOf"])
+        return f"{_shown(value)} is not one of: " + "; ".join(_shape(sub) for sub in schema["anyOf"])
     if error.validator == "enum":
-        return f"{value!r} is not one of " + ", ".join(repr(v) for v in schema["enum"])
+        return f"{_shown(value)} is not one of " + ", ".join(repr(v) for v in schema["enum"])
     if error.validator == "pattern" and schema["pattern"].startswith("^[A-Za-z0-9]"):
-        return f"{value!r} is not an id (letters, digits, '-', '_', '.'; starting with a letter or digit)"
+        return (
+            f"{_shown(value)} is not an id (letters, digits, '-', '_', '.'; starting with a letter or digit)"
+        )
     if error.validator == "pattern" and schema["pattern"] == "^https?://":
-        return f"{value!r} is not an http:// or https:// URL"
+        return f"{_shown(value)} is not an http:// or https:// URL"
     if error.validator == "pattern" and "[01]" in schema["pattern"]:
-        return f"{value!r} is not a time of day like 06:00 or 21:30"
+        return f"{_shown(value)} is not a time of day like 06:00 or 21:30"
     if error.validator == "type" and schema.get("format") == "duration":
         return f"{_shown(value)} is not {DURATION_HINT}"
+    if error.validator == "type" and isinstance(value, float) and not math.isfinite(value):
+        return f"{value} is not a finite number"
+    if error.validator in ("minimum", "maximum", "exclusiveMinimum"):
+        return _number_range_text(schema)
     if error.validator == "type":
         return f"{_shown(value)} is {_toml_type(value)}, expected {_expected(schema['type'])}"
     return error.message
@@ -411,8 +634,19 @@ def _toml_type(value: object) -> str:
     )
 
 
+def _number_range_text(schema: dict[str, Any]) -> str:
+    top = _count(schema["maximum"])
+    if "exclusiveMinimum" in schema:
+        return f"must be greater than {_count(schema['exclusiveMinimum'])} and at most {top}"
+    return f"must be from {_count(schema['minimum'])} to {top}"
+
+
+def _count(number: float) -> str:
+    return f"{int(number):,}" if float(number).is_integer() else f"{number:,}"
+
+
 def _shown(value: object) -> str:
-    return value.isoformat() if hasattr(value, "isoformat") else repr(value)  # type: ignore[attr-defined]
+    return value.isoformat() if hasattr(value, "isoformat") else shown(value)  # type: ignore[attr-defined]
 
 
 def _expected(kind: str | list[str]) -> str:
@@ -435,14 +669,23 @@ class _Builder:
         self.file = file
         self.doc = document
         self.problems: list[Problem] = []
+        self.hints_left = MAX_HINTS
 
     def problem(self, table: str, key: str | None, message: str) -> None:
         self.problems.append(Problem(self.file, table, key, message))
 
     def duration(self, table: str, key: str, value: object, default: int) -> int:
+        """``value`` in milliseconds; ``default`` when it is absent (or was refused by the schema)."""
         if value is None:
             return default
         return parse_duration(value)  # type: ignore[arg-type]  # the schema checked the shape
+
+    def suggest(self, key: str, known: Iterable[str]) -> str:
+        """`` (did you mean 'x'?)`` for the first :data:`MAX_HINTS` unknown ids of a file."""
+        if self.hints_left <= 0:
+            return ""
+        self.hints_left -= 1
+        return suggest(key, known)
 
     def build(self) -> Scenario:
         head = self.doc["scenario"]
@@ -456,12 +699,8 @@ class _Builder:
             self.start = parse_instant("2026-01-01T00:00:00Z")
         self.clock = StationClock(self.start)
         duration_ms = self.duration("scenario", "duration", head.get("duration"), DAY_MS)
-        if duration_ms <= 0:
-            self.problem("scenario", "duration", "must be longer than 0s")
         window_ms = self.duration("scenario", "schedule_window", head.get("schedule_window"), 2 * DAY_MS)
         refresh_ms = self.duration("scenario", "schedule_refresh", head.get("schedule_refresh"), 3_600_000)
-        if refresh_ms <= 0:
-            self.problem("scenario", "schedule_refresh", "must be longer than 0s")
         if window_ms < refresh_ms:
             self.problem("scenario", "schedule_window", "must be at least as long as schedule_refresh")
 
@@ -476,6 +715,7 @@ class _Builder:
         slots = self.slots()
         self.check_overlaps(slots)
         timeline = self.timeline(djs, webstreams, tracks)
+        self.check_recurring(stations, tracks, playlists, webstreams, slots, timeline, refresh_ms)
         harbor_doc = self.doc.get("harbor", {})
         harbor = HarborSettings(
             port=harbor_doc.get("port"),
@@ -485,8 +725,6 @@ class _Builder:
                 "harbor", "source_timeout", harbor_doc.get("source_timeout"), 10_000
             ),
         )
-        if harbor.source_timeout_ms <= 0:
-            self.problem("harbor", "source_timeout", "must be longer than 0s")
         if self.problems:
             raise ScenarioError(self.problems)
         return Scenario(
@@ -540,8 +778,6 @@ class _Builder:
                 for m in mounts_doc
             )
             crossfade = self.duration(table, "crossfade", entry.get("crossfade"), 0)
-            if crossfade > MAX_CROSSFADE_MS:
-                self.problem(table, "crossfade", "must be at most 30s")
             result.append(
                 Station(
                     key=key,
@@ -561,10 +797,11 @@ class _Builder:
         explicit = library.get("tracks", [])
         self.unique("library.tracks", explicit)
         tracks: dict[str, Track] = {}
+        explicit_index = {entry["id"]: index for index, entry in reversed(list(enumerate(explicit)))}
         for index, entry in enumerate(explicit):
-            duration = parse_duration(entry["duration"])
-            if duration <= 0:
-                self.problem(f"library.tracks[{index}]", "duration", "must be longer than 0s")
+            # A refused duration is reported; the track stays (as long as a track may be, so that it
+            # shortens nothing), and what refers to it is no cascade.
+            duration = self.duration(f"library.tracks[{index}]", "duration", entry.get("duration"), DAY_MS)
             tracks[entry["id"]] = Track(
                 key=entry["id"],
                 id=self.uid("media", entry["id"], entry.get("uuid")),
@@ -578,7 +815,7 @@ class _Builder:
             key = str(generated["key"])
             if key in tracks:
                 self.problem(
-                    f"library.tracks[{next(i for i, e in enumerate(explicit) if e['id'] == key)}]",
+                    f"library.tracks[{explicit_index[key]}]",
                     "id",
                     f"'{key}' clashes with a generated track's id; pick another",
                 )
@@ -608,7 +845,9 @@ class _Builder:
             for position, key in enumerate(chosen):
                 if key not in tracks:
                     self.problem(
-                        table, f"tracks[{position}]", f"no track has the id '{key}'{suggest(key, tracks)}"
+                        table,
+                        f"tracks[{position}]",
+                        f"no track has the id '{key}'{self.suggest(key, tracks)}",
                     )
             pick = entry.get("pick", 0)
             if pick > len(pool):
@@ -659,8 +898,6 @@ class _Builder:
                 grace_ms=setting("grace", defaults.grace_ms),
                 recovery_checks=entry.get("recovery_checks", defaults.recovery_checks),
             )
-            if probe.interval_ms <= 0:
-                self.problem(table, "interval", "must be longer than 0s")
             result[entry["id"]] = Webstream(
                 key=entry["id"],
                 id=self.uid("webstream", entry["id"], entry.get("uuid")),
@@ -678,7 +915,9 @@ class _Builder:
             self.problem(table, "station", "required when the scenario has more than one station")
             return None
         if key not in self.station_keys:
-            self.problem(table, "station", f"no station has the id '{key}'{suggest(key, self.station_keys)}")
+            self.problem(
+                table, "station", f"no station has the id '{key}'{self.suggest(key, self.station_keys)}"
+            )
             return None
         return key
 
@@ -694,16 +933,16 @@ class _Builder:
             ref = kinds[0]
             target = entry[ref]
             if target not in self.refs[ref]:
-                self.problem(table, ref, f"no {ref} has the id '{target}'{suggest(target, self.refs[ref])}")
+                self.problem(
+                    table, ref, f"no {ref} has the id '{target}'{self.suggest(target, self.refs[ref])}"
+                )
             if "title" in entry and ref != "dj":
                 self.problem(table, "title", "only a live show (dj = ...) has a title")
+            if "duration" not in entry:
+                continue  # refused by the schema: its overlaps would be guesses
             duration = parse_duration(entry["duration"])
-            if not 0 < duration <= WEEK_MS:
-                self.problem(table, "duration", "must be longer than 0s and at most 7d")
             crossfade = entry.get("crossfade")
             crossfade_ms = None if crossfade is None else parse_duration(crossfade)
-            if crossfade_ms is not None and crossfade_ms > MAX_CROSSFADE_MS:
-                self.problem(table, "crossfade", "must be at most 30s")
             common = {
                 "index": index,
                 "station": station or "",
@@ -756,7 +995,11 @@ class _Builder:
         return tuple(result)
 
     def check_overlaps(self, slots: tuple[Slot, ...]) -> None:
-        """Two entries of one station that would be on air at once cannot both play."""
+        """Two entries of one station that would be on air at once cannot both play.
+
+        One-offs meet one-offs on the calendar; every other pair meets on one week, each
+        entry folded onto it. Each entry is reported once, at the first entry it overlaps.
+        """
         monday = self.start.replace(hour=0, minute=0, second=0, microsecond=0)
         monday_offset = self.clock.offset_of(monday) - self.start.weekday() * DAY_MS
 
@@ -773,27 +1016,78 @@ class _Builder:
                     spans.append((0, end - WEEK_MS))
             return spans
 
-        for i, first in enumerate(slots):
-            for second in slots[i + 1 :]:
-                if first.station != second.station:
-                    continue
-                if first.at_ms is not None and second.at_ms is not None:
-                    clash = (
-                        first.at_ms < second.at_ms + second.duration_ms
-                        and second.at_ms < first.at_ms + first.duration_ms
-                    )
-                elif (
-                    first.days is not None and second.days is not None
-                ) or first.duration_ms + second.duration_ms <= WEEK_MS:
-                    clash = any(a < d and c < b for a, b in weekly(first) for c, d in weekly(second))
-                else:  # pragma: no cover - a one-off of a week beside another entry always clashes
-                    clash = True
-                if clash:
-                    self.problem(
-                        f"schedule[{second.index}]",
-                        "start" if second.days is not None else "at",
-                        f"overlaps schedule[{first.index}] on station '{first.station}'; both cannot play",
-                    )
+        first_clash: dict[int, int] = {}  # position of an entry -> position of the first it overlaps
+        by_station: dict[str, list[int]] = {}
+        for position, slot in enumerate(slots):
+            by_station.setdefault(slot.station, []).append(position)
+        for positions in by_station.values():
+            once = [p for p in positions if slots[p].at_ms is not None]
+            calendar = [(slots[p].at_ms, slots[p].at_ms + slots[p].duration_ms, p) for p in once]
+            folded = [(begin, end, p) for p in positions for begin, end in weekly(slots[p])]
+            for first, second in _overlapping(calendar) | {
+                (i, j)
+                for i, j in _overlapping(folded)
+                if slots[i].days is not None or slots[j].days is not None
+            }:
+                first_clash[second] = min(first, first_clash.get(second, first))
+        for second, first in sorted(first_clash.items(), key=lambda pair: (pair[1], pair[0])):
+            earlier, later = slots[first], slots[second]
+            self.problem(
+                f"schedule[{later.index}]",
+                "start" if later.days is not None else "at",
+                f"overlaps schedule[{earlier.index}] on station '{earlier.station}'; both cannot play",
+            )
+
+    def check_recurring(
+        self,
+        stations: tuple[Station, ...],
+        tracks: dict[str, Track],
+        playlists: dict[str, Playlist],
+        webstreams: dict[str, Webstream],
+        slots: tuple[Slot, ...],
+        timeline: tuple[Happening, ...],
+        refresh_ms: int,
+    ) -> None:
+        """What recurs bounds a day's work: at most :data:`MAX_RECURRING_PER_DAY` beats, track
+        changes, checks, repeats and refreshes in a day of station time, each at its worst."""
+
+        def per_day(interval_ms: int) -> int:
+            return -(-DAY_MS // max(interval_ms, 1))
+
+        # Automation may play any rotation or playlist track back to back, each cut short by the
+        # longest crossfade the station may use (at most half the track).
+        playable = {key for key, track in tracks.items() if track.rotation}
+        playable.update(key for playlist in playlists.values() for key in playlist.tracks)
+        shortest = [tracks[key].duration_ms for key in playable if key in tracks]
+        track_changes = 0
+        for station in stations:
+            fades = [s.crossfade_ms or 0 for s in slots if s.station == station.key]
+            fade = max([station.crossfade_ms, *fades])
+            if shortest:
+                track_changes += per_day(min(ms - min(fade, ms // 2) for ms in shortest))
+        parts = {
+            "health beats": sum(per_day(s.health_interval_ms) for s in stations if s.health_interval_ms > 0),
+            "track changes": track_changes,
+            "scripted checks": sum(
+                per_day(w.probe.interval_ms) * len(w.urls)
+                for w in webstreams.values()
+                if w.probe.kind == "scripted"
+            ),
+            "timeline repeats": sum(
+                min(per_day(h.every_ms), h.count or math.inf) for h in timeline if h.every_ms is not None
+            ),
+            "schedule refreshes": per_day(refresh_ms),
+        }
+        total = sum(parts.values())
+        if total > MAX_RECURRING_PER_DAY:
+            each = ", ".join(f"{name} {count:,}" for name, count in parts.items() if count)
+            self.problem(
+                "(top level)",
+                None,
+                f"{total:,} recurring happenings a day at most ({each}), more than the "
+                f"{MAX_RECURRING_PER_DAY:,} allowed; lengthen health_interval, the shortest tracks, "
+                "a webstream's interval or a timeline entry's every",
+            )
 
     def timeline(
         self, djs: dict[str, Dj], webstreams: dict[str, Webstream], tracks: dict[str, Track]
@@ -805,8 +1099,6 @@ class _Builder:
             at_ms = self.offset(table, entry["at"])
             every = entry.get("every")
             every_ms = None if every is None else parse_duration(every)
-            if every_ms is not None and every_ms <= 0:
-                self.problem(table, "every", "must be longer than 0s")
             if "count" in entry and every is None:
                 self.problem(table, "count", "only a repeating entry (with 'every') has a count")
             made = self.happening_inputs(table, entry, djs, webstreams, tracks, overrides)
@@ -842,18 +1134,19 @@ class _Builder:
             self.problem(
                 table,
                 "url",
-                f"{url} is not an index of webstream '{webstream.key}' (0 to {len(webstream.urls) - 1})",
+                f"{shown(url)} is not an index of webstream '{webstream.key}' "
+                f"(0 to {len(webstream.urls) - 1})",
             )
             return None
         if url in webstream.urls:
             return webstream.urls.index(url)
-        self.problem(table, "url", f"{url!r} is not in the URL chain of webstream '{webstream.key}'")
+        self.problem(table, "url", f"{shown(url)} is not in the URL chain of webstream '{webstream.key}'")
         return None
 
     def lookup(self, table: str, key: str, kind: str, known: dict[str, Any]) -> Any:
         value = known.get(key)
         if value is None:
-            self.problem(table, kind, f"no {kind} has the id '{key}'{suggest(key, known)}")
+            self.problem(table, kind, f"no {kind} has the id '{key}'{self.suggest(key, known)}")
         return value
 
     def happening_inputs(
@@ -973,7 +1266,17 @@ class _Builder:
         return made if len(self.problems) == problems_before else None
 
 
+def _overlapping(spans: list[tuple[int, int, int]]) -> set[tuple[int, int]]:
+    """The pairs ``(i, j)``, ``i < j``, of different owners whose ``(begin, end, owner)`` spans overlap."""
+    pairs = set()
+    active: list[tuple[int, int]] = []  # (end, owner) of the spans begun so far that may still overlap
+    for begin, end, owner in sorted(spans):
+        active = [(until, other) for until, other in active if until > begin]
+        pairs.update((min(owner, other), max(owner, other)) for _, other in active if other != owner)
+        active.append((end, owner))
+    return pairs
+
+
 def suggest(key: str, known: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` with the closest of ``known``, or nothing when none is close."""
     close = difflib.get_close_matches(key, list(known), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""

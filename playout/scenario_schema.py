@@ -1,23 +1,90 @@
-"""The JSON Schema a scenario file's TOML document must satisfy (structure and types only).
+"""The JSON Schema a scenario file's TOML document must satisfy: structure, types and ranges.
 
 References between tables, overlaps and other meaning are checked afterwards in
-:mod:`playout.scenario`; this schema catches unknown keys, missing keys and
-wrong types, and lets :func:`playout.scenario.load_scenario` report all of them.
+:mod:`playout.scenario`; this schema catches unknown keys, missing keys, wrong
+types and values out of range, and lets :func:`playout.scenario.load_scenario`
+report all of them.
+
+Every number, duration and list in a scenario has a range, so that nothing
+``check`` accepts can crash or stall ``run`` or ``serve`` (docs/scenarios.md has
+the table and the reasons). Durations are strings, so their ranges are the one
+keyword of our own, ``durationRange`` (milliseconds); the rest is JSON Schema.
 """
 
 import typing
 from typing import Any
 
 from .events import FailoverReason, Transition
+from .stationtime import parse_duration
+
+MIN_SPEED = 0.001
+"""Station seconds per wall second, at least: a minute of station time in 17 hours. Below it the
+runner's wall-clock deadlines stop being finite numbers (at 5e-324 every one is infinite)."""
+MAX_SPEED = 1_000_000.0
+"""Station seconds per wall second, at most (the same as ``serve --speed``'s): a week in 0.6 s."""
+MAX_FILE_BYTES = 512 * 1024
+"""A scenario file (or catalog) larger than this is refused unread: checking is linear in its size."""
+MAX_NESTING = 16
+"""Tables and lists within each other; a scenario needs 4. Checked before parsing (tomllib recurses)."""
+MAX_RECURRING_PER_DAY = 30_000
+"""Health beats, track changes, scripted checks, timeline repeats and schedule refreshes in a day of
+station time, each counted at its worst: a 7-day ``run`` is then at most about 200,000 instants."""
+MAX_INTEGER = 2**63 - 1
+"""TOML's integers are 64-bit; larger ones are refused rather than carried along."""
+MIN_INTEGER = -(2**63)
+
+MAX_STATIONS = 20
+MAX_MOUNTS = 20
+MAX_TRACKS = 5_000
+MAX_GENERATED = 10_000
+MAX_PLAYLISTS = 100
+MAX_PLAYLIST_TRACKS = 10_000
+MAX_DJS = 1_000
+MAX_WEBSTREAMS = 100
+MAX_URLS = 10
+MAX_SCHEDULE = 500
+MAX_TIMELINE = 5_000
+MAX_REPEATS = 1_000_000
+MAX_HARBOR_SOURCES = 1_000
+
+
+def duration(
+    minimum: str = "0s",
+    maximum: str = "28d",
+    *,
+    longer_than_zero: bool = False,
+    off: bool = False,
+) -> dict[str, Any]:
+    """A duration key's schema: ``minimum`` to ``maximum``; ``off``: ``0s`` is also allowed (it turns
+    the thing off); ``longer_than_zero``: anything above 0 s up to ``maximum``."""
+    limits: dict[str, Any] = {"minimum": parse_duration(minimum), "maximum": parse_duration(maximum)}
+    if longer_than_zero:
+        limits["exclusiveMinimum"] = limits.pop("minimum")
+    if off:
+        limits["off"] = True
+    return {"type": ["string", "number"], "format": "duration", "durationRange": limits}
+
+
+def integer(minimum: int = MIN_INTEGER, maximum: int = MAX_INTEGER) -> dict[str, Any]:
+    """An integer key's schema: ``minimum`` to ``maximum`` (TOML's 64-bit range unless given)."""
+    return {"type": "integer", "minimum": minimum, "maximum": maximum}
+
+
+def _list(items: dict[str, Any], maximum: int, minimum: int = 0) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "array", "items": items, "maxItems": maximum}
+    if minimum:
+        schema["minItems"] = minimum
+    return schema
+
 
 _KEY = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"}
-_DURATION = {"type": ["string", "number"], "format": "duration"}
 _UUID = {"type": "string", "format": "uuid"}
 _TEXT = {"type": "string", "minLength": 1}
 _TRANSITION = {"enum": list(typing.get_args(Transition))}
 _REASON = {"enum": list(typing.get_args(FailoverReason))}
-_POSITIVE = {"type": "integer", "minimum": 1}
+_CROSSFADE = duration(maximum="30s")
 _DAYS = {
+    "maxItems": 7,  # more is never valid; here, not in the list's branch, the count check sees it
     "anyOf": [
         {"enum": ["daily", "weekdays", "weekends"]},
         {
@@ -26,7 +93,7 @@ _DAYS = {
             "uniqueItems": True,
             "items": {"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]},
         },
-    ]
+    ],
 }
 
 
@@ -41,8 +108,8 @@ def _table(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[s
 
 _TIMELINE_COMMON = {
     "at": {"type": "string", "minLength": 1},
-    "every": _DURATION,
-    "count": _POSITIVE,
+    "every": duration("5s"),
+    "count": integer(1, MAX_REPEATS),
     "action": {"type": "string"},
     "note": {"type": "string"},
 }
@@ -61,10 +128,18 @@ TIMELINE_ACTIONS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
     ),
     "dj_disconnect": ({"station": _KEY, "dj": _KEY}, ("dj",)),
     "webstream_outage": (
-        {"webstream": _KEY, "url": {"type": ["integer", "string"]}, "duration": _DURATION, "reason": _REASON},
+        {
+            "webstream": _KEY,
+            "url": {"type": ["integer", "string"]},
+            "duration": duration(),
+            "reason": _REASON,
+        },
         ("webstream", "url"),
     ),
-    "webstream_restore": ({"webstream": _KEY, "url": {"type": ["integer", "string"]}}, ("webstream", "url")),
+    "webstream_restore": (
+        {"webstream": _KEY, "url": {"type": ["integer", "string"]}},
+        ("webstream", "url"),
+    ),
     "webstream_failover": ({"webstream": _KEY}, ("webstream",)),
     "webstream_reset": ({"webstream": _KEY}, ("webstream",)),
     "emergency": ({"station": _KEY, "media": _KEY}, ("media",)),
@@ -80,21 +155,29 @@ TIMELINE_ACTIONS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
 }
 
 
+def timeline_action_schema(action: str) -> dict[str, Any]:
+    """One timeline entry of ``action``: its own keys and the ones every entry has."""
+    properties, required = TIMELINE_ACTIONS[action]
+    return _table({**_TIMELINE_COMMON, **properties}, ("at", "action", *required))
+
+
+TIMELINE_ENTRY_COMMON: dict[str, Any] = {
+    "type": "object",
+    "required": ["at", "action"],
+    "properties": {**_TIMELINE_COMMON, "action": {"enum": list(TIMELINE_ACTIONS)}},
+}
+"""What every timeline entry must be, whatever its action (also the schema of one with no valid action)."""
+
+
 def _timeline_entry() -> dict[str, Any]:
-    branches = []
-    for action, (properties, required) in TIMELINE_ACTIONS.items():
-        branches.append(
-            {
-                "if": {"properties": {"action": {"const": action}}, "required": ["action"]},
-                "then": _table({**_TIMELINE_COMMON, **properties}, required),
-            }
-        )
-    return {
-        "type": "object",
-        "required": ["at", "action"],
-        "properties": {**_TIMELINE_COMMON, "action": {"enum": list(TIMELINE_ACTIONS)}},
-        "allOf": branches,
-    }
+    branches = [
+        {
+            "if": {"properties": {"action": {"const": action}}, "required": ["action"]},
+            "then": timeline_action_schema(action),
+        }
+        for action in TIMELINE_ACTIONS
+    ]
+    return {**TIMELINE_ENTRY_COMMON, "allOf": branches}
 
 
 DOCUMENT_SCHEMA: dict[str, Any] = _table(
@@ -104,126 +187,122 @@ DOCUMENT_SCHEMA: dict[str, Any] = _table(
                 "name": _KEY,
                 "description": {"type": "string"},
                 "start": {"type": "string"},
-                "duration": _DURATION,
-                "speed": {"type": "number", "exclusiveMinimum": 0},
-                "seed": {"type": "integer"},
-                "schedule_window": _DURATION,
-                "schedule_refresh": _DURATION,
+                "duration": duration(longer_than_zero=True),
+                "speed": {"type": "number", "minimum": MIN_SPEED, "maximum": MAX_SPEED},
+                "seed": integer(),
+                "schedule_window": duration("1m"),
+                "schedule_refresh": duration("1m"),
             },
             ("name", "start"),
         ),
-        "stations": {
-            "type": "array",
-            "minItems": 1,
-            "items": _table(
+        "stations": _list(
+            _table(
                 {
                     "id": _KEY,
                     "uuid": _UUID,
                     "name": _TEXT,
-                    "crossfade": _DURATION,
-                    "health_interval": _DURATION,
-                    "mounts": {
-                        "type": "array",
-                        "minItems": 1,
-                        "items": _table(
+                    "crossfade": _CROSSFADE,
+                    "health_interval": duration("5s", "1d", off=True),
+                    "mounts": _list(
+                        _table(
                             {"id": _KEY, "uuid": _UUID, "path": {"type": "string", "pattern": "^/"}}, ("id",)
                         ),
-                    },
+                        MAX_MOUNTS,
+                        minimum=1,
+                    ),
                 },
                 ("id", "name"),
             ),
-        },
+            MAX_STATIONS,
+            minimum=1,
+        ),
         "library": _table(
             {
-                "generate": {"type": "integer", "minimum": 0, "maximum": 100_000},
-                "tracks": {
-                    "type": "array",
-                    "items": _table(
+                "generate": integer(0, MAX_GENERATED),
+                "tracks": _list(
+                    _table(
                         {
                             "id": _KEY,
                             "uuid": _UUID,
                             "title": _TEXT,
                             "artist": {"type": "string"},
                             "album": {"type": "string"},
-                            "duration": _DURATION,
+                            "duration": duration("1s", "1d"),
                             "rotation": {"type": "boolean"},
                         },
                         ("id", "title", "duration"),
                     ),
-                },
+                    MAX_TRACKS,
+                ),
             }
         ),
-        "playlists": {
-            "type": "array",
-            "items": _table(
+        "playlists": _list(
+            _table(
                 {
                     "id": _KEY,
                     "uuid": _UUID,
                     "name": _TEXT,
-                    "tracks": {"type": "array", "items": _KEY},
-                    "pick": _POSITIVE,
+                    "tracks": _list(_KEY, MAX_PLAYLIST_TRACKS),
+                    "pick": integer(1, MAX_PLAYLIST_TRACKS),
                     "shuffle": {"type": "boolean"},
                 },
                 ("id",),
             ),
-        },
-        "djs": {
-            "type": "array",
-            "items": _table(
+            MAX_PLAYLISTS,
+        ),
+        "djs": _list(
+            _table(
                 {"id": _KEY, "uuid": _UUID, "username": _TEXT, "password": _TEXT},
                 ("id", "username"),
             ),
-        },
-        "webstreams": {
-            "type": "array",
-            "items": _table(
+            MAX_DJS,
+        ),
+        "webstreams": _list(
+            _table(
                 {
                     "id": _KEY,
                     "uuid": _UUID,
                     "name": _TEXT,
-                    "urls": {
-                        "type": "array",
-                        "minItems": 1,
-                        "items": {"type": "string", "pattern": "^https?://"},
-                    },
+                    "urls": _list({"type": "string", "pattern": "^https?://"}, MAX_URLS, minimum=1),
                     "probe": {"enum": ["scripted", "http"]},
-                    "interval": _DURATION,
-                    "connect_timeout": _DURATION,
-                    "sample_window": _DURATION,
-                    "min_bytes": {"type": "integer", "minimum": 0},
-                    "stall_timeout": _DURATION,
-                    "failure_threshold": _POSITIVE,
-                    "grace": _DURATION,
-                    "recovery_checks": _POSITIVE,
+                    "interval": duration("1s", "1d"),
+                    "connect_timeout": duration("100ms", "1m"),
+                    "sample_window": duration("100ms", "1m"),
+                    "min_bytes": integer(0, 16 * 1024 * 1024),
+                    "stall_timeout": duration("100ms", "1m"),
+                    "failure_threshold": integer(1, 100),
+                    "grace": duration(maximum="1h"),
+                    "recovery_checks": integer(1, 100),
                 },
                 ("id", "name", "urls"),
             ),
-        },
-        "schedule": {
-            "type": "array",
-            "items": _table(
+            MAX_WEBSTREAMS,
+        ),
+        "schedule": _list(
+            _table(
                 {
                     "station": _KEY,
                     "days": _DAYS,
                     "start": {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"},
                     "at": {"type": "string"},
-                    "duration": _DURATION,
+                    "duration": duration(maximum="7d", longer_than_zero=True),
                     "playlist": _KEY,
                     "webstream": _KEY,
                     "dj": _KEY,
                     "title": _TEXT,
-                    "crossfade": _DURATION,
+                    "crossfade": _CROSSFADE,
                 },
                 ("duration",),
             ),
-        },
-        "timeline": {"type": "array", "items": _timeline_entry()},
+            MAX_SCHEDULE,
+        ),
+        "timeline": _list(_timeline_entry(), MAX_TIMELINE),
         "harbor": _table(
             {
-                "port": {"type": "integer", "minimum": 0, "maximum": 65535},
+                "port": integer(0, 65535),
                 "host": _TEXT,
-                "max_sources": _POSITIVE,
-                "source_timeout": _DURATION,
+                "max_sources": integer(1, MAX_HARBOR_SOURCES),
+                "source_timeout": duration("1s", "1h"),
             }
         ),
     },

@@ -19,19 +19,31 @@ MAX_DURATION_MS = 3650 * _UNIT_MS["d"]
 def parse_duration(value: str | int | float) -> int:
     """Return milliseconds for ``"90s"``, ``"15m"``, ``"1h30m"``, ``"7d"`` or plain seconds."""
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not {DURATION_HINT}")
-    if isinstance(value, int | float):
+        raise ValueError(f"{shown(value)} is not {DURATION_HINT}")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"{shown(value)} is not {DURATION_HINT}")
+        ms: int | float = value * 1000  # exact: a 309-digit integer never becomes a float
+    elif isinstance(value, float):
         if not math.isfinite(value) or value < 0:
-            raise ValueError(f"{value!r} is not {DURATION_HINT}")
+            raise ValueError(f"{shown(value)} is not {DURATION_HINT}")
         ms = value * 1000
     else:
         text = value.strip()
         if not re.fullmatch(DURATION_PATTERN, text):
-            raise ValueError(f"{value!r} is not {DURATION_HINT}")
+            raise ValueError(f"{shown(value)} is not {DURATION_HINT}")
         ms = sum(float(n) * _UNIT_MS[unit] for n, unit in _PART.findall(text))
     if not ms <= MAX_DURATION_MS:  # also catches the inf that 400 digits become
-        raise ValueError(f"{value!r} is longer than ten years")
+        raise ValueError(f"{shown(value)} is longer than ten years")
     return round(ms)
+
+
+def shown(value: object) -> str:
+    """A value for a one-line message: a 309-digit number or a long string cut short, with its length."""
+    text = repr(value)
+    if len(text) <= 40:
+        return text
+    return f"{text[:20]}… ({len(text)} characters)"
 
 
 def format_duration(ms: int) -> str:

@@ -17,6 +17,8 @@ import trio
 from playout import (
     CLOCKS,
     FROM_HINT,
+    MAX_SPEED,
+    MIN_SPEED,
     EntryPoint,
     format_duration,
     messages_schema,
@@ -39,7 +41,6 @@ Handler = Callable[[argparse.Namespace], int]
 STOP_SECONDS = 20.0
 CONTRACT_EXAMPLES = "community-week"
 """The scenario whose first event of each kind becomes the contract's example."""
-MAX_SPEED = 1_000_000.0
 TOKEN_TTL = "24h"
 
 
@@ -334,8 +335,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server_defaults = catalog.server if catalog is not None else {}
     host = args.host or server_defaults.get("host", "127.0.0.1")
     port = args.port if args.port is not None else server_defaults.get("port", 8000)
-    if args.speed is not None and not (math.isfinite(args.speed) and 0 < args.speed <= MAX_SPEED):
-        raise UsageError(f"--speed must be greater than 0 and at most {MAX_SPEED:,.0f}")
+    if args.speed is not None and not (math.isfinite(args.speed) and MIN_SPEED <= args.speed <= MAX_SPEED):
+        raise UsageError(f"--speed must be {MIN_SPEED:g} to {MAX_SPEED:,.0f}")
     if not 0 <= port <= 65535:
         raise UsageError(f"--port must be 0 to 65535, not {port}")
     if not args.send_timeout > 0:

@@ -155,7 +155,8 @@ def test_tokens_with_an_audience_or_an_iat_slightly_ahead_are_accepted():
 
 
 @pytest.mark.parametrize(
-    "args", [["--speed", "inf"], ["--speed", "nan"], ["--port", "70000"], ["--port", "-1"]]
+    "args",
+    [["--speed", "inf"], ["--speed", "nan"], ["--speed", "5e-324"], ["--port", "70000"], ["--port", "-1"]],
 )
 def test_serve_refuses_impossible_settings_in_one_line(args):
     result = subprocess.run(

@@ -9,6 +9,7 @@ has no entry, so a new command in the docs needs something that runs it.
 """
 
 import importlib
+import inspect
 import os
 import re
 import signal
@@ -240,12 +241,14 @@ def unrun(commands: list[Command], run_by: dict[str, str]) -> list[str]:
             if runner.removeprefix(CI) not in ci_script:
                 problems.append(f"{key!r}: .ci/run has no {runner.removeprefix(CI)!r}")
             continue
-        module_path, _, function = runner.partition("::")
+        module_path, _, name = runner.partition("::")
         module = module_path.removesuffix(".py").replace("/", ".")
-        if not (ROOT / module_path).is_file() or not callable(
-            getattr(importlib.import_module(module), function, None)
-        ):
+        found = (ROOT / module_path).is_file()
+        test = getattr(importlib.import_module(module), name, None) if found else None
+        if not callable(test):
             problems.append(f"{key!r}: no test {runner}")
+        elif not re.search(r"\bdocumented(_for)?\(", inspect.getsource(test)):
+            problems.append(f"{key!r}: {runner} does not take its commands from the docs (documented())")
     return problems
 
 

@@ -1,21 +1,28 @@
 """Real webstream probes against a real Icecast fed by ffmpeg: failover, then recovery.
 
-Real processes, so real time (about 15 s). .ci/run installs Debian's icecast2 and ffmpeg.
+Real processes, so real time (about 15 s each). .ci/run installs Debian's icecast2 and ffmpeg.
+The last test runs docs/live-sources.md's recipe as written.
 """
 
+import json
 import os
+import shlex
 import shutil
 import socket
 import tempfile
+import time
 from functools import partial
 from pathlib import Path
 
 import httpx
 import pytest
 import trio
+from websockets.sync.client import connect
 
 from playout import StationRunner, parse_scenario
-from tests.support import ffmpeg_tone
+from tests.docs_support import background, bash, documented, one, replaced, stop, with_this_python
+from tests.serve_support import Server
+from tests.support import ROOT, ffmpeg_tone
 
 SOURCE_PASSWORD = "feed-me-0123"
 
@@ -154,3 +161,103 @@ async def test_probes_fail_over_and_recover_against_a_real_icecast(icecast_dir):
         assert [p.url for p in playing] == [primary, backup, primary]
         assert [p.health_status for p in playing] == ["healthy", "degraded", "healthy"]
         nursery.cancel_scope.cancel()
+
+
+def _port_open(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def _mount_serves(url: str) -> bool:
+    try:
+        with httpx.stream("GET", url, timeout=2) as response:
+            return response.status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _until(condition, what: str, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} within {seconds} s"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("user", ["this user", "nobody"])
+def test_the_documented_icecast_recipe_fails_over_and_recovers(request, user, icecast_dir):
+    """docs/live-sources.md's lines, on a free port instead of 8100: as whoever runs the suite (root
+    in CI, where Icecast must drop to its own user) and, as root, the shell's lines as nobody."""
+    if user == "nobody" and os.geteuid() != 0:
+        pytest.skip("running the recipe as another user needs root; 'this user' is not root here")
+    assert shutil.which("icecast2") and shutil.which("ffmpeg"), ".ci/run installs icecast2 and ffmpeg"
+    commands = documented(request)
+    port = free_port()
+    local = ("127.0.0.1:8100", f"127.0.0.1:{port}")
+    # setpriv (util-linux) runs the shell's lines as nobody; the folder is writable by anyone.
+    as_user = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] if user == "nobody" else []
+    configuration = one(commands, "cat > icecast.xml").text
+    bash(replaced(configuration, ("<port>8100</port>", f"<port>{port}</port>")), icecast_dir, prefix=as_user)
+
+    def start(command: str):  # a documented `command &`
+        return background(command.removesuffix(" &"), icecast_dir, prefix=as_user)
+
+    started = []
+    try:
+        started.append(start(one(commands, "icecast2").text))
+        bash(one(commands, "sleep").text, icecast_dir)
+        assert _port_open(port), (icecast_dir / "icecast.log").read_text()
+        primary_feed, backup_feed = (
+            replaced(one(commands, f"ffmpeg -nostdin -re -f lavfi -i sine=frequency={tone}").text, local)
+            for tone in (440, 660)
+        )
+        primary = start(primary_feed)
+        started += [primary, start(backup_feed)]
+        primary_url, backup_url = (f"http://127.0.0.1:{port}/{mount}" for mount in ("primary", "backup"))
+        _until(lambda: _mount_serves(primary_url) and _mount_serves(backup_url), "mounts")
+
+        # The scenario as shipped checks 127.0.0.1:8100; a catalog of its own in the server's
+        # folder (which wins over the shipped one) holds a copy that checks this port.
+        shipped = (ROOT / "scenarios" / "live-harbor.toml").read_text()
+        (icecast_dir / "live-harbor.toml").write_text(replaced(shipped, local))
+        (icecast_dir / "scenarios.toml").write_text(
+            '[catalog]\ndefault = "live-harbor"\n\n'
+            '[scenarios.live-harbor]\nfile = "live-harbor.toml"\ndescription = "checks this Icecast"\n'
+        )
+        serve_command = one(commands, "grimnir-sim serve")
+        environment = {name: value for name, value in os.environ.items() if name != "GRIMNIR_SIM_CATALOG"}
+        server = Server(
+            *shlex.split(serve_command.text, comments=True)[2:],
+            "--harbor-port", "0",
+            command=["grimnir-sim"], cwd=icecast_dir, environment=with_this_python(environment),
+        )  # fmt: skip
+        try:
+            types = "webstream.failover,webstream.recovered"
+            with connect(f"{server.ws}?types={types}&token={server.token}") as client:
+                stop(primary)  # the primary's encoder stops; Icecast drops the mount
+                failover = next_event(client)
+                assert failover["type"] == "webstream.failover"
+                assert (failover["payload"]["failed_url"], failover["payload"]["failover_url"]) == (
+                    primary_url,
+                    backup_url,
+                )
+                started.append(start(primary_feed))  # and starts again
+                recovered = next_event(client)
+                assert recovered["type"] == "webstream.recovered"
+                assert recovered["payload"]["recovered_url"] == primary_url
+        finally:
+            assert server.stop() == 0
+    finally:
+        for process in reversed(started):
+            stop(process)
+
+
+def next_event(client) -> dict:
+    """The next message other than the heartbeat, within 20 s."""
+    deadline = time.monotonic() + 20
+    while True:
+        message = json.loads(client.recv(timeout=max(0.01, deadline - time.monotonic())))
+        if message["type"] != "ping":
+            return message

@@ -1,14 +1,16 @@
 """A plain install, as a user gets one: the wheel in a fresh venv, used from a folder outside the checkout.
 
 The module builds the sdist and, from it, the wheel (``python -m build``), installs
-the wheel with no extras (plus pytest and pytest-trio, for the plugin) into one venv
-that all its tests share, and runs everything from a temporary folder, so only the
-installed package and its package data can answer. It needs PyPI (the build backend
-and the dependencies); ``-m 'not install'`` leaves it out.
+the wheel with its ``testing`` extra only (pytest, pytest-trio and trio-websocket,
+for the plugin), as docs/testing.md says, into one venv that all its tests share,
+and runs everything from a temporary folder, so only the installed package and its
+package data can answer. It needs PyPI (the build backend and the dependencies);
+``-m 'not install'`` leaves it out.
 """
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -18,10 +20,13 @@ import pytest
 
 from playout import load_catalog
 from playout.cli import main
+from tests.docs_support import documented_for, replaced, write_examples_of_testing_md
 from tests.serve_support import Server
 from tests.support import ROOT
 
 pytestmark = pytest.mark.install
+
+TESTING_EXTRA = "tests/test_install.py::test_the_testing_extra_runs_the_examples_of_docs_testing_md"
 
 # Anything that could make the installed package read the checkout instead of itself.
 _LEAKS = {
@@ -69,8 +74,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     # No pip inside the venv: this interpreter's pip installs into it (--python), which
     # saves bootstrapping one; what lands in site-packages is the same.
     _run(sys.executable, "-m", "venv", "--without-pip", venv)
-    _run(sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "--quiet", wheel,
-         "pytest", "pytest-trio")  # fmt: skip
+    # docs/testing.md's install, with the wheel for the path to a checkout and --python for the venv.
+    (install,) = documented_for(TESTING_EXTRA)
+    words = shlex.split(replaced(install.text, ("/path/to/grimnir-sim", str(wheel))), comments=True)
+    assert words[:4] == ["python3", "-m", "pip", "install"], install
+    _run(sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "--quiet", *words[4:])
     environment = {name: value for name, value in os.environ.items() if name not in _LEAKS}
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     probe = subprocess.run(
@@ -158,3 +166,21 @@ def test_the_pytest_plugin_runs_a_shipped_scenario(installed: Installed, tmp_pat
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+def test_the_testing_extra_runs_the_examples_of_docs_testing_md(installed: Installed, tmp_path: Path) -> None:
+    """The examples as a project of their own, run by the venv's pytest as the docs say (python3 -m
+    pytest, which tests/test_docs.py also runs in this environment)."""
+    examples = write_examples_of_testing_md(tmp_path)
+    (run,) = documented_for("tests/test_docs.py::test_the_examples_of_docs_testing_md_pass_and_fail_as_shown")
+    path = f"{installed.venv / 'bin'}{os.pathsep}{os.environ['PATH']}"  # python3 is the venv's
+    for attempt in ("records the golden log", "compares with it"):
+        result = subprocess.run(
+            ["bash", "-c", run.text],
+            cwd=tmp_path,
+            env={**installed.environment, "PATH": path},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        examples.check(result, attempt)

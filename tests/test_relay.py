@@ -4,6 +4,7 @@ import http.client
 import json
 import os
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
@@ -22,6 +23,7 @@ import trustme
 from websockets.sync.client import ClientConnection, connect
 
 from server.relay import READ_COUNT, RedisTarget, StreamPublisher
+from tests.docs_support import background, documented, one, replaced, stop, with_this_python
 from tests.serve_support import KEY, Server
 from tests.support import ROOT
 
@@ -493,3 +495,47 @@ def test_bad_relay_settings_are_refused_clearly(arguments, environment, message)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_documented_station_and_two_edges(request, tmp_path):
+    """docs/performance.md's commands, with free ports for 6379 and (as Server adds --port 0) 8000-8002."""
+    commands = documented(request)
+    export = one(commands, "export")
+    (assignment,) = shlex.split(export.text, comments=True)[1:]
+    # "The same key in every process": Server gives each process GRIMNIR_JWT_SIGNING_KEY=KEY.
+    assert assignment == "GRIMNIR_JWT_SIGNING_KEY=..."
+    port = free_port()
+    to_redis = ("6379", str(port))
+    redis = background(replaced(one(commands, "redis-server").text, to_redis).removesuffix(" &"), tmp_path)
+    servers: list[Server] = []
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        for command in commands:
+            if command.key.startswith("grimnir-sim serve"):
+                arguments = shlex.split(replaced(command.text, to_redis), comments=True)[2:]
+                environment = with_this_python(os.environ)
+                servers.append(Server(*arguments, command=["grimnir-sim"], environment=environment))
+        served = servers[0]
+        roles = [server.banner[0].split()[1:3] for server in servers]
+        assert roles == [["serving", "'community-week'"], ["edge", "for"], ["edge", "for"]]
+        with ExitStack() as stack:
+            clients = [
+                stack.enter_context(connect(f"{s.ws}?types=priority.emergency&token={s.token}"))
+                for s in servers
+            ]
+            alert = {"station_id": "main", "media_id": "eas-test"}
+            assert served.http.post("/api/v1/priority/emergency", json=alert).status_code == 200
+            (seen,), *on_edges = [received(client, 1) for client in clients]
+        assert json.loads(seen)["type"] == "priority.emergency"
+        assert on_edges == [[seen], [seen]]
+    finally:
+        for server in reversed(servers):
+            server.stop()
+        stop(redis)

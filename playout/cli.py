@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, entry_points, version
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
 import trio
 import trio.testing
@@ -21,6 +21,7 @@ from .stationtime import DURATION_HINT, format_duration, parse_duration
 from .textlog import TextLog
 
 EXIT_USAGE = 2
+CATALOG_HELP = "the scenario catalog (default: $GRIMNIR_SIM_CATALOG, ./scenarios.toml, or the shipped one)"
 COMMAND_GROUP = "grimnir_sim.commands"
 
 
@@ -45,21 +46,31 @@ def _types(text: str) -> frozenset[str]:
     return frozenset(names)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Bad input on the command line is one line on stderr and exit status 2, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def add_command(
     commands: argparse._SubParsersAction, name: str, summary: str, examples: Sequence[str]
 ) -> argparse.ArgumentParser:
     """A subcommand whose ``--help`` starts with ``summary`` and ends with its ``examples``.
 
     Each example is a whole command line (``grimnir-sim NAME ...``); the tests parse
-    every one, so an example that stops working fails them.
+    every one, so an example that stops working fails them. ``--catalog`` may come
+    after the command's name too.
     """
-    return commands.add_parser(
+    parser = commands.add_parser(
         name,
         help=summary,
         description=summary[:1].upper() + summary[1:] + ".",
         epilog="examples:\n" + "\n".join(f"  {example}" for example in examples),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--catalog", default=argparse.SUPPRESS, help=CATALOG_HELP)
+    return parser
 
 
 def version_line() -> str:
@@ -71,7 +82,7 @@ def version_line() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="grimnir-sim",
         description="A simulated Grimnir Radio station that produces the documented event stream.",
         epilog="examples:\n  grimnir-sim serve\n  grimnir-sim run dj-takeover --format text\n"
@@ -83,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--catalog",
-        help="the scenario catalog (default: $GRIMNIR_SIM_CATALOG, ./scenarios.toml, or the shipped one)",
+        help=CATALOG_HELP,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

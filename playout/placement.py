@@ -99,9 +99,10 @@ def place(scenario: Scenario, entry: EntryPoint, clock: Clock, wall_now: datetim
         start_of_week = start.weekday() * DAY_MS + since_midnight  # the start, from Monday 00:00
         entry_ms = (entry.offset_ms - start_of_week) % WEEK_MS
     if entry_ms >= scenario.duration_ms:
+        lasts = format_duration(scenario.duration_ms)
         raise ValueError(
-            f"--from {entry.text}: the scenario '{scenario.name}' ends after "
-            f"{format_duration(scenario.duration_ms)}, before {format_duration(entry_ms)}"
+            f"--from {entry.text}: the scenario '{scenario.name}' lasts {lasts}; "
+            f"{format_duration(entry_ms)} into it is past its end"
         )
     if clock == "scenario":
         return Placement("scenario", entry_ms, scenario.start, None)

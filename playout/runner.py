@@ -24,6 +24,7 @@ import trio
 
 from . import inputs
 from .core import Emitted, InputRejected, Playout
+from .events import HealthStatusReport
 from .placement import Placement
 from .probes import probe_webstreams
 from .scenario import Scenario
@@ -205,12 +206,19 @@ class StationRunner:
         old = self.core
         emitted = old.advance(period_ms - 1)
         self._publish(emitted)
+        # A fresh core's status beats start one interval in; the one due at the period's end is
+        # the old core's, taken after that instant's changes (as `run` has it), so none is skipped.
+        beats = [
+            attrs.evolve(late, at_ms=0)
+            for late in old.advance(period_ms)
+            if late.at_ms == period_ms and isinstance(late.event, HealthStatusReport)
+        ]
         if self._t0 is not None:
             self._t0 = self._clock_at(period_ms)
         self._base_ms = 0
         self.core = Playout(self.scenario, anchor=old.clock.instant(period_ms))
         self.repeats += 1
-        batch = self.core.advance(0)
+        batch = self.core.advance(0) + beats
         self._publish(batch)
         return emitted + batch
 

@@ -17,6 +17,7 @@ headers (``Authorization``) are never logged.
 """
 
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import IO, Any
@@ -29,6 +30,10 @@ from .transport import close_code_sent
 
 log = logging.getLogger("grimnir_sim.access")
 REDACTED = "[redacted]"  # brackets arrive percent-encoded, so no real value reads like this
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+"""A JWT's shape: a base64url JSON header (``{"`` encodes as ``eyJ``), a payload and a signature."""
+SERVER_CLOSE_CODES = frozenset({1009})
+"""Close codes only the server sends first here: Hypercorn's 1009 for a message over the limit."""
 ABNORMAL_CLOSURE = 1006
 HANDSHAKE_CLOSED = 403  # Hypercorn's answer to a WebSocket the app closes before accepting
 
@@ -61,7 +66,8 @@ def target(scope: dict[str, Any]) -> str:
     """
     path = _raw_path(scope)
     query = scope.get("query_string", b"").decode("latin-1")
-    return f"{path}?{redact_query(query)}" if query else path
+    # A JWT anywhere else (?access_token=, a path segment, an odd parameter name) goes too.
+    return _JWT.sub(REDACTED, f"{path}?{redact_query(query)}" if query else path)
 
 
 def _raw_path(scope: dict[str, Any]) -> str:
@@ -132,7 +138,9 @@ async def _logged_websocket(app: ASGIApp, scope: dict, receive: Callable, send: 
         message = await receive()
         if message["type"] == "websocket.disconnect" and closed is None:
             # Hypercorn's reply to a client's close frame echoes its code; no reply: the connection dropped.
-            closed = (close_code_sent(scope) or int(message.get("code", ABNORMAL_CLOSURE)), "client")
+            sent = close_code_sent(scope)
+            code = sent or int(message.get("code", ABNORMAL_CLOSURE))
+            closed = (code, "server" if sent in SERVER_CLOSE_CODES else "client")
         return message
 
     try:

@@ -257,11 +257,11 @@ def _websocket_authenticated(service: ServingProcess) -> bool:
 
 
 def _snapshot_wanted(default: bool) -> bool | None:
-    """``?snapshot=``: true/1 or false/0 (any case); absent, the server's default; else None."""
+    """``?snapshot=``: true or 1, false or 0, exactly; absent, the server's default; anything else None."""
     raw = _query_value("snapshot")
     if raw is None:
         return default
-    return {"true": True, "1": True, "false": False, "0": False}.get(raw.strip().lower())
+    return {"true": True, "1": True, "false": False, "0": False}.get(raw)
 
 
 def _claimed_station(service: StationService | EdgeService) -> Callable[[str], str | None]:

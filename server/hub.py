@@ -37,11 +37,12 @@ def parse_types(raw: str | None) -> frozenset[str]:
     """The ``types`` query parameter: comma-separated, blanks trimmed, empty parts skipped.
 
     Unknown names are silently ignored, a name given twice counts once, and no
-    parameter (or an empty one) means ``now_playing`` and ``health``.
+    parameter (or one with no name in it: empty, blanks, commas) means ``now_playing`` and ``health``.
     """
-    if not raw:
+    names = frozenset(part.strip() for part in (raw or "").split(",") if part.strip())
+    if not names:  # no parameter, or only blanks and commas: the default
         return DEFAULT_TYPES
-    return frozenset(part.strip() for part in raw.split(",") if part.strip()) & KNOWN_TYPES
+    return names & KNOWN_TYPES
 
 
 def text_frame(text: str) -> bytes:

@@ -7,10 +7,10 @@ import time
 
 import httpx
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from server.accesslog import redact_query
+from server.accesslog import redact_query, target
 from tests.serve_support import Server
 
 LINE = re.compile(
@@ -106,3 +106,33 @@ def test_without_the_flag_nothing_is_logged():
 )
 def test_every_token_value_is_redacted(query, logged):
     assert redact_query(query) == logged
+
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJ1aWQiOiJ1In0.c2lnbmF0dXJl"
+
+
+@pytest.mark.parametrize(
+    ("raw_path", "query"),
+    [
+        (b"/api/v1/sim/state", f"access_token={JWT}"),
+        (b"/api/v1/sim/state", f"token%5B%5D={JWT}"),
+        (b"/api/v1/sim/state", f"+token={JWT}"),
+        (f"/api/v1/x/{JWT}".encode(), ""),
+    ],
+)
+def test_a_jwt_anywhere_in_the_target_is_redacted(raw_path, query):
+    logged = target({"raw_path": raw_path, "path": raw_path.decode(), "query_string": query.encode()})
+    assert JWT not in logged and "[redacted]" in logged
+
+
+def test_a_message_over_the_limit_is_logged_as_closed_by_the_server():
+    served = Server("dj-takeover", "--manual-clock", "--access-log")
+    try:
+        with connect(f"{served.ws}?types=health&token={served.token}") as client:
+            client.send("x" * 5000)
+            with pytest.raises(ConnectionClosed):
+                client.recv(timeout=10)
+        wait_for_connections(served, 0)
+    finally:
+        served.stop()
+    assert " WS close 1009 by server after " in served.process.stderr.read()

@@ -195,3 +195,22 @@ def test_an_installed_package_reads_the_catalog_from_its_package_data(tmp_path, 
     assert catalog.shipped_catalog() == packaged
     packaged.unlink()
     assert catalog.shipped_catalog() == ROOT / "scenarios.toml"
+
+
+def test_the_catalog_may_be_given_after_the_command_too(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    flag = one_entry_catalog(tmp_path / "after", "after")
+    assert main(["scenarios", "--catalog", flag]) == 0
+    assert lines(capsys)[-1] == f"* default ({flag})"
+
+
+def test_a_bad_option_is_one_line_and_exit_2():
+    result = subprocess.run(
+        [sys.executable, "-m", "playout", "run", "dj-takeover", "--format", "xml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: grimnir-sim run: argument --format: invalid choice: 'xml'")
+    assert result.stderr.count("\n") == 1

@@ -116,6 +116,13 @@ class TestFilters:
         assert set(got) == {"now_playing", "ping"}  # health is off in this scenario; no dj_connect
         assert got.count("ping") == 26
 
+    @pytest.mark.parametrize("blank", ["types=", "types=%20", "types=,%20,"])
+    async def test_a_types_parameter_with_no_name_in_it_means_the_default(self, blank, autojump_clock):
+        scenario = focused(HITS_ALL_DAY)
+        async with served(scenario) as station:
+            got = await self.collect(station, blank, 200)
+        assert "now_playing" in got
+
     async def test_types_are_trimmed_deduplicated_and_case_sensitive(self, autojump_clock):
         scenario = focused(HITS_ALL_DAY + '\n[[timeline]]\nat = "+1m"\naction = "dj_connect"\ndj = "mike"\n')
         async with served(scenario) as station:

@@ -111,10 +111,10 @@ class TestEventsRoute:
             (expected,) = now_playing_of(scenario, 60_000)
             async with station.events("types=now_playing") as ws:
                 assert await receive_json(ws) == expected
-            async with station.events("types=now_playing&snapshot=FALSE") as ws:
+            async with station.events("types=now_playing&snapshot=false") as ws:
                 assert await receive_json(ws) == {"type": "ping"}  # 15 s later: nothing before it
 
-    @pytest.mark.parametrize("value", ["yes", "", "2", "true,false"])
+    @pytest.mark.parametrize("value", ["yes", "", "2", "true,false", "TRUE", "True", " true"])
     async def test_a_snapshot_value_other_than_true_false_1_0_is_refused(self, value, autojump_clock):
         async with served(shipped("dj-takeover")) as station:
             response = await refusal(station.events(f"snapshot={value}"))
@@ -176,10 +176,10 @@ class TestServedOnTheWallClock:
         [
             (
                 ["dj-takeover", "--from", "+3h"],
-                "error: --from +3h: the scenario 'dj-takeover' ends after 1h, before 3h",
+                "error: --from +3h: the scenario 'dj-takeover' lasts 1h; 3h into it is past its end",
             ),
-            (["--from", "someday"], "argument --from: 'someday' is not an entry point: give start, now,"),
-            (["--clock", "local"], "argument --clock: invalid choice: 'local' (choose from 'wall', 'scen"),
+            (["--from", "someday"], "error: grimnir-sim serve: argument --from: 'someday' is not an entry"),
+            (["--clock", "local"], "error: grimnir-sim serve: argument --clock: invalid choice: 'local'"),
         ],
     )
     def test_bad_clock_options_are_one_line_and_exit_2(self, args, message):
@@ -191,5 +191,4 @@ class TestServedOnTheWallClock:
             timeout=60,
         )
         assert result.returncode == 2
-        assert message in result.stderr.strip().splitlines()[-1]
-        assert "Traceback" not in result.stderr
+        assert result.stderr.startswith(message) and result.stderr.count("\n") == 1  # one line

@@ -99,10 +99,14 @@ def test_the_scenario_clock_keeps_the_scenarios_calendar():
 @pytest.mark.parametrize(
     ("scenario", "text", "message"),
     [
-        (SHORT, "+3h", "--from +3h: the scenario 'dj-takeover' ends after 1h, before 3h"),
-        (SHORT, "+1h", "--from +1h: the scenario 'dj-takeover' ends after 1h, before 1h"),
-        (SHORT, "Wed 20:00", "--from Wed 20:00: the scenario 'dj-takeover' ends after 1h, before 2d10h"),
-        (WEEK, "+7d", "--from +7d: the scenario 'community-week' ends after 7d, before 7d"),
+        (SHORT, "+3h", "--from +3h: the scenario 'dj-takeover' lasts 1h; 3h into it is past its end"),
+        (SHORT, "+1h", "--from +1h: the scenario 'dj-takeover' lasts 1h; 1h into it is past its end"),
+        (
+            SHORT,
+            "Wed 20:00",
+            "--from Wed 20:00: the scenario 'dj-takeover' lasts 1h; 2d10h into it is past its end",
+        ),
+        (WEEK, "+7d", "--from +7d: the scenario 'community-week' lasts 7d; 7d into it is past its end"),
     ],
 )
 def test_an_entry_point_beyond_the_end_is_refused(scenario, text, message):
@@ -218,7 +222,7 @@ async def test_a_week_on_the_wall_clock_starts_over_at_its_end(autojump_clock):
     assert messages[1]["payload"]["webstream_name"] == "Overnight Public Radio Relay"
     assert runner.core.clock.stamp(0) == "2026-12-07T00:00:00Z"
     health = [m["payload"]["timestamp"] for m in messages if m["type"] == "health"]
-    assert health == ["2026-12-07T00:01:00Z", "2026-12-07T00:02:00Z"]
+    assert health == ["2026-12-07T00:00:00Z", "2026-12-07T00:01:00Z", "2026-12-07T00:02:00Z"]  # none skipped
     assert runner.clock_view()["scenario_time"] == "2026-01-19T00:02:00Z"
 
 

@@ -1278,5 +1278,7 @@ def _overlapping(spans: list[tuple[int, int, int]]) -> set[tuple[int, int]]:
 
 
 def suggest(key: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(key, list(known), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    """`` (did you mean 'x'?)`` with the closest of ``known`` (case aside), or nothing when none is close."""
+    by_folded = {name.casefold(): name for name in known}
+    close = difflib.get_close_matches(key.casefold(), list(by_folded), n=1)
+    return f" (did you mean '{by_folded[close[0]]}'?)" if close else ""

@@ -214,3 +214,8 @@ def test_a_bad_option_is_one_line_and_exit_2():
     assert result.returncode == 2
     assert result.stderr.startswith("error: grimnir-sim run: argument --format: invalid choice: 'xml'")
     assert result.stderr.count("\n") == 1
+
+
+def test_a_misspelt_name_in_another_case_still_gets_its_did_you_mean(capsys):
+    assert main(["run", "DJ-TAKEOVER"]) == 2
+    assert capsys.readouterr().err.rstrip().endswith("(did you mean 'dj-takeover'?)")

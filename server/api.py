@@ -269,6 +269,11 @@ SIM_SERVER_BODY = API.schema(
             "events_published": COUNT,
             "events_dropped": COUNT,
             "last_published_monotonic": _nullable({"type": "number"}),
+            "harbor": {
+                **_nullable(_object({name: COUNT for name in attrs.fields_dict(HarborCounters)})),
+                "description": "the harbor's counts since it started (connections, refusals, lockouts, "
+                "failures: connections closed by an unexpected error, each logged once); null without one",
+            },
             "relay": _nullable(
                 {
                     "oneOf": [

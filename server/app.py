@@ -126,6 +126,7 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
                 "events_published": service.hub.published,
                 "events_dropped": service.hub.dropped,
                 "last_published_monotonic": service.hub.last_published_at,
+                "harbor": _harbor_figures(service),
                 "relay": _relay_figures(service),
                 **service.vitals.snapshot(),
             }
@@ -226,6 +227,11 @@ async def _background_work(
     except Exception as failure:  # (a cancellation, the normal end, is not an Exception)
         service.fail(failure)
         raise
+
+
+def _harbor_figures(service: StationService | EdgeService) -> dict[str, int] | None:
+    harbor = getattr(service, "harbor", None)
+    return None if harbor is None else harbor.counters.as_dict()
 
 
 def _relay_figures(service: StationService | EdgeService) -> dict[str, Any] | None:

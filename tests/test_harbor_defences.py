@@ -11,6 +11,8 @@ import trio
 from playout import inputs
 from playout.harbor import Harbor, HarborLimits, client_key
 from playout.lockouts import Lockouts
+from tests.server_support import served
+from tests.support import shipped
 from tests.test_harbor import Station, basic
 
 MIKE = basic("mike", "mikes-secret")
@@ -477,3 +479,17 @@ def test_clients_are_counted_by_ipv4_address_and_ipv6_network():
 def test_limits_that_would_defeat_themselves_are_refused(changes):
     with pytest.raises(ValueError):
         HarborLimits(**changes)
+
+
+
+async def test_the_harbor_counts_are_in_the_servers_figures(autojump_clock):
+    """/api/v1/sim/server shows the harbor's counters, null for a station without a harbor."""
+    async with served(shipped("dj-takeover")) as station:
+        assert (await station.get("/api/v1/sim/server"))[1]["harbor"] is None
+    async with served(shipped("live-harbor"), harbor_port=0) as station:
+        harbor = station.service.harbor
+        harbor.counters.failures += 1  # as an isolated connection's failure counts itself
+        status, figures = await station.get("/api/v1/sim/server")
+    assert status == 200
+    assert figures["harbor"] == harbor.counters.as_dict()
+    assert figures["harbor"]["failures"] == 1

@@ -269,6 +269,11 @@ SIM_SERVER_BODY = API.schema(
             "events_published": COUNT,
             "events_dropped": COUNT,
             "last_published_monotonic": _nullable({"type": "number"}),
+            "connection_failures": {
+                **_object({"rest": COUNT, "websocket": COUNT}),
+                "description": "requests (500 internal_error) and WebSocket connections (1011) ended by an "
+                "unexpected error of the server's, each logged once; nothing else is affected",
+            },
             "harbor": {
                 **_nullable(_object({name: COUNT for name in attrs.fields_dict(HarborCounters)})),
                 "description": "the harbor's counts since it started (connections, refusals, lockouts, "

@@ -7,6 +7,7 @@ Every endpoint is declared in :mod:`server.api`; the handlers here and in
 """
 
 import functools
+import logging
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +32,7 @@ from .service import EdgeService, ServerSettings, ServingProcess, StationService
 from .transport import socket_writer_from
 from .websocket_connection import OneTaskWebsocketConnection
 
+log = logging.getLogger("grimnir_sim.server")
 DASHBOARD = Path(__file__).parent / "dashboard"
 CLOSE_REASONS = {
     GOING_AWAY: "server shutting down",
@@ -102,6 +104,10 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
                     code = subscriber.close_code or 1000
             finally:
                 service.hub.unsubscribe(subscriber)
+        except Exception as exc:  # a defect of ours, met by this connection only: 1011 for it alone
+            service.connection_failures["websocket"] += 1
+            log.error("a WebSocket connection failed", exc_info=exc)
+            code = INTERNAL_ERROR
         finally:
             service.admission.release()
         # The close frame may wait behind a slow client's unread data; the station does not.
@@ -126,6 +132,7 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
                 "events_published": service.hub.published,
                 "events_dropped": service.hub.dropped,
                 "last_published_monotonic": service.hub.last_published_at,
+                "connection_failures": dict(service.connection_failures),
                 "harbor": _harbor_figures(service),
                 "relay": _relay_figures(service),
                 **service.vitals.snapshot(),
@@ -192,6 +199,13 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
         """Unknown paths, wrong methods, oversized bodies: JSON like every other error."""
         code = (exc.name or "error").lower().replace(" ", "_")
         return error(exc.code or 500, code, exc.description or code)
+
+    @app.errorhandler(Exception)
+    async def defect(exc: Exception) -> Response:
+        """A defect met by one request: that request gets a JSON 500; it is logged and counted."""
+        service.connection_failures["rest"] += 1
+        log.error("%s %s failed", request.method, request.path, exc_info=exc)
+        return error(500, "internal_error", "the server failed on this request; the failure is logged")
 
     return cors(
         app,

@@ -173,6 +173,11 @@ def ref(name: str) -> Schema:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+INTERNAL = refusal(
+    "internal_error",
+    description="A defect of the server's, met by this request only: it is logged and counted "
+    "(rest in /api/v1/sim/server's connection_failures), and nothing else is affected.",
+)
 UNAUTHORIZED = Answer(
     "A missing, malformed, wrongly signed or expired token (every kind of bad token alike).",
     schema=ref("Unauthorized"),
@@ -258,6 +263,8 @@ class Endpoint:
         if self.station_only:
             shared[307] = TO_THE_STATION
             shared[503] = STATION_UNKNOWN
+        if not self.websocket:
+            shared[500] = INTERNAL
         answers = dict(self.answers)
         for status, answer in shared.items():
             answers[status] = answers[status].merged(answer) if status in answers else answer

@@ -50,6 +50,9 @@ class ServingProcess:
         self.failure: Exception | None = None
         """Why the process's background work (station, relay, heartbeat) stopped, if it did."""
         self.failed = trio.Event()
+        self.connection_failures = {"rest": 0, "websocket": 0}
+        """Requests and connections ended by an unexpected error of ours (each logged once); the
+        process and its other clients go on. (The harbor and the relay count their own.)"""
 
     def fail(self, failure: Exception) -> None:
         """The background work failed: serving on would be a station that never speaks."""

@@ -5,7 +5,9 @@ exactly what a hostile client sends and the server's memory can be read from /pr
 """
 
 import base64
+import json
 import os
+import re
 import socket
 import struct
 import time
@@ -151,3 +153,43 @@ def test_an_endless_fragmented_message_is_cut_off_and_never_buffered(server):
         sock.close()
     assert rss(server.process.pid) - before < 1 * MiB
     assert server.http.get("/api/v1/health").json() == {"status": "ok"}
+
+
+def raw_answer(server, request: bytes) -> tuple[bytes, bytes]:
+    """Send ``request`` as it is; the answer's head and body."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += sock.recv(65536)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+        while len(body) < length:
+            body += sock.recv(65536)
+    return head, body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "error"),
+    [
+        (b"NOT HTTP AT ALL\r\n\r\n", b"400", "bad_request"),
+        (
+            b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n",
+            b"431",
+            "request_header_fields_too_large",
+        ),
+        (  # an upgrade without its Sec-WebSocket-Key
+            b"GET /api/v1/events HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Version: 13\r\n\r\n",
+            b"400",
+            "bad_request",
+        ),
+    ],
+    ids=["malformed", "head-too-large", "bad-upgrade"],
+)
+def test_hypercorns_own_refusals_are_json_like_every_other_error(server, request_bytes, status, error):
+    head, body = raw_answer(server, request_bytes)
+    assert head.split(b" ")[1] == status
+    assert b"content-type: application/json" in head.lower()
+    assert json.loads(body)["error"] == error

@@ -138,6 +138,7 @@ LADDER_SOURCE = API.schema(
         optional=("source_id", "name", "media_id", "webstream_id", "username"),
     ),
 )
+HARBOR_COUNTERS = _object({name: COUNT for name in attrs.fields_dict(HarborCounters)})
 URL_HEALTH = API.schema(
     "UrlHealth", _object({"url": TEXT, "status": HEALTH_STATUS, "consecutive_failures": COUNT})
 )
@@ -245,7 +246,7 @@ SIM_STATE_BODY = API.schema(
                     ),
                     "pending": {**COUNT, "description": "connections not yet past their credentials"},
                     "locked": _object({"addresses": COUNT, "mounts": COUNT}),
-                    "counters": _object({name: COUNT for name in attrs.fields_dict(HarborCounters)}),
+                    "counters": HARBOR_COUNTERS,
                 }
             ),
             "catalog": _object(
@@ -275,7 +276,7 @@ SIM_SERVER_BODY = API.schema(
                 "unexpected error of the server's, each logged once; nothing else is affected",
             },
             "harbor": {
-                **_nullable(_object({name: COUNT for name in attrs.fields_dict(HarborCounters)})),
+                **_nullable(HARBOR_COUNTERS),
                 "description": "the harbor's counts since it started (connections, refusals, lockouts, "
                 "failures: connections closed by an unexpected error, each logged once); null without one",
             },

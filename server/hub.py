@@ -192,16 +192,18 @@ class Hub:
         for emitted in batch:
             if emitted.event.TYPE == "now_playing":
                 latest[emitted.event.station_id] = emitted.event
-        for event in latest.values():
-            self._remember_now_playing(wire.encode(event).decode(), None)
+        for station_id, event in latest.items():
+            text = wire.encode(event).decode()
+            self._now_playing[station_id] = (text, text_frame(text))
 
-    def _remember_now_playing(self, text: str, frame: bytes | None) -> None:
+    def _remember_now_playing(self, text: str, frame: bytes) -> None:
+        """Keep a published ``now_playing``; only its text is at hand (an edge's stream gives no more)."""
         try:
             station_id = orjson.loads(text)["payload"]["station_id"]
         except (orjson.JSONDecodeError, KeyError, TypeError):
             return  # (an edge's stream may hold anything)
         if isinstance(station_id, str):
-            self._now_playing[station_id] = (text, frame or text_frame(text))
+            self._now_playing[station_id] = (text, frame)
 
     def publish_encoded(self, batch: list[tuple[str, bytes]]) -> None:
         """:meth:`publish` for events already on the wire: ``(type, JSON bytes)`` pairs."""

@@ -53,6 +53,9 @@ class Server:
         self.url = next(line.split()[1] for line in self.banner if line.strip().startswith("REST:"))
         self.url = self.url.removesuffix("/api/v1/health")
         self.ws = self.url.replace("http://", "ws://") + "/api/v1/events"
+        host, port = self.url.removeprefix("http://").rsplit(":", 1)
+        self.address = (host, int(port))
+        """Where it listens, for raw sockets."""
         self.token = next(line.split()[1] for line in self.banner if line.strip().startswith("token:"))
         self.http = httpx.Client(
             base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=10

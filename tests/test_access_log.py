@@ -44,7 +44,7 @@ def test_every_request_and_websocket_is_a_line_and_no_token_is_printed():
             client.close(4000)
         with pytest.raises(InvalidStatus):
             connect(f"{served.ws}?token=not-a-token")
-        dropped = socket.create_connection(("127.0.0.1", int(served.url.rsplit(":", 1)[1])))
+        dropped = socket.create_connection(served.address)
         dropped.sendall(UPGRADE.format(token=token).encode())
         assert dropped.recv(12) == b"HTTP/1.1 101"
         dropped.close()  # no close frame: the connection just ends

@@ -102,7 +102,7 @@ def test_token_command_mints_with_the_configured_key(tmp_path):
 
 
 def test_a_port_in_use_is_one_line_and_status_2(server):
-    port = server.url.rsplit(":", 1)[1]
+    port = str(server.address[1])
     result = subprocess.run(
         [sys.executable, "-m", "playout", "serve", "dj-takeover", "--port", port],
         cwd=ROOT,
@@ -141,7 +141,7 @@ def test_an_encoder_pointed_at_the_served_harbor_goes_live():
 def test_a_client_that_stops_reading_is_cut_off_and_does_not_block_shutdown():
     served = Server("community-week", "--speed", "20000", "--send-timeout", "1")
     try:
-        port = int(served.url.rsplit(":", 1)[1])
+        port = served.address[1]
         stuck = socket.socket()
         stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)  # a tiny window, never read
         stuck.connect(("127.0.0.1", port))

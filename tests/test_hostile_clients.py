@@ -34,8 +34,8 @@ def rss(pid: int) -> int:
 
 def upgrade(server, *, extensions: str | None = None) -> tuple[socket.socket, bytes]:
     """A raw WebSocket handshake; the socket and the response head."""
-    host, port = server.url.removeprefix("http://").split(":")
-    sock = socket.create_connection((host, int(port)), timeout=10)
+    host, port = server.address
+    sock = socket.create_connection(server.address, timeout=10)
     key = base64.b64encode(os.urandom(16)).decode()
     head = (
         f"GET /api/v1/events?types=dj_connect&token={server.token} HTTP/1.1\r\n"
@@ -157,8 +157,7 @@ def test_an_endless_fragmented_message_is_cut_off_and_never_buffered(server):
 
 def raw_answer(server, request: bytes) -> tuple[bytes, bytes]:
     """Send ``request`` as it is; the answer's head and body."""
-    host, port = server.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
+    with socket.create_connection(server.address, timeout=10) as sock:
         sock.sendall(request)
         answer = b""
         while b"\r\n\r\n" not in answer:

@@ -23,14 +23,9 @@ def server():
     started.stop()
 
 
-def address(server) -> tuple[str, int]:
-    host, port = server.url.removeprefix("http://").split(":")
-    return host, int(port)
-
-
 def answered_early_then_follow_up(server, request_head: str) -> str:
     """Send the head, wait for the answer, then the body and a second request: what became of it."""
-    with socket.create_connection(address(server), timeout=5) as client:
+    with socket.create_connection(server.address, timeout=5) as client:
         client.sendall(request_head.encode())
         first = client.recv(65536)
         assert first.startswith(b"HTTP/1.1 4"), first
@@ -82,7 +77,7 @@ def close_wait_sockets(port: int) -> int:
 
 
 def test_no_socket_outlives_a_client_that_left(server):
-    host, port = address(server)
+    host, port = server.address
     head = (
         "POST /api/v1/sim/djs/connect HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(BODY)}\r\n\r\n"

@@ -42,7 +42,7 @@ def run_cli(command: str, state_home, key: str | None = None) -> subprocess.Comp
 def test_the_banners_token_command_works_against_a_plain_serve(tmp_path):
     served = Server("dj-takeover", "--manual-clock", key=None, state_home=tmp_path)
     try:
-        port = int(served.url.rsplit(":", 1)[1])
+        port = served.address[1]
         command = re.search(r"mint more with `(grimnir-sim token[^`]*)`", "\n".join(served.banner))
         assert command is not None, served.banner
         assert command[1] == f"grimnir-sim token --port {port}"
@@ -101,7 +101,7 @@ def test_a_key_from_the_environment_is_never_written(tmp_path):
 
 def test_the_key_of_a_killed_server_is_not_used(tmp_path, capsys):
     served = Server("dj-takeover", "--manual-clock", key=None, state_home=tmp_path)
-    port = served.url.rsplit(":", 1)[1]
+    port = str(served.address[1])
     served.process.send_signal(signal.SIGKILL)
     served.process.wait(timeout=15)
     served.stop()

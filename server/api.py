@@ -324,6 +324,11 @@ SIM_SERVER_BODY = API.schema(
                     "frozen_objects": COUNT,
                     "freezes": COUNT,
                     "full_collections_after_churn": COUNT,
+                    "lingering_departures": {
+                        **COUNT,
+                        "description": "departed connections still not freed a second after (in a "
+                        "reference cycle, or still closing); enough of them call for a full collection",
+                    },
                     "stats": {
                         **_array({"type": "object", "additionalProperties": {"type": "number"}}),
                         "description": "gc.get_stats(): one object of counters per generation",

@@ -15,6 +15,8 @@ subscribed, from a heap of due times.
 import heapq
 import itertools
 import time
+import weakref
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 
 import orjson
@@ -25,6 +27,8 @@ from playout import EVENT_TYPES, Emitted, wire
 
 from .transport import SocketWriter
 
+Departed = weakref.ref[SocketWriter] | None
+"""A departed connection, as the collector policy checks it: its writer, weakly (None: unknown)."""
 DEFAULT_TYPES = frozenset({"now_playing", "health"})
 KNOWN_TYPES = frozenset(EVENT_TYPES)
 GOING_AWAY = 1001
@@ -117,7 +121,10 @@ class Hub:
         self._nursery: trio.Nursery | None = None
         self._closing_code: int | None = None
         self.departed = 0
-        """Subscribers that have gone, in all (the garbage-collector policy watches churn)."""
+        """Subscribers that have gone, in all."""
+        self.departures: deque[Departed] = deque(maxlen=100_000)
+        """Each departure's writer, weakly (None without one), until the collector policy checks
+        that it was freed (server.vitals)."""
         self.published = 0
         self.dropped = 0
         self.last_published_at: float | None = None
@@ -171,7 +178,10 @@ class Hub:
         for name in subscriber.types:
             self._by_type[name].discard(subscriber)
         self.departed += 1
-        if subscriber.writer is not None:
+        if subscriber.writer is None:
+            self.departures.append(None)
+        else:
+            self.departures.append(weakref.ref(subscriber.writer))
             # Subscriber and writer refer to each other: break the cycle, so both go as soon as
             # the connection does, without the cyclic collector (which frozen objects escape).
             subscriber.writer.detach()

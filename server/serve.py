@@ -11,7 +11,7 @@ import trio
 
 from playout.cli import first_leaf
 
-from . import accesslog, hypercorn_errors
+from . import accesslog, hypercorn_cycles, hypercorn_errors
 from .app import create_app
 from .hub import GOING_AWAY, INTERNAL_ERROR
 from .service import ServingProcess
@@ -58,6 +58,7 @@ async def serve(
 ) -> None:
     """Serve until :meth:`RunningServer.stop`; ``task_status.started`` gets the RunningServer."""
     hypercorn_errors.install()
+    hypercorn_cycles.install()
     config = hypercorn.config.Config()
     listener = _listening_socket(host, port, service.settings.send_timeout_seconds)
     config.bind = [f"fd://{listener.detach()}"]  # Hypercorn owns the descriptor from here

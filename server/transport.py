@@ -53,6 +53,7 @@ class SocketWriter:
     """
 
     __slots__ = (
+        "__weakref__",  # the collector policy checks that a departed connection was freed
         "_flush_scheduled",
         "_head_started",
         "_max_waiting",

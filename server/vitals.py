@@ -2,18 +2,25 @@
 
 A full collection walks every tracked object; at 10,000 connections that is
 about a million objects and a second of stalled loop (performance notes). The
-objects a connection keeps live as long as it does, so after each burst of
-connections they are frozen (``gc.freeze``: moved out of the collector's sight,
-which costs nothing) and later collections only walk what is new. Everything
-alive when serving starts is frozen at once.
+objects a connection keeps live as long as it does, so after every
+FREEZE_EVERY arrivals the young ones are collected (a short pause: only what
+is not frozen yet is walked) and everything left is frozen (``gc.freeze``:
+moved out of the collector's sight, which costs nothing), so later
+collections only walk what is new. Everything alive when serving starts is
+frozen at once.
 
 Frozen objects are never collected, so garbage cycles left by connections that
-have gone would stay. The hub breaks the one cycle of its own (subscriber and
-writer), and once as many connections have gone since the last freeze as half
-of those frozen then (at least FREEZE_EVERY), everything is unfrozen, collected
-once (a single pause, proportional to what is alive: 110-190 ms at 10,000
-connections, docs/performance.md) and frozen again. When serving stops,
-everything is unfrozen.
+have gone would stay. None are left: the hub breaks the one cycle of its own
+(subscriber and writer), :mod:`server.hypercorn_cycles` Hypercorn's, and
+:mod:`server.websocket_connection` has none; a departed connection is freed
+by refcounting, frozen or not. That is checked rather than assumed: the hub
+hands over a weak reference to each departed connection's writer, and one
+LINGER_SECONDS later a connection still alive counts as lingering (in a
+cycle, or still closing). Once as many have lingered since the last freeze as
+half of those frozen then (at least FREEZE_EVERY), everything is unfrozen,
+collected once (a single pause, proportional to what is alive: 110-190 ms at
+10,000 connections, docs/performance.md) and frozen again. When serving
+stops, everything is unfrozen.
 """
 
 import gc
@@ -23,13 +30,15 @@ from typing import Any
 
 import trio
 
-from .hub import Hub
+from .hub import Departed, Hub
 
 TICK_SECONDS = 0.01
 STALL_RECORD_MS = 20.0
 """Stalls at least this long are kept (with their CLOCK_MONOTONIC time) for benchmarks to attribute."""
 FREEZE_EVERY = 500
-"""Connections added since the last freeze that trigger the next one."""
+"""Connections arrived since the last freeze that trigger the next one."""
+LINGER_SECONDS = 1.0
+"""How long after its departure a connection must be gone (freed) not to count as lingering."""
 
 
 class Vitals:
@@ -39,7 +48,13 @@ class Vitals:
         self.stalls: deque[tuple[float, float]] = deque(maxlen=200)
         """Recent stalls of at least STALL_RECORD_MS: (monotonic time the loop woke, stall in ms)."""
         self._frozen_at = 0
-        self._departed_at_freeze = 0
+        """Connections alive at the last freeze."""
+        self._arrived_at_freeze = 0
+        self._lingered_at_freeze = 0
+        self._departing: deque[tuple[float, Departed]] = deque()
+        """Departed connections not checked yet: (monotonic time seen, weak reference or None)."""
+        self.lingered = 0
+        """Departed connections still alive LINGER_SECONDS after, in all (None counts: unknown)."""
         self.freezes = 0
         self.collections = 0
 
@@ -64,21 +79,37 @@ class Vitals:
                 self.max_stall_ms = stall_ms
             if stall_ms >= STALL_RECORD_MS:
                 self.stalls.append((woke, round(stall_ms, 1)))
-            self._steer_gc(len(self._hub), self._hub.departed)
+            self._check_departures(woke)
+            self._steer_gc(len(self._hub), len(self._hub) + self._hub.departed, self.lingered)
 
-    def _steer_gc(self, connections: int, departed: int) -> None:
-        if connections >= self._frozen_at + FREEZE_EVERY:
-            self._freeze(connections, departed)
-        elif departed - self._departed_at_freeze >= max(FREEZE_EVERY, self._frozen_at // 2):
+    def _check_departures(self, now: float) -> None:
+        departures = self._hub.departures
+        while departures:
+            self._departing.append((now, departures.popleft()))
+        while self._departing and now - self._departing[0][0] >= LINGER_SECONDS:
+            _, departed = self._departing.popleft()
+            if departed is None or departed() is not None:
+                self.lingered += 1
+
+    def _steer_gc(self, connections: int, arrived: int, lingered: int) -> None:
+        """Freeze after every FREEZE_EVERY arrivals; collect everything once enough have lingered.
+
+        ``arrived`` and ``lingered`` are totals since serving started.
+        """
+        if arrived - self._arrived_at_freeze >= FREEZE_EVERY:
+            gc.collect()  # only what is not frozen yet: what is garbage now is never frozen
+            self._freeze(connections, arrived, lingered)
+        elif lingered - self._lingered_at_freeze >= max(FREEZE_EVERY, self._frozen_at // 2):
             gc.unfreeze()
             gc.collect()
             self.collections += 1
-            self._freeze(connections, departed)
+            self._freeze(connections, arrived, lingered)
 
-    def _freeze(self, connections: int, departed: int) -> None:
+    def _freeze(self, connections: int, arrived: int, lingered: int) -> None:
         gc.freeze()
         self._frozen_at = connections
-        self._departed_at_freeze = departed
+        self._arrived_at_freeze = arrived
+        self._lingered_at_freeze = lingered
         self.freezes += 1
 
     def snapshot(self) -> dict[str, Any]:
@@ -89,6 +120,7 @@ class Vitals:
                 "frozen_objects": gc.get_freeze_count(),
                 "freezes": self.freezes,
                 "full_collections_after_churn": self.collections,
+                "lingering_departures": self.lingered,
                 "stats": gc.get_stats(),
             },
         }

@@ -26,8 +26,20 @@ class OneTaskWebsocketConnection(TrioASGIWebsocketConnection):
 
     def __init__(self, app, scope) -> None:
         super().__init__(app, scope)
-        self.receive_channel = self  # the Websocket object calls receive_channel.receive
         del self.send_channel
+
+    @property
+    def receive_channel(self) -> "OneTaskWebsocketConnection":
+        """The Websocket object calls ``receive_channel.receive``: that is :meth:`receive`.
+
+        A property, not ``self.receive_channel = self``: that reference cycle would keep
+        every closed connection until a full collection (see server/hypercorn_cycles.py).
+        """
+        return self
+
+    @receive_channel.setter
+    def receive_channel(self, channel: object) -> None:
+        """Quart-Trio's ``__init__`` sets its own channel; it is not used, so not kept."""
 
     async def __call__(self, receive, send) -> None:
         self._receive = receive

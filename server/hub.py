@@ -14,6 +14,7 @@ subscribed, from a heap of due times.
 
 import heapq
 import itertools
+import math
 import time
 import weakref
 from collections import deque
@@ -31,6 +32,8 @@ Departed = weakref.ref[SocketWriter] | None
 """A departed connection, as the collector policy checks it: its writer, weakly (None: unknown)."""
 DEFAULT_TYPES = frozenset({"now_playing", "health"})
 KNOWN_TYPES = frozenset(EVENT_TYPES)
+PING_ROUND_SECONDS = 0.25
+"""The heartbeat wakes at most this often: one round pings everyone due (an idle server's CPU)."""
 GOING_AWAY = 1001
 TOO_SLOW = 1008
 INTERNAL_ERROR = 1011
@@ -261,16 +264,20 @@ class Hub:
         """Ping each subscriber every ``interval`` seconds from when it subscribed.
 
         One task for all connections: it sleeps until the earliest due ping and
-        sends the one prebuilt ping frame to everyone due by then. A ping that
+        sends the one prebuilt ping frame to everyone due by then. It wakes at
+        most every PING_ROUND_SECONDS, so connections that arrived at different
+        moments are pinged in rounds (a ping is at most that late; the next is
+        due an interval after the last one was due, so none drifts). A ping that
         finds the queue full is skipped (the client is already behind).
         """
         pings = self._pings
+        last_round = -math.inf
         while True:
             if not pings:
                 self._first_ping_due = trio.Event()
                 await self._first_ping_due.wait()
-            await trio.sleep_until(pings[0][0])
-            now = trio.current_time()
+            await trio.sleep_until(max(pings[0][0], last_round + PING_ROUND_SECONDS))
+            now = last_round = trio.current_time()
             while pings and pings[0][0] <= now:
                 due, order, subscriber = pings[0]
                 if subscriber in self._subscribers and subscriber.close_code is None:

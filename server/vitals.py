@@ -1,5 +1,11 @@
 """How the serving process itself is doing: event-loop stalls, and a garbage collector kept out of the way.
 
+A stall is one pass of trio's run loop that took long: from the moment it
+stopped waiting for I/O to the moment it waits again, no timer fires and no
+socket is read. A trio instrument times every pass (two clock reads each), so
+stalls are measured without a task waking up to look for them: an idle
+server stays idle.
+
 A full collection walks every tracked object; at 10,000 connections that is
 about a million objects and a second of stalled loop (performance notes). The
 objects a connection keeps live as long as it does, so after every
@@ -32,7 +38,8 @@ import trio
 
 from .hub import Departed, Hub
 
-TICK_SECONDS = 0.01
+POLICY_SECONDS = 0.25
+"""How often the collector policy looks at arrivals and departures."""
 STALL_RECORD_MS = 20.0
 """Stalls at least this long are kept (with their CLOCK_MONOTONIC time) for benchmarks to attribute."""
 FREEZE_EVERY = 500
@@ -41,12 +48,28 @@ LINGER_SECONDS = 1.0
 """How long after its departure a connection must be gone (freed) not to count as lingering."""
 
 
+class _LoopPasses(trio.abc.Instrument):
+    """Times each pass of the run loop between two waits for I/O; keeps the long ones."""
+
+    def __init__(self, vitals: "Vitals") -> None:
+        self._vitals = vitals
+        self._running_since: float | None = None
+
+    def after_io_wait(self, timeout: float) -> None:
+        self._running_since = time.monotonic()
+
+    def before_io_wait(self, timeout: float) -> None:
+        if self._running_since is not None:
+            now = time.monotonic()
+            self._vitals.record_pass(now, (now - self._running_since) * 1000)
+
+
 class Vitals:
     def __init__(self, hub: Hub) -> None:
         self._hub = hub
         self.max_stall_ms = 0.0
         self.stalls: deque[tuple[float, float]] = deque(maxlen=200)
-        """Recent stalls of at least STALL_RECORD_MS: (monotonic time the loop woke, stall in ms)."""
+        """Recent stalls of at least STALL_RECORD_MS: (monotonic time the pass ended, its length in ms)."""
         self._frozen_at = 0
         """Connections alive at the last freeze."""
         self._arrived_at_freeze = 0
@@ -59,28 +82,28 @@ class Vitals:
         self.collections = 0
 
     async def run(self) -> None:
-        """Measure the loop's lateness every tick and apply the freeze policy; runs until cancelled."""
+        """Time the loop's passes and apply the collector policy; runs until cancelled."""
         # What is alive once serving starts (modules, the app, the scenario) lives for good:
         # collected once now, while no client waits, and kept out of every later collection.
         gc.collect()
         gc.freeze()
+        passes = _LoopPasses(self)
+        trio.lowlevel.add_instrument(passes)
         try:
-            await self._watch()
+            while True:
+                await trio.sleep(POLICY_SECONDS)
+                self._check_departures(time.monotonic())
+                self._steer_gc(len(self._hub), len(self._hub) + self._hub.departed, self.lingered)
         finally:
+            trio.lowlevel.remove_instrument(passes)
             gc.unfreeze()  # (in a test process, the next served app starts afresh)
 
-    async def _watch(self) -> None:
-        while True:
-            expected = time.monotonic() + TICK_SECONDS
-            await trio.sleep(TICK_SECONDS)
-            woke = time.monotonic()
-            stall_ms = (woke - expected) * 1000
-            if stall_ms > self.max_stall_ms:
-                self.max_stall_ms = stall_ms
-            if stall_ms >= STALL_RECORD_MS:
-                self.stalls.append((woke, round(stall_ms, 1)))
-            self._check_departures(woke)
-            self._steer_gc(len(self._hub), len(self._hub) + self._hub.departed, self.lingered)
+    def record_pass(self, ended: float, ms: float) -> None:
+        """One pass of the run loop, ``ms`` long, that ended at ``ended`` (CLOCK_MONOTONIC)."""
+        if ms > self.max_stall_ms:
+            self.max_stall_ms = ms
+        if ms >= STALL_RECORD_MS:
+            self.stalls.append((ended, round(ms, 1)))
 
     def _check_departures(self, now: float) -> None:
         departures = self._hub.departures

@@ -2,6 +2,7 @@
 
 import functools
 import gc
+import time
 import weakref
 from collections import deque
 
@@ -12,7 +13,7 @@ from hypercorn.trio.tcp_server import TCPServer
 from trio_websocket import ConnectionClosed, open_websocket_url
 
 from playout.cli import first_leaf
-from server.hub import GOING_AWAY, Hub
+from server.hub import GOING_AWAY, PING_ROUND_SECONDS, Hub
 from server.serve import ServiceFailed, serve
 from server.service import StationService
 from server.transport import SocketWriter
@@ -156,3 +157,44 @@ async def test_a_failing_background_task_closes_every_client_with_1011_and_ends_
         except* ServiceFailed as group:
             stopped = first_leaf(group)
     assert stopped is not None and "RuntimeError('boom')" in str(stopped)
+
+
+async def test_connections_due_at_different_moments_are_pinged_in_rounds(autojump_clock):
+    # Regression (issue 11, idle CPU): the heartbeat woke once for every connection's due time,
+    # so 10,000 connections made over 25 s meant a trio wake-up for each ping, 667 a second.
+    hub = Hub()
+    pinged_at: list[float] = []
+
+    async def three_pings(subscribed: float, subscriber) -> None:
+        for beat in (1, 2, 3):
+            assert await subscriber.next_message() == '{"type":"ping"}'
+            due = subscribed + 15.0 * beat
+            assert due <= trio.current_time() <= due + PING_ROUND_SECONDS  # a round late at most, no drift
+            pinged_at.append(trio.current_time())
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(hub.run, 15.0)
+        async with trio.open_nursery() as readers:
+            for _ in range(50):  # one every 10 ms
+                subscriber = hub.subscribe({"now_playing"}, heartbeat=15.0)
+                readers.start_soon(three_pings, trio.current_time(), subscriber)
+                await trio.sleep(0.01)
+        nursery.cancel_scope.cancel()
+    assert len(pinged_at) == 150
+    # 0.5 s of due times, three times over: a handful of rounds, not a wake-up per ping
+    assert len(set(pinged_at)) <= 3 * (0.5 / PING_ROUND_SECONDS + 1)
+
+
+async def test_a_long_pass_of_the_run_loop_is_recorded_as_a_stall():
+    vitals = Vitals(Hub())
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(vitals.run)
+        await trio.sleep(0.01)
+        assert vitals.max_stall_ms < 50
+        before = time.monotonic()
+        time.sleep(0.06)  # blocks the loop, as a long collection or a slow handler would
+        await trio.sleep(0)
+        nursery.cancel_scope.cancel()
+    assert vitals.max_stall_ms >= 60
+    (ended, _), *_ = [stall for stall in vitals.stalls if stall[1] >= 60]
+    assert ended >= before + 0.06

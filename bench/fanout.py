@@ -276,10 +276,18 @@ async def generate(args: argparse.Namespace) -> dict:
             print(f"  connected {len(clients):,}", file=sys.stderr, flush=True)
 
     connect_start = time.monotonic()
+    cpu_before, own_before = sum(cpu_seconds(p) for p in pids), time.process_time()
     await asyncio.gather(*(connect_reporting(n) for n in range(args.clients)))
     connect_end = time.monotonic()
     result["connect_seconds"] = connect_end - connect_start
     result["handshakes_per_second"] = args.clients / result["connect_seconds"]
+    # Which side bounds the handshake rate: a process near 100% of its core is the bound.
+    result["connect_server_cpu_percent"] = (
+        100 * (sum(cpu_seconds(p) for p in pids) - cpu_before) / result["connect_seconds"]
+    )
+    result["connect_generator_cpu_percent"] = (
+        100 * (time.process_time() - own_before) / result["connect_seconds"]
+    )
 
     # 2. memory, and the loop's stalls while connecting
     await asyncio.sleep(1)

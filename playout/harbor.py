@@ -17,7 +17,9 @@ for wrong credentials, 404 for an unknown mount, 408 / 431 for a request head
 not finished in time / too long, 409 for a mount or DJ already connected (or an
 input the station refuses), 429 for a client or mount locked out after failed
 logins, 503 beyond ``max_sources`` or beyond :class:`HarborLimits`'
-unauthenticated connections.
+unauthenticated connections, and 503 with ``Retry-After`` for every request once
+the server has begun to stop (:meth:`Harbor.stop_admitting`; sources already
+connected stay until the station stops).
 
 Every connection is its own task and nothing it does reaches the task that
 serves the harbor (and, above it, the station): an unexpected exception closes
@@ -272,6 +274,11 @@ class Harbor:
         self.sources: dict[str, SourceConnection] = {}
         """Connected sources by mount path; a mount is held here from before its first await."""
         self.port: int | None = None
+        self._stopping_retry_after: int | None = None
+
+    def stop_admitting(self, *, retry_after: int) -> None:
+        """The server is stopping: every request from now on is refused (503, ``Retry-After``)."""
+        self._stopping_retry_after = retry_after
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -317,6 +324,10 @@ class Harbor:
         with slot:
             try:
                 request = await self._read_head(stream)
+                if self._stopping_retry_after is not None:
+                    raise _Refused(
+                        503, "Server shutting down", {"Retry-After": str(self._stopping_retry_after)}
+                    )
                 if request.method in SOURCE_METHODS:
                     dj = self._authenticate(request, client, request.path)
                     slot.release()

@@ -25,7 +25,7 @@ from playout.stationtime import DURATION_HINT
 
 from .hub import DEFAULT_TYPES
 from .relay import SKIP_REASONS
-from .rest import Answer, Api, Auth, Body, Param, Schema, refusal
+from .rest import RETRY_AFTER, Answer, Api, Auth, Body, Param, Schema, refusal
 
 API = Api()
 
@@ -427,13 +427,6 @@ ADVANCED = API.schema("Advanced", _object({"station_time": INSTANT, "events": EV
 
 # -- answers and parameters shared by several endpoints -------------------------------------------
 
-RETRY_AFTER = {
-    "Retry-After": {
-        "required": True,
-        "description": "Seconds to wait before trying again.",
-        "schema": {"type": "integer", "minimum": 1},
-    }
-}
 STATION_ID_QUERY = Param("station_id", "a station's UUID or id", required=True)
 WEBSTREAM_ID = Param("webstream_id", "the webstream's UUID or id")
 WEBSTREAM_ANSWERS = {200: Answer("The webstream after the change.", WEBSTREAM)}
@@ -525,8 +518,7 @@ EVENTS = API.endpoint(
         ),
         503: refusal(
             "too_many_connections",
-            "shutting_down",
-            description="The connection limit is reached, or the server is stopping.",
+            description="too_many_connections: the connection limit is reached.",
             headers=RETRY_AFTER,
         ),
     },

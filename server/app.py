@@ -29,6 +29,7 @@ from .relay import station_location
 from .responses import error, ok, refused, unauthorized
 from .rest import Routes
 from .service import EdgeService, ServerSettings, ServingProcess, StationService
+from .shutdown import SHUTTING_DOWN
 from .transport import socket_writer_from
 from .websocket_connection import OneTaskWebsocketConnection
 
@@ -55,6 +56,14 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
     @app.before_serving
     async def start() -> None:
         await app.nursery.start(_background_work, service)
+
+    @app.before_request
+    async def refuse_while_stopping() -> Response | None:
+        return _stopping_refusal(service, request.routing_exception)
+
+    @app.before_websocket
+    async def refuse_upgrades_while_stopping() -> Response | None:
+        return _stopping_refusal(service, websocket.routing_exception)
 
     route = Routes(app, service.key, _claimed_station(service))
 
@@ -241,6 +250,19 @@ async def _background_work(
     except Exception as failure:  # (a cancellation, the normal end, is not an Exception)
         service.fail(failure)
         raise
+
+
+def _stopping_refusal(service: ServingProcess, routing_exception: Exception | None) -> Response | None:
+    """503 ``shutting_down`` for every request once the process has begun to stop (server.shutdown).
+
+    A path or method the server does not have is still 404 or 405: that answer does not change.
+    ``Connection: close`` sends a keep-alive client to a fresh connection, past this process.
+    """
+    if not service.shutdown.begun or routing_exception is not None:
+        return None
+    response = refused(SHUTTING_DOWN)
+    response.headers["Connection"] = "close"
+    return response
 
 
 def _harbor_figures(service: StationService | EdgeService) -> dict[str, int] | None:

@@ -37,13 +37,9 @@ class Admission:
         self._recent: dict[str, deque[float]] = {}
         self._next_sweep: float | None = None
         self.active = 0
-        self.closing = False
-        """Set when the server stops: every new connection is refused."""
 
     def check(self, ip: str) -> Refusal | None:
         now = self._clock()
-        if self.closing:
-            return Refusal(503, "shutting_down", "the server is stopping", 5)
         if self._next_sweep is None:
             self._next_sweep = now + WINDOW_SECONDS
         elif now >= self._next_sweep:

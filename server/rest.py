@@ -10,7 +10,8 @@ what is served, what is checked and what is documented cannot drift apart.
 
 The answers every endpoint shares are added from the declaration itself: a
 token-guarded endpoint answers 401, an admin one 403 too, one with a body 400
-and 413, and one only a station serves answers 307 (or 503) on an edge process.
+and 413, one only a station serves answers 307 (or 503) on an edge process, and
+every one answers 503 ``shutting_down`` while the server stops.
 """
 
 import enum
@@ -145,11 +146,21 @@ class Answer:
     """For refusals: the ``error`` codes this status can carry."""
 
     def merged(self, other: "Answer") -> "Answer":
-        """Two refusals of one status (the endpoint's own and a shared one) as one answer."""
+        """Two refusals of one status (the endpoint's own and a shared one) as one answer.
+
+        A header stays required only if both require it: either refusal may be the one given.
+        """
         if not (self.codes and other.codes):
             raise ValueError(f"only refusals merge: {self.description!r} and {other.description!r}")
         codes = tuple(dict.fromkeys(self.codes + other.codes))
-        return refusal(*codes, description=f"{self.description} {other.description}", headers=self.headers)
+        headers: dict[str, Schema] = {}
+        for name in dict.fromkeys([*self.headers, *other.headers]):
+            given = [h for h in (self.headers.get(name), other.headers.get(name)) if h is not None]
+            headers[name] = {
+                **given[0],
+                "required": len(given) == 2 and all(h.get("required") for h in given),
+            }
+        return refusal(*codes, description=f"{self.description} {other.description}", headers=headers)
 
     def response_object(self) -> Schema:
         described: Schema = {"description": self.description}
@@ -210,7 +221,24 @@ TO_THE_STATION = Answer(
 )
 STATION_UNKNOWN = refusal(
     "station_unknown",
-    description="On an edge process: no station has announced itself on the Redis stream yet.",
+    description=(
+        "station_unknown: on an edge process, no station has announced itself on the Redis stream yet."
+    ),
+)
+RETRY_AFTER = {
+    "Retry-After": {
+        "required": True,
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+SHUTTING_DOWN = refusal(
+    "shutting_down",
+    description=(
+        "shutting_down: the server is stopping (for at most a few seconds, docs/protocol.md); it comes "
+        "with Retry-After and Connection: close."
+    ),
+    headers=RETRY_AFTER,
 )
 UNKNOWN_PATH = refusal("not_found", description="No endpoint has this path.")
 WRONG_METHOD = refusal("method_not_allowed", description="The path has no endpoint for this method.")
@@ -262,7 +290,9 @@ class Endpoint:
             shared[413] = TOO_LARGE
         if self.station_only:
             shared[307] = TO_THE_STATION
-            shared[503] = STATION_UNKNOWN
+            shared[503] = STATION_UNKNOWN.merged(SHUTTING_DOWN)
+        else:
+            shared[503] = SHUTTING_DOWN
         if not self.websocket:
             shared[500] = INTERNAL
         answers = dict(self.answers)

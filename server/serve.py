@@ -1,4 +1,4 @@
-"""Hypercorn and the station in one trio nursery, with a clean, 1001-closing shutdown."""
+"""Hypercorn and the station in one trio nursery, with a clean, 1001-closing shutdown (server.shutdown)."""
 
 import logging
 import socket
@@ -15,10 +15,10 @@ from . import accesslog, hypercorn_cycles, hypercorn_errors
 from .app import create_app
 from .hub import GOING_AWAY, INTERNAL_ERROR
 from .service import ServingProcess
+from .shutdown import GRACEFUL_SECONDS
 from .transport import MAX_CLIENT_MESSAGE, with_socket_writers
 from .unread_bodies import read_request_bodies
 
-DRAIN_SECONDS = 3.0
 log = logging.getLogger("grimnir_sim.server")
 LISTEN_BACKLOG = 1024
 """Hypercorn's default, 100, overflows when hundreds connect at once (they then retry after 1 s)."""
@@ -39,12 +39,11 @@ class RunningServer:
         return self.url.replace("http://", "ws://", 1) + "/api/v1/events"
 
     async def stop(self, code: int = GOING_AWAY) -> None:
-        """Close every WebSocket with ``code`` (1001, going away), then stop accepting and serving."""
-        self.service.admission.closing = True  # newcomers are refused (503) from now on
+        """Refuse newcomers (503) and close every WebSocket with ``code`` (1001, going away); after
+        the drain window (server.shutdown), close the listeners and stop serving."""
+        self.service.stop_admitting()
         self.service.hub.close_all(code)
-        with trio.move_on_after(DRAIN_SECONDS):
-            while len(self.service.hub):
-                await trio.sleep(0.01)
+        await self.service.shutdown.drain(self.service.hub.__len__)
         self._shutdown.set()
         await self._stopped.wait()
 
@@ -62,7 +61,7 @@ async def serve(
     config = hypercorn.config.Config()
     listener = _listening_socket(host, port, service.settings.send_timeout_seconds)
     config.bind = [f"fd://{listener.detach()}"]  # Hypercorn owns the descriptor from here
-    config.graceful_timeout = DRAIN_SECONDS
+    config.graceful_timeout = GRACEFUL_SECONDS
     config.backlog = LISTEN_BACKLOG
     config.accesslog = None
     config.errorlog = log

@@ -13,6 +13,7 @@ from .directory import Directory
 from .hub import Hub
 from .limits import Admission
 from .relay import StreamFollower, StreamPublisher
+from .shutdown import RETRY_AFTER_SECONDS, Shutdown
 from .vitals import Vitals
 
 LOOPBACK_ORIGIN = re.compile(r"^https?://(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d{1,5})?$")
@@ -46,6 +47,8 @@ class ServingProcess:
         self.settings = settings or ServerSettings()
         self.hub = Hub(queue_size=self.settings.queue_size, max_dropped=self.settings.max_dropped)
         self.admission = Admission(self.settings.max_connections, self.settings.per_ip_per_minute)
+        self.shutdown = Shutdown()
+        """Begun when the process starts to stop: from then on every newcomer is refused (503)."""
         self.vitals = Vitals(self.hub)
         self.failure: Exception | None = None
         """Why the process's background work (station, relay, heartbeat) stopped, if it did."""
@@ -53,6 +56,10 @@ class ServingProcess:
         self.connection_failures = {"rest": 0, "websocket": 0}
         """Requests and connections ended by an unexpected error of ours (each logged once); the
         process and its other clients go on. (The harbor and the relay count their own.)"""
+
+    def stop_admitting(self) -> None:
+        """Refuse every newcomer from now on (503 ``shutting_down``): the process is stopping."""
+        self.shutdown.begin()
 
     def fail(self, failure: Exception) -> None:
         """The background work failed: serving on would be a station that never speaks."""
@@ -93,6 +100,11 @@ class StationService(ServingProcess):
         """Appends every event to a Redis stream for edge processes (``--redis``), or None."""
         if relay is not None:
             self.hub.relays.append(relay.offer)
+
+    def stop_admitting(self) -> None:
+        super().stop_admitting()
+        if self.harbor is not None:
+            self.harbor.stop_admitting(retry_after=RETRY_AFTER_SECONDS)
 
 
 class EdgeService(ServingProcess):

@@ -17,14 +17,16 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import coredis
+import httpx
 import pytest
 import trio
 import trustme
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from server.relay import READ_COUNT, RedisTarget, StreamPublisher
 from tests.docs_support import background, documented, one, replaced, stop, with_this_python
-from tests.serve_support import KEY, Server
+from tests.serve_support import KEY, Server, assert_stopping_refuses_newcomers
 from tests.support import ROOT
 
 TYPES = "now_playing,schedule.changed,health"
@@ -328,6 +330,39 @@ def test_an_edge_redirects_the_rest_of_the_api_to_the_station(redis):
             response.headers["location"] == "http://radio.example:8000/api/v1/webstreams/a%3Fb%2520c/failover"
         )
         assert follower.http.get("/api/v1/health").json() == {"status": "ok"}
+    finally:
+        follower.stop()
+        served.stop()
+
+
+@pytest.mark.parametrize("role", ["station", "edge"])
+def test_either_role_stops_like_a_lone_station(redis, role):
+    # Regression (issue 11): right after SIGTERM, newcomers got a refused connection, not a 503.
+    served = station(redis)
+    follower = edge(redis)
+    stopping, other = (served, follower) if role == "station" else (follower, served)
+    try:
+        with subscribe(stopping) as client, subscribe(other) as elsewhere:
+
+            def the_rest_too() -> None:  # an edge's redirect to the station included
+                with httpx.Client(base_url=stopping.url, timeout=5) as fresh:
+                    response = fresh.get(
+                        "/api/v1/sim/state", headers={"Authorization": f"Bearer {stopping.token}"}
+                    )
+                assert (response.status_code, response.json()["error"]) == (503, "shutting_down")
+
+            started = time.monotonic()
+            assert_stopping_refuses_newcomers(stopping, the_rest_too)
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    client.recv(timeout=10)
+            assert closed.value.rcvd.code == 1001
+            assert stopping.process.wait(timeout=10) == 0
+            assert time.monotonic() - started < 8
+            assert "Traceback" not in stopping.process.stderr.read()
+            # The other process serves on.
+            assert other.http.get("/api/v1/health").json() == {"status": "ok"}
+            assert elsewhere.ping().wait(timeout=5)
     finally:
         follower.stop()
         served.stop()

@@ -83,14 +83,6 @@ async def test_a_body_that_is_not_utf8_is_400(raw, autojump_clock):
         assert (response.status_code, (await response.get_json())["error"]) == (400, "invalid_json")
 
 
-def test_a_stopping_server_refuses_newcomers():
-    admission = Admission(clock=lambda: 0.0)
-    assert admission.check("127.0.0.1") is None
-    admission.closing = True
-    refusal = admission.check("127.0.0.1")
-    assert (refusal.status, refusal.error) == (503, "shutting_down")
-
-
 def test_addresses_that_stopped_connecting_are_forgotten():
     now = [0.0]
     admission = Admission(clock=lambda: now[0])

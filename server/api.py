@@ -485,8 +485,8 @@ EVENTS = API.endpoint(
     description=(
         "A WebSocket upgrade. The messages are described by the AsyncAPI document (docs/asyncapi.yaml): "
         'each event as {"type": ..., "payload": {...}} in emission order, and {"type":"ping"} every 15 s. '
-        "Limits are checked first, then the token, all before the upgrade. A request without the "
-        "upgrade is refused with 400."
+        "Limits are checked first, then the token and its station, all before the upgrade. A request "
+        "without the upgrade is refused with 400."
     ),
     query=(
         Param(
@@ -503,6 +503,14 @@ EVENTS = API.endpoint(
             "server runs with --snapshot) sends only live events.",
             {"type": "string", "enum": ["true", "false", "1", "0"]},
         ),
+        Param(
+            "station_id",
+            "One station's events only (not in the real server), by UUID or id; the events of no "
+            "station (webstream.failover, webstream.recovered) and the heartbeat still come. A token "
+            "with a station_id claim gets only that station's events whether or not it is given, and "
+            "may name no other. On an edge, the station's UUID as the events carry it.",
+            {"type": "string"},
+        ),
     ),
     answers={
         101: Answer("Switching Protocols: the WebSocket is open and events follow.", None),
@@ -510,6 +518,16 @@ EVENTS = API.endpoint(
             "bad_request",
             "invalid_snapshot",
             description="Not a WebSocket upgrade request, or a snapshot value other than true/false/1/0.",
+        ),
+        403: refusal(
+            "station_forbidden",
+            description="The token's station_id claim names a station this server does not run, or the "
+            "station_id parameter names another station than the claim.",
+        ),
+        404: refusal(
+            "station_not_found",
+            description="The station_id parameter names no station this server runs (a token without a "
+            "station_id claim).",
         ),
         429: refusal(
             "rate_limited",

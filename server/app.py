@@ -75,8 +75,9 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
         refusal = service.admission.check(ip)
         if refusal is not None:
             return refused(refusal)
-        if not _websocket_authenticated(service):
-            return unauthorized()
+        station = _stream_station(service)
+        if isinstance(station, Response):  # 401 (the token), 403 or 404 (its station_id)
+            return station
         settings = service.settings
         snapshot = _snapshot_wanted(settings.snapshot_by_default)
         if snapshot is None:
@@ -97,6 +98,7 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
                 writer,
                 heartbeat=settings.heartbeat_seconds,
                 snapshot=snapshot,
+                station=station,
             )
             try:
                 if writer is None:
@@ -288,14 +290,51 @@ def _relay_figures(service: StationService | EdgeService) -> dict[str, Any] | No
     return None
 
 
-def _websocket_authenticated(service: ServingProcess) -> bool:
-    """A valid token in the Authorization header or ``?token=``.
+def _stream_station(service: ServingProcess) -> str | Response | None:
+    """The station a stream is scoped to (its UUID), None for every station, or the refusal.
+
+    A valid token is needed, in the Authorization header or ``?token=`` (else 401). Its
+    ``station_id`` claim, when present, is the scope, and ``?station_id=`` may name that
+    station only (else 403 ``station_forbidden``); without a claim, ``?station_id=`` picks
+    the scope (404 ``station_not_found`` for a station this server does not run). A
+    station process knows its stations by UUID and by key; an edge knows no scenario and
+    takes the ids as given, to be matched with the events' ``station_id``.
 
     A function of its own so the token and its claims are not kept alive, in the
     handler's frame, for as long as the connection lasts.
     """
     token = bearer_token(websocket.headers.get("Authorization")) or _query_value("token")
-    return verify(service.key, token) is not None
+    claims = verify(service.key, token)
+    if claims is None:
+        return unauthorized()
+    asked = _query_value("station_id")
+    if claims.station_id is not None:
+        claimed = _station_uuid(service, claims.station_id)
+        if claimed is None:
+            return error(
+                403,
+                "station_forbidden",
+                f"this token is for station '{claims.station_id}', which this server does not run",
+            )
+        if asked is not None and _station_uuid(service, asked) != claimed:
+            return error(403, "station_forbidden", f"this token may read station '{claims.station_id}' only")
+        return claimed
+    if asked is None:
+        return None
+    return _station_uuid(service, asked) or error(404, "station_not_found", f"no station '{asked}'")
+
+
+def _station_uuid(service: ServingProcess, wanted: str) -> str | None:
+    """The UUID of the station ``wanted`` names (a UUID or a key), None if this server runs none such.
+
+    An edge runs no scenario: the id is taken as given, the UUID the events carry.
+    """
+    if not isinstance(service, StationService):
+        return wanted or None
+    try:
+        return service.scenario.station(service.directory.station(wanted)).id
+    except NotFound:
+        return None
 
 
 def _snapshot_wanted(default: bool) -> bool | None:

@@ -95,8 +95,12 @@ def asyncapi_document(example_scenario: Scenario) -> dict[str, Any]:
                 "address": "/api/v1/events",
                 "title": "Station events",
                 "description": (
-                    "Subscribe with the types query parameter. Refusals happen before the upgrade: 401 for a "
-                    "bad token, 429 past 100 new connections per IP per minute, 503 past 10,000 connections."
+                    "Subscribe with the types query parameter. A token with a station_id claim gets only "
+                    "that station's events and those of no station (webstream.failover and "
+                    "webstream.recovered). "
+                    "Refusals happen before the upgrade: 401 for a bad token, 403 for a station_id claim "
+                    "naming a station this server does not run, 429 past 100 new connections per IP per "
+                    "minute, 503 past 10,000 connections."
                 ),
                 "messages": channel_messages,
                 "bindings": {

@@ -7,6 +7,13 @@ the event for that subscriber only, and a subscriber that has dropped
 ``max_dropped`` events in a row is told to go (its connection is closed with
 1008), so a client that does not read never slows the station or anyone else.
 
+A subscriber may be scoped to one station (a token's ``station_id`` claim, or the
+stream's ``station_id`` parameter): it gets that station's events and the events
+of no station (``webstream.failover``, ``webstream.recovered``), never another
+station's. Subscribers are kept by type, and scoped ones by type and station, so
+an event costs one dict lookup more for the scoped ones whatever their number,
+and nothing more when there are none.
+
 The heartbeat is one task for every connection (started by :meth:`Hub.run`), not a
 timer per connection: each subscriber is pinged every interval after it
 subscribed, from a heap of due times.
@@ -20,11 +27,12 @@ import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 
+import attrs
 import orjson
 import trio
 from wsproto.frame_protocol import FrameProtocol
 
-from playout import EVENT_TYPES, Emitted, wire
+from playout import EVENT_CLASSES, EVENT_TYPES, Emitted, wire
 
 from .transport import SocketWriter
 
@@ -38,6 +46,8 @@ GOING_AWAY = 1001
 TOO_SLOW = 1008
 INTERNAL_ERROR = 1011
 PING_TEXT = wire.PING.decode()
+STATIONLESS_TYPES = frozenset(cls.TYPE for cls in EVENT_CLASSES if "station_id" not in attrs.fields_dict(cls))
+"""Types whose events belong to no station (a webstream is the scenario's, shared by its stations)."""
 
 
 def parse_types(raw: str | None) -> frozenset[str]:
@@ -67,11 +77,33 @@ _FRAMER = FrameProtocol(client=False, extensions=[])  # stateless for whole mess
 PING_FRAME = text_frame(PING_TEXT)
 
 
-class Subscriber:
-    __slots__ = ("_receive", "_send", "cancel_scope", "close_code", "dropped_in_a_row", "types", "writer")
+def _station_of(text: str) -> str | None:
+    """The ``station_id`` of an event known only by its JSON; None when it has no readable one."""
+    try:
+        station = orjson.loads(text)["payload"]["station_id"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None  # (an edge's stream may hold anything: such an event reaches no scoped subscriber)
+    return station if isinstance(station, str) else None
 
-    def __init__(self, types: frozenset[str], queue_size: int, writer: SocketWriter | None) -> None:
+
+class Subscriber:
+    __slots__ = (
+        "_receive",
+        "_send",
+        "cancel_scope",
+        "close_code",
+        "dropped_in_a_row",
+        "station",
+        "types",
+        "writer",
+    )
+
+    def __init__(
+        self, types: frozenset[str], queue_size: int, writer: SocketWriter | None, station: str | None = None
+    ) -> None:
         self.types = types
+        self.station = station
+        """The one station whose events it gets (a UUID, as in the events), or None for every station."""
         self.writer = writer
         """The connection's socket writer (the fast path), or None for an in-memory channel."""
         if writer is None:
@@ -117,6 +149,9 @@ class Hub:
         self.queue_size = queue_size
         self.max_dropped = max_dropped
         self._by_type: dict[str, set[Subscriber]] = {name: set() for name in KNOWN_TYPES}
+        """The subscribers of each type that get every station's events."""
+        self._by_station: dict[str, dict[str, set[Subscriber]]] = {name: {} for name in KNOWN_TYPES}
+        """The subscribers of each type scoped to one station, by station (no empty sets are kept)."""
         self._subscribers: set[Subscriber] = set()
         self._pings: list[tuple[float, int, Subscriber]] = []
         self._ping_order = itertools.count()
@@ -153,24 +188,34 @@ class Hub:
         *,
         heartbeat: float | None = None,
         snapshot: bool = False,
+        station: str | None = None,
     ) -> Subscriber:
         """A new subscriber; with ``heartbeat`` it is pinged every that many seconds from now.
 
-        With ``snapshot`` (and ``now_playing`` among its types) it first gets each station's
-        latest ``now_playing``, in the same step as it joins, so no live event comes before
-        them and none is missed between.
+        With ``station`` (a station's UUID) it gets only that station's events and those of
+        no station (:data:`STATIONLESS_TYPES`). With ``snapshot`` (and ``now_playing`` among
+        its types) it first gets each station's latest ``now_playing`` (only its own
+        station's with ``station``), in the same step as it joins, so no live event comes
+        before them and none is missed between.
         """
-        subscriber = Subscriber(_shared(frozenset(types) & KNOWN_TYPES), self.queue_size, writer)
+        subscriber = Subscriber(_shared(frozenset(types) & KNOWN_TYPES), self.queue_size, writer, station)
         if snapshot and "now_playing" in subscriber.types:
-            for text, frame in self._now_playing.values():
-                subscriber.offer(text, frame)
+            if station is None:
+                for text, frame in self._now_playing.values():
+                    subscriber.offer(text, frame)
+            elif station in self._now_playing:
+                subscriber.offer(*self._now_playing[station])
         if writer is not None:  # a socket that fails, or takes nothing for the send timeout
             writer.on_broken = subscriber.too_slow
         if self._closing_code is not None:  # subscribed after close_all, while accepting: going too
             subscriber.close(self._closing_code)
         self._subscribers.add(subscriber)
-        for name in subscriber.types:
-            self._by_type[name].add(subscriber)
+        if station is None:
+            for name in subscriber.types:
+                self._by_type[name].add(subscriber)
+        else:
+            for name in subscriber.types:
+                self._by_station[name].setdefault(station, set()).add(subscriber)
         if heartbeat is not None:
             heapq.heappush(self._pings, (trio.current_time() + heartbeat, next(self._ping_order), subscriber))
             self._first_ping_due.set()
@@ -178,8 +223,18 @@ class Hub:
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
-        for name in subscriber.types:
-            self._by_type[name].discard(subscriber)
+        station = subscriber.station
+        if station is None:
+            for name in subscriber.types:
+                self._by_type[name].discard(subscriber)
+        else:
+            for name in subscriber.types:
+                scoped = self._by_station[name]
+                group = scoped.get(station)
+                if group is not None:
+                    group.discard(subscriber)
+                    if not group:
+                        del scoped[station]
         self.departed += 1
         if subscriber.writer is None:
             self.departures.append(None)
@@ -191,13 +246,13 @@ class Hub:
             subscriber.writer = None
 
     def publish(self, batch: list[Emitted]) -> None:
-        """Offer each event, in order, to every subscriber of its type. Never blocks."""
+        """Offer each event, in order, to every subscriber of its type (and station). Never blocks."""
         for tap in self.taps:
             tap(batch)
         encoded = [(emitted.event.TYPE, wire.encode(emitted.event)) for emitted in batch]
         for relay in self.relays:
             relay(encoded)
-        self.publish_encoded(encoded)
+        self._fan_out(encoded, batch)
 
     def remember(self, batch: list[Emitted]) -> None:
         """Take the station's state from events that are not sent (a silent fast-forward)."""
@@ -209,35 +264,49 @@ class Hub:
             text = wire.encode(event).decode()
             self._now_playing[station_id] = (text, text_frame(text))
 
-    def _remember_now_playing(self, text: str, frame: bytes) -> None:
-        """Keep a published ``now_playing``; only its text is at hand (an edge's stream gives no more)."""
-        try:
-            station_id = orjson.loads(text)["payload"]["station_id"]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            return  # (an edge's stream may hold anything)
-        if isinstance(station_id, str):
-            self._now_playing[station_id] = (text, frame)
-
     def publish_encoded(self, batch: list[tuple[str, bytes]]) -> None:
         """:meth:`publish` for events already on the wire: ``(type, JSON bytes)`` pairs."""
+        self._fan_out(batch, None)
+
+    def _fan_out(self, batch: list[tuple[str, bytes]], events: list[Emitted] | None) -> None:
+        """Frame each event once and offer it; ``events``: the same events unencoded, when at hand.
+
+        An event's station is found only when it is needed: for a ``now_playing`` (the
+        state on connect) or when subscribers scoped to a station want its type. From
+        ``events`` it is an attribute; from the wire alone (an edge), the JSON is read.
+        """
         self.last_published_at = time.monotonic()
-        for kind, payload in batch:
-            subscribers = self._by_type.get(kind)  # (an edge's stream may hold any type name)
+        for index, (kind, payload) in enumerate(batch):
+            everyone = self._by_type.get(kind)  # (an edge's stream may hold any type name)
+            scoped = self._by_station.get(kind)
             self.published += 1
-            if not subscribers and kind != "now_playing":
+            if not everyone and not scoped and kind != "now_playing":
                 continue
             text = payload.decode()
             frame = text_frame(text)
-            if kind == "now_playing":
-                self._remember_now_playing(text, frame)
-            for subscriber in subscribers or ():
-                if subscriber.offer(text, frame):
-                    subscriber.dropped_in_a_row = 0
-                else:
-                    self.dropped += 1
-                    subscriber.dropped_in_a_row += 1
-                    if subscriber.dropped_in_a_row >= self.max_dropped:
-                        subscriber.close(TOO_SLOW)
+            station = None
+            if (scoped or kind == "now_playing") and kind not in STATIONLESS_TYPES:
+                station = events[index].event.station_id if events is not None else _station_of(text)
+            if kind == "now_playing" and station is not None:
+                self._now_playing[station] = (text, frame)
+            if everyone:
+                self._offer(everyone, text, frame)
+            if scoped:
+                if kind in STATIONLESS_TYPES:
+                    for group in scoped.values():
+                        self._offer(group, text, frame)
+                elif station in scoped:
+                    self._offer(scoped[station], text, frame)
+
+    def _offer(self, subscribers: set[Subscriber], text: str, frame: bytes) -> None:
+        for subscriber in subscribers:
+            if subscriber.offer(text, frame):
+                subscriber.dropped_in_a_row = 0
+            else:
+                self.dropped += 1
+                subscriber.dropped_in_a_row += 1
+                if subscriber.dropped_in_a_row >= self.max_dropped:
+                    subscriber.close(TOO_SLOW)
 
     async def run(self, heartbeat: float) -> None:
         """The hub's background work, until cancelled: the heartbeat, and writers' backlogs.

@@ -105,12 +105,12 @@ def test_the_shared_answers_follow_from_each_declaration():
     for endpoint in API.endpoints:
         responses = paths[endpoint.path][endpoint.method.lower()]["responses"]
         assert ("401" in responses) == (endpoint.auth is not Auth.NONE), endpoint.path
-        assert ("403" in responses) == (endpoint.auth is Auth.ADMIN), endpoint.path
+        assert ("403" in responses) == (endpoint.auth in (Auth.ADMIN, Auth.STREAM)), endpoint.path
         assert ("413" in responses) == (endpoint.body is not None), endpoint.path
         assert ("307" in responses) == endpoint.station_only, endpoint.path
     events = paths["/api/v1/events"]["get"]
-    assert {"types", "token"} <= {p["name"] for p in events["parameters"]}
-    assert set(events["responses"]) == {"101", "400", "401", "429", "503"}
+    assert {"types", "token", "station_id"} <= {p["name"] for p in events["parameters"]}
+    assert set(events["responses"]) == {"101", "400", "401", "403", "404", "429", "503"}
     assert events["security"] == [{"bearer": []}, {"queryToken": []}]
     assert set(openapi_document()["components"]["securitySchemes"]) == {"bearer", "queryToken"}
 

@@ -65,9 +65,11 @@ def test_the_page_follows_the_station_and_its_buttons_drive_it(browser, station,
     wait.until(lambda b: log_types(b) == ["now_playing"])
     # Both clocks: the wire's (today, on the wall clock) and the scenario's.
     wait.until(lambda b: b.find_element(By.ID, "scenario-clock").text == "scenario Mon 2026-01-19T10:00:00Z")
-    assert browser.find_element(By.ID, "clock").text[:10] == station.http.get(
-        "/api/v1/sim/state"
-    ).json()["station_time"][:10] == datetime.now(UTC).strftime("%Y-%m-%d")
+    assert (
+        browser.find_element(By.ID, "clock").text[:10]
+        == station.http.get("/api/v1/sim/state").json()["station_time"][:10]
+        == datetime.now(UTC).strftime("%Y-%m-%d")
+    )
 
     # The station changes track: the page follows from the event stream.
     assert station.http.post("/api/v1/sim/advance", json={"by": "3m"}).status_code == 200

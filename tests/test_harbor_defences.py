@@ -481,7 +481,6 @@ def test_limits_that_would_defeat_themselves_are_refused(changes):
         HarborLimits(**changes)
 
 
-
 async def test_the_harbor_counts_are_in_the_servers_figures(autojump_clock):
     """/api/v1/sim/server shows the harbor's counters, null for a station without a harbor."""
     async with served(shipped("dj-takeover")) as station:

@@ -361,34 +361,42 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def launch(arguments: list[str], cpu: int | None = 0) -> tuple[subprocess.Popen, dict[str, str]]:
+    """``grimnir-sim serve ARGUMENTS --port 0`` with the benchmark's key, and its banner's fields.
+
+    The fields are the banner's labelled lines, by label (``REST``, ``token``, ``harbor``...):
+    the first word after the label.
+    """
+    env = {**os.environ, "GRIMNIR_JWT_SIGNING_KEY": SIGNING_KEY, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "playout", "serve", "--port", "0", *arguments]
+    server = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        preexec_fn=pinned_to(cpu),
+    )  # fmt: skip
+    banner: dict[str, str] = {}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "stop" not in banner:
+        line = server.stdout.readline().strip()
+        label, colon, rest = line.partition(":")
+        if colon and " " not in label and rest.split():
+            banner.setdefault(label, rest.split()[0])
+        elif not line and server.poll() is not None:
+            break
+    if "REST" not in banner or "token" not in banner:
+        server.kill()
+        raise RuntimeError(f"the server did not start: {' '.join(command)}")
+    return server, banner
+
+
 def start_server(
     clients: int, *extra: str, edge: bool = False, cpu: int | None = 0
 ) -> tuple[subprocess.Popen, str, int, str]:
-    env = {**os.environ, "GRIMNIR_JWT_SIGNING_KEY": SIGNING_KEY, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "playout", "serve", "--port", "0"]
-    if not edge:
-        command += [str(SCENARIO), "--manual-clock"]
+    arguments = [] if edge else [str(SCENARIO), "--manual-clock"]
     if clients > 10_000:  # the documented default limit; above it the run says so
-        command += ["--max-connections", str(clients)]
-    server = subprocess.Popen(
-        command + list(extra), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        text=True, preexec_fn=pinned_to(cpu),
-    )  # fmt: skip
-    url = token = None
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and (url is None or token is None):
-        line = server.stdout.readline().strip()
-        if line.startswith("REST:"):
-            url = line.split()[1].removesuffix("/api/v1/health")
-        elif line.startswith("token:"):
-            token = line.split()[1]
-        elif not line and server.poll() is not None:
-            break
-    if url is None or token is None:
-        server.kill()
-        raise RuntimeError(f"the server did not start: {' '.join(command + list(extra))}")
-    host, port = url.removeprefix("http://").rsplit(":", 1)
-    return server, host, int(port), token
+        arguments += ["--max-connections", str(clients)]
+    server, banner = launch(arguments + list(extra), cpu)
+    host, port = banner["REST"].removeprefix("http://").removesuffix("/api/v1/health").rsplit(":", 1)
+    return server, host, int(port), banner["token"]
 
 
 def start_redis(directory: Path) -> tuple[subprocess.Popen, str]:

@@ -45,8 +45,7 @@ import trio
 
 from . import inputs
 from .core import Emitted, InputRejected
-from .lockouts import Lockouts
-from .scenario import Dj, HarborSettings, Mount, Scenario, Station
+from .scenario import Dj, HarborLimits, HarborSettings, Mount, Scenario, Station
 
 log = logging.getLogger("grimnir_sim.harbor")
 
@@ -74,56 +73,6 @@ def client_key(address: str) -> str:
             return str(ip.ipv4_mapped)
         return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
     return str(ip)
-
-
-def _positive(_instance: Any, attribute: attrs.Attribute, value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{attribute.name} must be greater than 0, not {value!r}")
-
-
-@attrs.frozen
-class HarborLimits:
-    """The harbor's defences against hostile clients; the defaults are the documented ones."""
-
-    max_pending: int = attrs.field(default=64, validator=_positive)
-    """Connections not authenticated yet (reading their request, or being refused), in all."""
-    max_pending_per_address: int = attrs.field(default=8, validator=_positive)
-    """The same, from one address (an IPv6 /64); so one slow client cannot take every place."""
-    head_timeout_seconds: float = attrs.field(default=10.0, validator=_positive)
-    """The whole request head must arrive within this, from the connection's start."""
-    max_head_bytes: int = attrs.field(default=16_384, validator=_positive)
-    """The longest request head, from its first byte to its closing blank line included."""
-    address_failures: int = attrs.field(default=5, validator=_positive)
-    """Failed logins from one address within ``failure_window_seconds`` that lock it out."""
-    mount_failures: int = attrs.field(default=20, validator=_positive)
-    """Failed logins on one mount, from any addresses, within the window, that lock it out."""
-    failure_window_seconds: float = attrs.field(default=60.0, validator=_positive)
-    address_lockout_seconds: float = attrs.field(default=300.0, validator=_positive)
-    mount_lockout_seconds: float = attrs.field(default=300.0, validator=_positive)
-    """A locked mount refuses only addresses no DJ has logged in from (see ``trusted_addresses``)."""
-    trusted_addresses: int = attrs.field(default=1_024, validator=_positive)
-    """Addresses DJs have logged in from that a locked mount still lets in (the latest ones)."""
-    tracked_addresses: int = attrs.field(default=10_000, validator=_positive)
-    """Addresses whose failures and lockouts are remembered at once (the stalest are forgotten)."""
-
-    def __attrs_post_init__(self) -> None:
-        # What keeps one address from locking a mount for everybody (see playout.lockouts).
-        if self.mount_failures <= self.address_failures:
-            raise ValueError("mount_failures must be greater than address_failures")
-        if self.address_lockout_seconds < self.failure_window_seconds:
-            raise ValueError("address_lockout_seconds must be at least failure_window_seconds")
-
-    def lockouts(self) -> Lockouts:
-        """The failed-login bookkeeping these limits describe."""
-        return Lockouts(
-            address_failures=self.address_failures,
-            mount_failures=self.mount_failures,
-            window=self.failure_window_seconds,
-            address_lockout=self.address_lockout_seconds,
-            mount_lockout=self.mount_lockout_seconds,
-            trusted_addresses=self.trusted_addresses,
-            tracked_addresses=self.tracked_addresses,
-        )
 
 
 @attrs.define
@@ -259,7 +208,7 @@ class Harbor:
     ) -> None:
         self.scenario = scenario
         self.settings = settings or scenario.harbor
-        self.limits = limits or HarborLimits()
+        self.limits = limits or self.settings.limits
         self._submit = submit
         self._mounts = {m.path: (station, m) for station in scenario.stations for m in station.mounts}
         self._credentials = [

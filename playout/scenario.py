@@ -8,11 +8,12 @@ keys, wrong types, dangling references, overlapping slots) is collected into one
 import copy
 import difflib
 import math
+import operator
 import random
 import re
 import tomllib
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +23,7 @@ import jsonschema
 
 from . import inputs
 from .library import generate_catalog
+from .lockouts import Lockouts
 from .scenario_schema import (
     DOCUMENT_SCHEMA,
     MAX_FILE_BYTES,
@@ -158,6 +160,84 @@ class Webstream:
     probe: ProbeSettings
 
 
+def _positive(_instance: Any, attribute: attrs.Attribute, value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be greater than 0, not {value!r}")
+
+
+@attrs.frozen
+class LimitRule:
+    """One relation between two harbor limits that keeps them from defeating themselves."""
+
+    field: str
+    relation: str
+    """How ``field`` must compare with ``other``: "greater than", "at least" or "at most"."""
+    other: str
+    inverse: str
+    """The same relation seen from ``other``."""
+    holds: Callable[[float, float], bool]
+
+
+HARBOR_LIMIT_RULES = (
+    # One address must never lock a mount: it is itself locked out before it reaches the
+    # mount's count, and for longer than the window its failures count in (see playout.lockouts).
+    LimitRule("mount_failures", "greater than", "address_failures", "less than", operator.gt),
+    LimitRule("address_lockout_seconds", "at least", "failure_window_seconds", "at most", operator.ge),
+    LimitRule("max_pending_per_address", "at most", "max_pending", "at least", operator.le),
+)
+
+
+@attrs.frozen
+class HarborLimits:
+    """The harbor's defences against hostile clients; the defaults are the documented ones.
+
+    A scenario sets them in ``[harbor]``, each field by its name without ``_seconds``
+    (docs/live-sources.md has the ranges).
+    """
+
+    max_pending: int = attrs.field(default=64, validator=_positive)
+    """Connections not authenticated yet (reading their request, or being refused), in all."""
+    max_pending_per_address: int = attrs.field(default=8, validator=_positive)
+    """The same, from one address (an IPv6 /64); so one slow client cannot take every place."""
+    head_timeout_seconds: float = attrs.field(default=10.0, validator=_positive)
+    """The whole request head must arrive within this, from the connection's start."""
+    max_head_bytes: int = attrs.field(default=16_384, validator=_positive)
+    """The longest request head, from its first byte to its closing blank line included."""
+    address_failures: int = attrs.field(default=5, validator=_positive)
+    """Failed logins from one address within ``failure_window_seconds`` that lock it out."""
+    mount_failures: int = attrs.field(default=20, validator=_positive)
+    """Failed logins on one mount, from any addresses, within the window, that lock it out."""
+    failure_window_seconds: float = attrs.field(default=60.0, validator=_positive)
+    address_lockout_seconds: float = attrs.field(default=300.0, validator=_positive)
+    mount_lockout_seconds: float = attrs.field(default=300.0, validator=_positive)
+    """A locked mount refuses only addresses no DJ has logged in from (see ``trusted_addresses``)."""
+    trusted_addresses: int = attrs.field(default=1_024, validator=_positive)
+    """Addresses DJs have logged in from that a locked mount still lets in (the latest ones)."""
+    tracked_addresses: int = attrs.field(default=10_000, validator=_positive)
+    """Addresses whose failures and lockouts are remembered at once (the stalest are forgotten)."""
+
+    def __attrs_post_init__(self) -> None:
+        for rule in HARBOR_LIMIT_RULES:
+            if not rule.holds(getattr(self, rule.field), getattr(self, rule.other)):
+                raise ValueError(f"{rule.field} must be {rule.relation} {rule.other}")
+
+    def lockouts(self) -> Lockouts:
+        """The failed-login bookkeeping these limits describe."""
+        return Lockouts(
+            address_failures=self.address_failures,
+            mount_failures=self.mount_failures,
+            window=self.failure_window_seconds,
+            address_lockout=self.address_lockout_seconds,
+            mount_lockout=self.mount_lockout_seconds,
+            trusted_addresses=self.trusted_addresses,
+            tracked_addresses=self.tracked_addresses,
+        )
+
+
+HARBOR_LIMIT_KEYS = {field.name.removesuffix("_seconds"): field.name for field in attrs.fields(HarborLimits)}
+"""``[harbor]`` keys of the limits, and their :class:`HarborLimits` fields (durations end in ``_seconds``)."""
+
+
 @attrs.frozen
 class HarborSettings:
     """The Icecast-compatible source receiver for live DJs (``[harbor]``)."""
@@ -168,6 +248,7 @@ class HarborSettings:
     max_sources: int = 10
     source_timeout_ms: int = 10_000
     """A source that sends no audio for this long is disconnected (Icecast's default)."""
+    limits: HarborLimits = HarborLimits()
 
 
 @attrs.frozen
@@ -724,6 +805,7 @@ class _Builder:
             source_timeout_ms=self.duration(
                 "harbor", "source_timeout", harbor_doc.get("source_timeout"), 10_000
             ),
+            limits=self.harbor_limits(harbor_doc),
         )
         if self.problems:
             raise ScenarioError(self.problems)
@@ -746,6 +828,34 @@ class _Builder:
             timeline=timeline,
             harbor=harbor,
         )
+
+    def harbor_limits(self, harbor_doc: dict[str, Any]) -> HarborLimits:
+        """``[harbor]``'s limits (the defaults for those not given), or the defaults and a problem
+        for each rule they break."""
+        defaults = HarborLimits()
+        values: dict[str, float] = {}
+        for key, field in HARBOR_LIMIT_KEYS.items():
+            if key not in harbor_doc:
+                values[field] = getattr(defaults, field)
+            elif field.endswith("_seconds"):
+                values[field] = self.duration("harbor", key, harbor_doc[key], 0) / 1000
+            else:
+                values[field] = harbor_doc[key]
+        keys = {field: key for key, field in HARBOR_LIMIT_KEYS.items()}
+        broken = False
+        for rule in HARBOR_LIMIT_RULES:
+            if rule.holds(values[rule.field], values[rule.other]):
+                continue
+            broken = True
+            # Named where the file sets it: a key left out has its default, which the file may not know.
+            field, relation, other = rule.field, rule.relation, rule.other
+            if keys[field] not in harbor_doc:
+                field, relation, other = other, rule.inverse, field
+            value = values[other]
+            shown_value = format_duration(round(value * 1000)) if other.endswith("_seconds") else f"{value:,}"
+            default = "" if keys[other] in harbor_doc else ", its default"
+            self.problem("harbor", keys[field], f"must be {relation} {keys[other]} ({shown_value}{default})")
+        return defaults if broken else HarborLimits(**values)
 
     def uid(self, kind: str, key: str, explicit: str | None = None) -> str:
         if explicit is not None:

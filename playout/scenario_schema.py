@@ -46,6 +46,13 @@ MAX_SCHEDULE = 500
 MAX_TIMELINE = 5_000
 MAX_REPEATS = 1_000_000
 MAX_HARBOR_SOURCES = 1_000
+MAX_HARBOR_PENDING = 1_000
+"""Unauthenticated harbor connections at once: each holds a file descriptor and up to a head."""
+MAX_HARBOR_HEAD_BYTES = 65_536
+"""The longest harbor request head a scenario may allow: with the most pending, 62.5 MiB at worst."""
+MAX_TRACKED_ADDRESSES = 50_000
+"""Addresses the harbor remembers failures, lockouts or logins of: about 1.5 KB each with 20
+failures (a deque and its times), so some 80 MB at worst, trusted addresses included."""
 
 
 def duration(
@@ -303,6 +310,17 @@ DOCUMENT_SCHEMA: dict[str, Any] = _table(
                 "host": _TEXT,
                 "max_sources": integer(1, MAX_HARBOR_SOURCES),
                 "source_timeout": duration("1s", "1h"),
+                "max_pending": integer(1, MAX_HARBOR_PENDING),
+                "max_pending_per_address": integer(1, MAX_HARBOR_PENDING),
+                "head_timeout": duration("1s", "1m"),
+                "max_head_bytes": integer(1_024, MAX_HARBOR_HEAD_BYTES),
+                "address_failures": integer(1, 20),
+                "mount_failures": integer(2, 1_000),
+                "failure_window": duration("1s", "1d"),
+                "address_lockout": duration("1s", "7d"),
+                "mount_lockout": duration("1s", "7d"),
+                "trusted_addresses": integer(1, MAX_TRACKED_ADDRESSES),
+                "tracked_addresses": integer(1, MAX_TRACKED_ADDRESSES),
             }
         ),
     },

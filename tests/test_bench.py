@@ -1,5 +1,7 @@
 """The fan-out benchmark still runs end to end (a tiny run; figures are printed, never asserted)."""
 
+import json
+import re
 import subprocess
 import sys
 
@@ -17,3 +19,33 @@ def test_the_fanout_benchmark_runs_and_prints_every_figure():
                    "hold_server_cpu_percent", "connections_lost", "last_receipt_p99_ms",
                    "delivered_per_second"):  # fmt: skip
         assert figure in result.stdout
+
+
+ATTACKS = [  # a normal client for reference, then issue 11's list, each a row of docs/performance.md's table
+    "normal-client", "deflate-bomb", "endless-fragments", "huge-frame", "huge-frame-max", "message-flood",
+    "ping-flood", "slow-reader", "upgrade-many-headers", "upgrade-huge-header", "harbor-endless-head",
+    "harbor-endless-body",
+]  # fmt: skip
+
+
+def test_the_hostile_client_benchmark_runs_every_attack_and_the_server_survives_each(tmp_path):
+    """Every attack runs against its own server, and each server still serves afterwards.
+
+    Memory is reported, never asserted here: the figures are docs/performance.md's.
+    """
+    written = tmp_path / "hostile.json"
+    result = subprocess.run(
+        [sys.executable, "bench/hostile.py", "--quick", "--runs", "1", "--json", str(written)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    table = result.stdout.split("verdict", 1)[1]
+    for attack in ATTACKS:
+        assert re.search(
+            rf"^  {attack} +[-\d,]+ KiB +[-\d,]+ KiB +1 MiB +(pass|FAIL|\(reference\))$", table, re.M
+        ), attack
+    runs = json.loads(written.read_text())["runs"]
+    assert [run["attack"] for run in runs] == list(ATTACKS)
+    assert all(run["still_serving"] for run in runs), [r["attack"] for r in runs if not r["still_serving"]]
+    (bomb,) = (run for run in runs if run["attack"] == "deflate-bomb")
+    assert bomb["details"]["extension_refused"]

@@ -4,16 +4,19 @@ import hmac
 import logging
 import socket
 import struct
+from types import SimpleNamespace
 
 import pytest
 import trio
 
-from playout import inputs
+from playout import inputs, parse_scenario
 from playout.harbor import Harbor, HarborLimits, client_key
 from playout.lockouts import Lockouts
+from playout.scenario import HARBOR_LIMIT_KEYS
+from playout.scenario_schema import DOCUMENT_SCHEMA
 from tests.server_support import served
 from tests.support import shipped
-from tests.test_harbor import Station, basic
+from tests.test_harbor import SCENARIO, Station, basic
 
 MIKE = basic("mike", "mikes-secret")
 SARAH = basic("sarah", "sarahs-secret")
@@ -474,6 +477,7 @@ def test_clients_are_counted_by_ipv4_address_and_ipv6_network():
         {"address_lockout_seconds": 30},  # shorter than the window: the same
         {"max_pending": 0},
         {"head_timeout_seconds": -1},
+        {"max_pending": 4},  # fewer in all than from one address (8)
     ],
 )
 def test_limits_that_would_defeat_themselves_are_refused(changes):
@@ -492,3 +496,74 @@ async def test_the_harbor_counts_are_in_the_servers_figures(autojump_clock):
     assert status == 200
     assert figures["harbor"] == harbor.counters.as_dict()
     assert figures["harbor"]["failures"] == 1
+
+
+# -- the limits are the scenario's --------------------------------------------------------------
+
+LIMITS_TABLE = """
+[harbor]
+port = 0
+max_pending = 3
+max_pending_per_address = 2
+head_timeout = "3s"
+max_head_bytes = 2048
+address_failures = 2
+mount_failures = 4
+failure_window = "30s"
+address_lockout = "45s"
+mount_lockout = "90s"
+trusted_addresses = 10
+tracked_addresses = 100
+"""
+
+
+def test_the_scenarios_harbor_table_sets_every_limit():
+    limits = parse_scenario(SCENARIO + LIMITS_TABLE, "harbor.toml").harbor.limits
+    assert limits == HarborLimits(
+        max_pending=3,
+        max_pending_per_address=2,
+        head_timeout_seconds=3.0,
+        max_head_bytes=2048,
+        address_failures=2,
+        mount_failures=4,
+        failure_window_seconds=30.0,
+        address_lockout_seconds=45.0,
+        mount_lockout_seconds=90.0,
+        trusted_addresses=10,
+        tracked_addresses=100,
+    )
+    assert parse_scenario(SCENARIO, "harbor.toml").harbor.limits == HarborLimits()
+    assert set(HARBOR_LIMIT_KEYS) <= set(DOCUMENT_SCHEMA["properties"]["harbor"]["properties"])
+
+
+async def test_a_served_harbor_holds_the_scenarios_limits(autojump_clock):
+    """``serve`` gives the harbor nothing but the scenario: its [harbor] limits are the ones held."""
+    async with served(parse_scenario(SCENARIO + LIMITS_TABLE, "harbor.toml")) as served_station:
+        station = SimpleNamespace(port=served_station.service.harbor.port)  # what the helpers use
+        idle = [await connect(station, "127.0.1.1") for _ in range(2)]
+        extra = await connect(station, "127.0.1.1")  # a third from one address: 503
+        assert status(await extra.receive_some(4096)) == 503
+        idle.append(await connect(station, "127.0.1.2"))
+        extra = await connect(station, "127.0.1.3")  # a fourth in all: 503
+        assert status(await extra.receive_some(4096)) == 503
+        began = trio.current_time()
+        assert status(await idle[0].receive_some(4096)) == 408
+        assert trio.current_time() - began == pytest.approx(3, abs=0.5)
+        for stream in [*idle, extra]:
+            await stream.aclose()
+
+        stream = await connect(station)
+        await stream.send_all(
+            f"PUT /live HTTP/1.1\r\nAuthorization: {MIKE}\r\nX-Padding: ".encode() + b"a" * 2048
+        )
+        assert status(await stream.receive_some(4096)) == 431
+        await stream.aclose()
+
+        for _ in range(2):
+            stream, answer = await put(station, WRONG, local="127.0.2.1")
+            assert status(answer) == 401
+            await stream.aclose()
+        stream, answer = await put(station, MIKE, local="127.0.2.1")
+        assert status(answer) == 429
+        assert b"Retry-After: 45\r\n" in answer
+        await stream.aclose()

@@ -361,3 +361,65 @@ def test_a_catalog_is_held_to_the_same_size_and_nesting(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as caught:
         load_catalog(big)
     assert [str(p) for p in caught.value.problems] == [f"{big}: larger than 512 KiB, the most a file may be"]
+
+
+# --------------------------------------------------------------------------- the harbor's limits
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        pytest.param(
+            "address_failures = 5\nmount_failures = 5",
+            "key 'mount_failures': must be greater than address_failures (5)",
+            id="one-address-could-lock-a-mount",
+        ),
+        pytest.param(
+            "address_failures = 20",
+            "key 'address_failures': must be less than mount_failures (20, its default)",
+            id="the-same-against-a-default",
+        ),
+        pytest.param(
+            'address_lockout = "30s"',
+            "key 'address_lockout': must be at least failure_window (1m, its default)",
+            id="lockout-shorter-than-the-window",
+        ),
+        pytest.param(
+            'failure_window = "10m"',
+            "key 'failure_window': must be at most address_lockout (5m, its default)",
+            id="window-longer-than-the-lockout",
+        ),
+        pytest.param(
+            "max_pending_per_address = 100",
+            "key 'max_pending_per_address': must be at most max_pending (64, its default)",
+            id="more-from-one-address-than-in-all",
+        ),
+        pytest.param("max_pending = 0", "key 'max_pending': must be from 1 to 1,000", id="no-pending"),
+        pytest.param(
+            "max_head_bytes = 100000", "key 'max_head_bytes': must be from 1,024 to 65,536", id="huge-heads"
+        ),
+        pytest.param('head_timeout = "0s"', "key 'head_timeout': must be from 1s to 1m", id="no-time"),
+        pytest.param("address_failures = 21", "key 'address_failures': must be from 1 to 20", id="failures"),
+        pytest.param(
+            "tracked_addresses = 1000000",
+            "key 'tracked_addresses': must be from 1 to 50,000",
+            id="unbounded-bookkeeping",
+        ),
+        pytest.param('mount_lockout = "8d"', "key 'mount_lockout': must be from 1s to 7d", id="lockout"),
+    ],
+)
+def test_harbor_limits_out_of_range_or_defeating_themselves_are_one_line_from_check(
+    write, capsys, table: str, message: str
+) -> None:
+    path = write(HEAD + f"\n[library]\ngenerate = 5\n\n[harbor]\nport = 0\n{table}\n")
+    assert refused(capsys, "check", path) == [f"{path}: harbor, {message}"]
+
+
+def test_harbor_limits_at_the_ends_of_their_ranges_are_accepted(write, capsys) -> None:
+    table = (
+        'max_pending = 1000\nmax_pending_per_address = 1000\nhead_timeout = "1s"\nmax_head_bytes = 1024\n'
+        'address_failures = 20\nmount_failures = 1000\nfailure_window = "1d"\naddress_lockout = "7d"\n'
+        'mount_lockout = "1s"\ntrusted_addresses = 50000\ntracked_addresses = 1\n'
+    )
+    assert main(["check", write(HEAD + f"\n[library]\ngenerate = 5\n\n[harbor]\n{table}")]) == 0
+    assert capsys.readouterr().out.startswith("ok: ")

@@ -198,7 +198,12 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
     async def http_error(exc: HTTPException) -> Response:
         """Unknown paths, wrong methods, oversized bodies: JSON like every other error."""
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error(exc.code or 500, code, exc.description or code)
+        response = error(exc.code or 500, code, exc.description or code)
+        # The exception's own headers but its HTML content type: Allow on a 405 (RFC 9110 asks for it).
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     async def defect(exc: Exception) -> Response:

@@ -213,7 +213,17 @@ STATION_UNKNOWN = refusal(
     description="On an edge process: no station has announced itself on the Redis stream yet.",
 )
 UNKNOWN_PATH = refusal("not_found", description="No endpoint has this path.")
-WRONG_METHOD = refusal("method_not_allowed", description="The path has no endpoint for this method.")
+WRONG_METHOD = refusal(
+    "method_not_allowed",
+    description="The path has no endpoint for this method.",
+    headers={
+        "Allow": {
+            "required": True,
+            "description": "the methods the path has (RFC 9110), e.g. GET, HEAD, OPTIONS",
+            "schema": {"type": "string", "pattern": "^[A-Z]+(, [A-Z]+)*$"},
+        }
+    },
+)
 
 
 @attrs.frozen

@@ -89,7 +89,7 @@ class RestContract:
             self.openapi.validate_response(request, response)
             return None
         except (PathNotFound, OperationNotFound) as unmatched:
-            problem = self._unmatched_problem(type(unmatched), status, body)
+            problem = self._unmatched_problem(type(unmatched), status, lowered, body)
         except OpenAPIError as invalid:
             details = getattr(invalid.__cause__, "schema_errors", None)
             if details:
@@ -108,7 +108,9 @@ class RestContract:
         self.violations.append(violation)
         return violation
 
-    def _unmatched_problem(self, kind: type[OpenAPIError], status: int, body: bytes) -> str | None:
+    def _unmatched_problem(
+        self, kind: type[OpenAPIError], status: int, headers: Mapping[str, str], body: bytes
+    ) -> str | None:
         wanted_status, name = UNMATCHED[kind]
         if status != wanted_status:
             return f"not in the document, so it must be {wanted_status} ({name}), not {status}"
@@ -116,6 +118,17 @@ class RestContract:
             self._unmatched[name].validate(json.loads(body))
         except (ValueError, jsonschema.ValidationError) as invalid:
             return f"not the document's {name} answer: {invalid}"
+        declared = self.document["components"]["responses"][name].get("headers", {})
+        for header, described in declared.items():
+            value = headers.get(header.lower())
+            if value is None:
+                if described.get("required"):
+                    return f"the document's {name} answer has a {header} header, and this one has none"
+                continue
+            try:
+                jsonschema.Draft202012Validator(described["schema"]).validate(value)
+            except jsonschema.ValidationError as invalid:
+                return f"the {header} header of the document's {name} answer: {invalid.message}"
         return None
 
 

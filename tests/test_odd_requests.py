@@ -17,6 +17,11 @@ def concrete(path: str) -> str:
     return re.sub(r"\{([^}]+)\}", lambda m: {"change": "down"}.get(m.group(1), "0"), path)
 
 
+def template(path: str) -> str:
+    """A declared path as a regular expression: each {parameter} is one segment."""
+    return "/".join("[^/]+" if part.startswith("{") else re.escape(part) for part in path.split("/"))
+
+
 @pytest.mark.parametrize("endpoint", WITH_BODIES, ids=lambda e: f"{e.method} {e.path}")
 async def test_json_nested_ten_thousand_deep_is_a_400_on_every_endpoint(endpoint, autojump_clock):
     async with served(shipped("webstream-failover"), manual_clock=True) as station:
@@ -48,6 +53,19 @@ async def test_a_path_with_an_empty_or_slash_segment_is_a_json_404_not_a_redirec
     async with served(shipped("dj-takeover"), manual_clock=True) as station:
         status, body = await station.post(path, {"to_user_id": "mike"})
         assert (status, body["error"]) == (404, "not_found")
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PUT", "PATCH"])
+async def test_a_method_a_path_does_not_have_is_a_405_that_names_the_ones_it_has(method, autojump_clock):
+    async with served(shipped("dj-takeover"), manual_clock=True) as station:
+        for path in {concrete(endpoint.path) for endpoint in api.API.endpoints}:
+            # /api/v1/priority/emergency is also DELETE /api/v1/priority/{source_id}
+            methods = {e.method for e in api.API.endpoints if re.fullmatch(template(e.path), path)}
+            response = await station.client.open(path, method=method, headers=ADMIN)
+            assert response.status_code == 405, path
+            assert (await response.get_json())["error"] == "method_not_allowed"
+            allowed = set(response.headers["Allow"].split(", "))
+            assert methods <= allowed <= methods | {"HEAD", "OPTIONS"}, path
 
 
 class TestStationClaim:

@@ -165,6 +165,22 @@ JSON = {"Content-Type": "application/json"}
         pytest.param(
             "PUT", "/api/v1/health", 404, JSON, b'{"error":"not_found","detail":"x"}', id="wrong-method"
         ),
+        pytest.param(
+            "PUT",
+            "/api/v1/health",
+            405,
+            JSON,
+            b'{"error":"method_not_allowed","detail":"x"}',
+            id="wrong-method-without-allow",
+        ),
+        pytest.param(
+            "PUT",
+            "/api/v1/health",
+            405,
+            {**JSON, "Allow": "get"},
+            b'{"error":"method_not_allowed","detail":"x"}',
+            id="wrong-method-with-a-bad-allow",
+        ),
     ],
 )
 def test_the_checker_refuses_what_the_document_does_not_say(checker, method, path, status, headers, body):
@@ -178,7 +194,14 @@ def test_the_checker_refuses_what_the_document_does_not_say(checker, method, pat
     [
         ("GET", "/api/v1/health", 200, JSON, b'{"status":"ok"}', {}),
         ("GET", "/api/v1/nope", 404, JSON, b'{"error":"not_found","detail":"x"}', {}),
-        ("PUT", "/api/v1/health", 405, JSON, b'{"error":"method_not_allowed","detail":"x"}', {}),
+        (
+            "PUT",
+            "/api/v1/health",
+            405,
+            {**JSON, "Allow": "GET, HEAD, OPTIONS"},
+            b'{"error":"method_not_allowed","detail":"x"}',
+            {},
+        ),
         ("GET", "/dashboard/dashboard.js", 200, {"Content-Type": "text/javascript"}, b"", {}),
         ("OPTIONS", "/api/v1/playout/skip", 200, {}, b"", {"Access-Control-Request-Method": "POST"}),
     ],

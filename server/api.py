@@ -851,8 +851,9 @@ def openapi_document() -> Schema:
                 "simulation's state, and control. Every refusal is JSON, "
                 '{"error": "<code>", "detail": "<what and why>"}, except the 401, which is exactly '
                 '{"error":"unauthorized"}. A path outside this document is 404 (components/responses/'
-                "UnknownPath), a method a path does not have 405 (WrongMethod); CORS preflight (OPTIONS) "
-                "is answered for every path by the CORS layer. The event stream's messages are in the "
+                "UnknownPath), a method a path does not have 405 (WrongMethod, with Allow). Every path "
+                "answers OPTIONS (204 with Allow, no token needed; also the CORS preflight) and every GET "
+                "answers HEAD (the GET's answer without its body). The event stream's messages are in the "
                 "AsyncAPI document (docs/asyncapi.yaml). Generated from server/api.py; see docs/protocol.md."
             ),
             "license": {"name": "MIT", "identifier": "MIT"},

@@ -41,9 +41,19 @@ CLOSE_REASONS = {
 }
 
 
+class _App(QuartTrio):
+    async def make_default_options_response(self) -> Response:
+        """OPTIONS on a path: 204 with Allow (Quart's own is a 200 with an empty text/html body)."""
+        response = await super().make_default_options_response()
+        response.status_code = 204
+        del response.headers["Content-Type"]
+        response.headers.pop("Content-Length", None)  # none on a 204 (RFC 9110)
+        return response
+
+
 def create_app(service: StationService | EdgeService) -> QuartTrio:
     """The app of a station process (the default), or of an edge process (``--role edge``)."""
-    app = QuartTrio("grimnir_sim")
+    app = _App("grimnir_sim")
     # No redirects to a "cleaner" path (Werkzeug's 308, with an HTML body): /a//b, or an id that
     # decodes to "/" (%2F), is simply no such path, a JSON 404 like every other.
     app.url_map.merge_slashes = False

@@ -68,6 +68,29 @@ async def test_a_method_a_path_does_not_have_is_a_405_that_names_the_ones_it_has
             assert methods <= allowed <= methods | {"HEAD", "OPTIONS"}, path
 
 
+async def test_options_is_a_204_with_allow_on_every_path_and_head_the_gets_answer_without_a_body(
+    autojump_clock,
+):
+    async with served(shipped("dj-takeover"), manual_clock=True) as station:
+        for path in {concrete(endpoint.path) for endpoint in api.API.endpoints} - {api.EVENTS.path}:
+            methods = {e.method for e in api.API.endpoints if re.fullmatch(template(e.path), path)}
+            response = await station.client.options(path)  # no token: OPTIONS needs none
+            assert response.status_code == 204, path
+            head = {"HEAD"} if "GET" in methods else set()
+            assert set(response.headers["Allow"].split(", ")) == methods | head | {"OPTIONS"}, path
+            assert await response.get_data() == b""  # (the wire's headers: tests/test_schemathesis.py)
+        for endpoint in api.API.endpoints:
+            if endpoint.method == "GET" and not endpoint.websocket:
+                path = concrete(endpoint.path) + "?station_id=main"
+                got = await station.client.get(path, headers=ADMIN)
+                head = await station.client.head(path, headers=ADMIN)
+                assert (head.status_code, head.content_type) == (got.status_code, got.content_type), path
+        # The stream's path takes only the upgrade: anything else is its documented 400.
+        for method in ("OPTIONS", "HEAD"):
+            response = await station.client.open(api.EVENTS.path, method=method)
+            assert response.status_code == 400
+
+
 class TestStationClaim:
     """A token's station_id claim limits what it may change (the real server's station scope)."""
 

@@ -822,7 +822,11 @@ ADVANCE = API.endpoint(
     summary="Move a manual station clock forward",
     tag="simulation",
     auth=Auth.ADMIN,
-    body=Body("How far: " + DURATION_HINT + ", at most 7d.", {"by": {"type": ["string", "number"]}}, ("by",)),
+    body=Body(
+        "How far: " + DURATION_HINT + ", or a number of seconds; at most 7d.",
+        {"by": {"type": ["string", "number"], "examples": ["90s", "15m", "1h30m", 3600]}},
+        ("by",),
+    ),
     answers={
         200: Answer("Station time now, and what happened on the way.", ADVANCED),
         400: refusal("invalid_request", description="invalid_request: by is not a duration, or is over 7d."),

@@ -213,6 +213,11 @@ STATION_UNKNOWN = refusal(
     description="On an edge process: no station has announced itself on the Redis stream yet.",
 )
 UNKNOWN_PATH = refusal("not_found", description="No endpoint has this path.")
+NO_ROUTE = refusal(
+    "not_found",
+    description="not_found: a path parameter the route cannot take (not an integer or not one of its "
+    "values where the parameter says so, or an encoded slash) leaves no endpoint for the path.",
+)
 ALLOW: Schema = {
     "required": True,
     "description": "the methods the path has (RFC 9110), e.g. GET, HEAD, OPTIONS",
@@ -276,6 +281,8 @@ class Endpoint:
         if self.station_only:
             shared[307] = TO_THE_STATION
             shared[503] = STATION_UNKNOWN
+        if self.path_params:
+            shared[404] = NO_ROUTE
         if not self.websocket:
             shared[500] = INTERNAL
         answers = dict(self.answers)
@@ -370,6 +377,8 @@ def options_operation(endpoints: list[Endpoint]) -> Schema:
         operation["responses"] = {"400": NOT_AN_UPGRADE.response_object()}
     else:
         operation["responses"] = {"204": METHODS.response_object()}
+    if parameters:
+        operation["responses"]["404"] = NO_ROUTE.response_object()
     return operation
 
 

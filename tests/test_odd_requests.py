@@ -55,6 +55,19 @@ async def test_a_path_with_an_empty_or_slash_segment_is_a_json_404_not_a_redirec
         assert (status, body["error"]) == (404, "not_found")
 
 
+@pytest.mark.parametrize("endpoint", [e for e in api.API.endpoints if e.path_params], ids=lambda e: e.path)
+async def test_a_path_parameter_the_route_cannot_take_is_the_documented_404(endpoint, autojump_clock):
+    untakeable = {"index": ["x", "-1"], "change": ["sideways"]}
+    async with served(shipped("dj-takeover"), manual_clock=True) as station:
+        for param in endpoint.path_params:
+            for value in ["%2F", *untakeable.get(param.name, [])]:
+                path = concrete(endpoint.path.replace(f"{{{param.name}}}", value))
+                for method in (endpoint.method, "OPTIONS"):
+                    response = await station.client.open(path, method=method, headers=ADMIN)
+                    assert response.status_code == 404, (method, path)
+                    assert (await response.get_json())["error"] == "not_found"
+
+
 @pytest.mark.parametrize("method", ["TRACE", "PUT", "PATCH"])
 async def test_a_method_a_path_does_not_have_is_a_405_that_names_the_ones_it_has(method, autojump_clock):
     async with served(shipped("dj-takeover"), manual_clock=True) as station:

@@ -837,7 +837,11 @@ ADVANCE = API.endpoint(
     summary="Move a manual station clock forward",
     tag="simulation",
     auth=Auth.ADMIN,
-    body=Body("How far: " + DURATION_HINT + ", at most 7d.", {"by": {"type": ["string", "number"]}}, ("by",)),
+    body=Body(
+        "How far: " + DURATION_HINT + ", or a number of seconds; at most 7d.",
+        {"by": {"type": ["string", "number"], "examples": ["90s", "15m", "1h30m", 3600]}},
+        ("by",),
+    ),
     answers={
         200: Answer("Station time now, and what happened on the way.", ADVANCED),
         400: refusal("invalid_request", description="invalid_request: by is not a duration, or is over 7d."),
@@ -866,8 +870,9 @@ def openapi_document() -> Schema:
                 "simulation's state, and control. Every refusal is JSON, "
                 '{"error": "<code>", "detail": "<what and why>"}, except the 401, which is exactly '
                 '{"error":"unauthorized"}. A path outside this document is 404 (components/responses/'
-                "UnknownPath), a method a path does not have 405 (WrongMethod); CORS preflight (OPTIONS) "
-                "is answered for every path by the CORS layer. The event stream's messages are in the "
+                "UnknownPath), a method a path does not have 405 (WrongMethod, with Allow). Every path "
+                "answers OPTIONS (204 with Allow, no token needed; also the CORS preflight) and every GET "
+                "answers HEAD (the GET's answer without its body). The event stream's messages are in the "
                 "AsyncAPI document (docs/asyncapi.yaml). Generated from server/api.py; see docs/protocol.md."
             ),
             "license": {"name": "MIT", "identifier": "MIT"},

@@ -42,9 +42,19 @@ CLOSE_REASONS = {
 }
 
 
+class _App(QuartTrio):
+    async def make_default_options_response(self) -> Response:
+        """OPTIONS on a path: 204 with Allow (Quart's own is a 200 with an empty text/html body)."""
+        response = await super().make_default_options_response()
+        response.status_code = 204
+        del response.headers["Content-Type"]
+        response.headers.pop("Content-Length", None)  # none on a 204 (RFC 9110)
+        return response
+
+
 def create_app(service: StationService | EdgeService) -> QuartTrio:
     """The app of a station process (the default), or of an edge process (``--role edge``)."""
-    app = QuartTrio("grimnir_sim")
+    app = _App("grimnir_sim")
     # No redirects to a "cleaner" path (Werkzeug's 308, with an HTML body): /a//b, or an id that
     # decodes to "/" (%2F), is simply no such path, a JSON 404 like every other.
     app.url_map.merge_slashes = False
@@ -209,7 +219,12 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
     async def http_error(exc: HTTPException) -> Response:
         """Unknown paths, wrong methods, oversized bodies: JSON like every other error."""
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error(exc.code or 500, code, exc.description or code)
+        response = error(exc.code or 500, code, exc.description or code)
+        # The exception's own headers but its HTML content type: Allow on a 405 (RFC 9110 asks for it).
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     async def defect(exc: Exception) -> Response:

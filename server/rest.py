@@ -241,7 +241,25 @@ SHUTTING_DOWN = refusal(
     headers=RETRY_AFTER,
 )
 UNKNOWN_PATH = refusal("not_found", description="No endpoint has this path.")
-WRONG_METHOD = refusal("method_not_allowed", description="The path has no endpoint for this method.")
+NO_ROUTE = refusal(
+    "not_found",
+    description="not_found: a path parameter the route cannot take (not an integer or not one of its "
+    "values where the parameter says so, or an encoded slash) leaves no endpoint for the path.",
+)
+ALLOW: Schema = {
+    "required": True,
+    "description": "the methods the path has (RFC 9110), e.g. GET, HEAD, OPTIONS",
+    "schema": {"type": "string", "pattern": "^[A-Z]+(, [A-Z]+)*$"},
+}
+WRONG_METHOD = refusal(
+    "method_not_allowed", description="The path has no endpoint for this method.", headers={"Allow": ALLOW}
+)
+METHODS = Answer(
+    "The methods this path has, in Allow; no body. A CORS preflight from an allowed origin gets the "
+    "Access-Control-* headers too.",
+    headers={"Allow": ALLOW},
+)
+NOT_AN_UPGRADE = refusal("bad_request", description="This path takes only a WebSocket upgrade (a GET).")
 
 
 @attrs.frozen
@@ -293,6 +311,8 @@ class Endpoint:
             shared[503] = STATION_UNKNOWN.merged(SHUTTING_DOWN)
         else:
             shared[503] = SHUTTING_DOWN
+        if self.path_params:
+            shared[404] = NO_ROUTE
         if not self.websocket:
             shared[500] = INTERNAL
         answers = dict(self.answers)
@@ -319,10 +339,7 @@ class Endpoint:
         if self.description:
             operation["description"] = self.description
         operation["security"] = self.security()
-        parameters = [
-            {"name": p.name, "in": "path", "required": True, "description": p.description, "schema": p.schema}
-            for p in self.path_params
-        ] + [
+        parameters = self._path_parameters() + [
             {
                 "name": p.name,
                 "in": "query",
@@ -344,6 +361,55 @@ class Endpoint:
             str(status): a.response_object() for status, a in self.all_answers().items()
         }
         return operation
+
+    def head_operation(self) -> Schema:
+        """HEAD, which the framework answers for every GET: the GET's answers without their bodies."""
+        if self.websocket:
+            operation: Schema = {
+                "tags": [self.tag],
+                "summary": "Not an upgrade: refused",
+                "operationId": f"{self.operation_id}Head",
+                "security": [],
+                "responses": {"400": NOT_AN_UPGRADE.response_object()},
+            }
+        else:
+            operation = {
+                **self.operation(),
+                "summary": f"{self.summary} (HEAD: the headers only)",
+                "operationId": f"{self.operation_id}Head",
+            }
+        operation["responses"] = {
+            status: {key: value for key, value in answer.items() if key != "content"}
+            for status, answer in operation["responses"].items()
+        }
+        return operation
+
+    def _path_parameters(self) -> list[Schema]:
+        return [
+            {"name": p.name, "in": "path", "required": True, "description": p.description, "schema": p.schema}
+            for p in self.path_params
+        ]
+
+
+def options_operation(endpoints: list[Endpoint]) -> Schema:
+    """OPTIONS of one path (its endpoints), which the framework answers for every path, without a token."""
+    first = endpoints[0]
+    operation: Schema = {
+        "tags": [first.tag],
+        "summary": "The methods this path has (and a CORS preflight)",
+        "operationId": f"{first.operation_id}Options",
+        "security": [],
+    }
+    parameters = first._path_parameters()
+    if parameters:
+        operation["parameters"] = parameters
+    if first.websocket:
+        operation["responses"] = {"400": NOT_AN_UPGRADE.response_object()}
+    else:
+        operation["responses"] = {"204": METHODS.response_object()}
+    if parameters:
+        operation["responses"]["404"] = NO_ROUTE.response_object()
+    return operation
 
 
 class Api:
@@ -371,9 +437,17 @@ class Api:
 
     def document(self, info: Schema) -> Schema:
         """The OpenAPI 3.1 document of every declared endpoint."""
-        paths: dict[str, Schema] = {}
+        by_path: dict[str, list[Endpoint]] = {}
         for endpoint in self.endpoints:
-            paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = endpoint.operation()
+            by_path.setdefault(endpoint.path, []).append(endpoint)
+        paths: dict[str, Schema] = {}
+        for path, endpoints in by_path.items():
+            operations = paths[path] = {}
+            for endpoint in endpoints:
+                operations[endpoint.method.lower()] = endpoint.operation()
+                if endpoint.method == "GET":
+                    operations["head"] = endpoint.head_operation()
+            operations["options"] = options_operation(endpoints)
         return {
             "openapi": "3.1.0",
             "info": info,

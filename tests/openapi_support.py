@@ -13,9 +13,9 @@ The clients wrapped (by the autouse fixture in tests/conftest.py):
 - httpx (what ``tests/serve_support.Server`` and the subprocess tests use);
 - the ``websockets`` client's handshake (the end-to-end tests' refusals and 101s).
 
-Only paths under ``/api/`` are the API's (the dashboard's page and files are not);
-CORS preflight requests are answered by the CORS layer for every path and are
-not part of the document. A path the document does not have must be answered 404,
+Only paths under ``/api/`` are the API's (the dashboard's page and files are not).
+The document has every path's OPTIONS (CORS preflight included) and every GET's
+HEAD, as the server answers them. A path the document does not have must be answered 404,
 a method a documented path does not have 405, each with the document's
 ``UnknownPath`` / ``WrongMethod`` answer.
 """
@@ -70,15 +70,11 @@ class RestContract:
         status: int,
         headers: Mapping[str, str],
         body: bytes,
-        request_headers: Mapping[str, str] | None = None,
     ) -> ContractViolation | None:
         """Check one answer; the violation (also kept) or ``None``. Answers outside the API pass."""
         path = urlsplit(url).path
         if not path.startswith("/api/"):
             return None
-        asked = {k.lower(): v for k, v in (request_headers or {}).items()}
-        if method.upper() == "OPTIONS" and "access-control-request-method" in asked:
-            return None  # CORS preflight
         self.checked += 1
         lowered = {k.lower(): v for k, v in headers.items()}
         request = MockRequest("http://localhost", method.lower(), path)
@@ -89,7 +85,7 @@ class RestContract:
             self.openapi.validate_response(request, response)
             return None
         except (PathNotFound, OperationNotFound) as unmatched:
-            problem = self._unmatched_problem(type(unmatched), status, body)
+            problem = self._unmatched_problem(type(unmatched), status, lowered, body)
         except OpenAPIError as invalid:
             details = getattr(invalid.__cause__, "schema_errors", None)
             if details:
@@ -108,7 +104,9 @@ class RestContract:
         self.violations.append(violation)
         return violation
 
-    def _unmatched_problem(self, kind: type[OpenAPIError], status: int, body: bytes) -> str | None:
+    def _unmatched_problem(
+        self, kind: type[OpenAPIError], status: int, headers: Mapping[str, str], body: bytes
+    ) -> str | None:
         wanted_status, name = UNMATCHED[kind]
         if status != wanted_status:
             return f"not in the document, so it must be {wanted_status} ({name}), not {status}"
@@ -116,6 +114,17 @@ class RestContract:
             self._unmatched[name].validate(json.loads(body))
         except (ValueError, jsonschema.ValidationError) as invalid:
             return f"not the document's {name} answer: {invalid}"
+        declared = self.document["components"]["responses"][name].get("headers", {})
+        for header, described in declared.items():
+            value = headers.get(header.lower())
+            if value is None:
+                if described.get("required"):
+                    return f"the document's {name} answer has a {header} header, and this one has none"
+                continue
+            try:
+                jsonschema.Draft202012Validator(described["schema"]).validate(value)
+            except jsonschema.ValidationError as invalid:
+                return f"the {header} header of the document's {name} answer: {invalid.message}"
         return None
 
 

@@ -17,6 +17,11 @@ def concrete(path: str) -> str:
     return re.sub(r"\{([^}]+)\}", lambda m: {"change": "down"}.get(m.group(1), "0"), path)
 
 
+def template(path: str) -> str:
+    """A declared path as a regular expression: each {parameter} is one segment."""
+    return "/".join("[^/]+" if part.startswith("{") else re.escape(part) for part in path.split("/"))
+
+
 @pytest.mark.parametrize("endpoint", WITH_BODIES, ids=lambda e: f"{e.method} {e.path}")
 async def test_json_nested_ten_thousand_deep_is_a_400_on_every_endpoint(endpoint, autojump_clock):
     async with served(shipped("webstream-failover"), manual_clock=True) as station:
@@ -48,6 +53,55 @@ async def test_a_path_with_an_empty_or_slash_segment_is_a_json_404_not_a_redirec
     async with served(shipped("dj-takeover"), manual_clock=True) as station:
         status, body = await station.post(path, {"to_user_id": "mike"})
         assert (status, body["error"]) == (404, "not_found")
+
+
+@pytest.mark.parametrize("endpoint", [e for e in api.API.endpoints if e.path_params], ids=lambda e: e.path)
+async def test_a_path_parameter_the_route_cannot_take_is_the_documented_404(endpoint, autojump_clock):
+    untakeable = {"index": ["x", "-1"], "change": ["sideways"]}
+    async with served(shipped("dj-takeover"), manual_clock=True) as station:
+        for param in endpoint.path_params:
+            for value in ["%2F", *untakeable.get(param.name, [])]:
+                path = concrete(endpoint.path.replace(f"{{{param.name}}}", value))
+                for method in (endpoint.method, "OPTIONS"):
+                    response = await station.client.open(path, method=method, headers=ADMIN)
+                    assert response.status_code == 404, (method, path)
+                    assert (await response.get_json())["error"] == "not_found"
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PUT", "PATCH"])
+async def test_a_method_a_path_does_not_have_is_a_405_that_names_the_ones_it_has(method, autojump_clock):
+    async with served(shipped("dj-takeover"), manual_clock=True) as station:
+        for path in {concrete(endpoint.path) for endpoint in api.API.endpoints}:
+            # /api/v1/priority/emergency is also DELETE /api/v1/priority/{source_id}
+            methods = {e.method for e in api.API.endpoints if re.fullmatch(template(e.path), path)}
+            response = await station.client.open(path, method=method, headers=ADMIN)
+            assert response.status_code == 405, path
+            assert (await response.get_json())["error"] == "method_not_allowed"
+            allowed = set(response.headers["Allow"].split(", "))
+            assert methods <= allowed <= methods | {"HEAD", "OPTIONS"}, path
+
+
+async def test_options_is_a_204_with_allow_on_every_path_and_head_the_gets_answer_without_a_body(
+    autojump_clock,
+):
+    async with served(shipped("dj-takeover"), manual_clock=True) as station:
+        for path in {concrete(endpoint.path) for endpoint in api.API.endpoints} - {api.EVENTS.path}:
+            methods = {e.method for e in api.API.endpoints if re.fullmatch(template(e.path), path)}
+            response = await station.client.options(path)  # no token: OPTIONS needs none
+            assert response.status_code == 204, path
+            head = {"HEAD"} if "GET" in methods else set()
+            assert set(response.headers["Allow"].split(", ")) == methods | head | {"OPTIONS"}, path
+            assert await response.get_data() == b""  # (the wire's headers: tests/test_schemathesis.py)
+        for endpoint in api.API.endpoints:
+            if endpoint.method == "GET" and not endpoint.websocket:
+                path = concrete(endpoint.path) + "?station_id=main"
+                got = await station.client.get(path, headers=ADMIN)
+                head = await station.client.head(path, headers=ADMIN)
+                assert (head.status_code, head.content_type) == (got.status_code, got.content_type), path
+        # The stream's path takes only the upgrade: anything else is its documented 400.
+        for method in ("OPTIONS", "HEAD"):
+            response = await station.client.open(api.EVENTS.path, method=method)
+            assert response.status_code == 400
 
 
 class TestStationClaim:

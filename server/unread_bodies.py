@@ -13,7 +13,15 @@ the response is done), and forwards it to the app. Body bytes past the app's
 limit are read and dropped rather than forwarded, so a request costs at most
 that limit plus one chunk of memory, and the app still sees that the body was
 too large (413). Then Hypercorn, never blocked, either starts the connection's
-next request (the body was complete) or closes it (it was not).
+next request (the body was complete) or closes it (it was not): an answer that
+goes out before the whole body has been read says ``Connection: close``.
+
+A complete request's messages are queued by Hypercorn before the app starts
+(a GET's one message, or a small body's chunk and its end), but the app may
+answer before the reader has run. So an answer to a request whose body is not
+known to be complete waits for it, at most BODY_WAIT_SECONDS: a complete
+request keeps its connection alive, and a slow client's body does not hold up
+its 401 for longer than that.
 """
 
 import math
@@ -22,6 +30,7 @@ from typing import Any
 
 import trio
 
+BODY_WAIT_SECONDS = 0.05
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 ASGIApp = Callable[[MutableMapping[str, Any], Receive, Callable[[Message], Awaitable[None]]], Awaitable[None]]
@@ -42,6 +51,9 @@ def read_request_bodies(app: ASGIApp, *, forward_at_most: int) -> ASGIApp:
         body = _BodyProgress()
 
         async def closing_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and not body.complete:
+                with trio.move_on_after(BODY_WAIT_SECONDS):
+                    await body.ended.wait()
             if message["type"] == "http.response.start" and not body.complete:
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
                 message = {**message, "headers": [*headers, (b"connection", b"close")]}
@@ -64,10 +76,11 @@ def read_request_bodies(app: ASGIApp, *, forward_at_most: int) -> ASGIApp:
 
 
 class _BodyProgress:
-    __slots__ = ("complete",)
+    __slots__ = ("complete", "ended")
 
     def __init__(self) -> None:
         self.complete = False
+        self.ended = trio.Event()
 
 
 async def _read_all(
@@ -83,6 +96,8 @@ async def _read_all(
                     message = {**message, "body": b""}  # past the limit: read, not kept
                 forwarded += len(chunk)
                 body.complete = not message.get("more_body", False)
+                if body.complete:
+                    body.ended.set()
             to_app.send_nowait(message)
             if message["type"] == "http.disconnect":
                 return

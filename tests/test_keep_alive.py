@@ -102,3 +102,34 @@ def test_no_socket_outlives_a_client_that_left(server):
         for client in clients:
             client.close()
     assert server.http.get("/api/v1/health").json() == {"status": "ok"}
+
+
+def test_complete_requests_keep_their_connection():
+    # Regression (review): every answer said Connection: close, GETs included, because the app
+    # answered before the body reader had seen the (empty, complete) body: no keep-alive at all.
+    started = Server("dj-takeover", "--manual-clock")
+    try:
+        with socket.create_connection(started.address, timeout=5) as client:
+            for _ in range(5):
+                client.sendall(FOLLOW_UP)
+                received = b""
+                while b'{"status":"ok"}' not in received:
+                    chunk = client.recv(65536)
+                    assert chunk, "the server closed a keep-alive connection after a complete request"
+                    received += chunk
+                assert b"connection: close" not in received.lower()
+            body = b'{"by": "1m"}'
+            client.sendall(
+                b"POST /api/v1/sim/advance HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + b"Content-Length: %d\r\n\r\n" % len(body)
+                + body
+                + FOLLOW_UP
+            )
+            received = b""
+            while received.count(b"HTTP/1.1 ") < 2:
+                chunk = client.recv(65536)
+                assert chunk, "the server closed a keep-alive connection after a complete request"
+                received += chunk
+            assert received.startswith(b"HTTP/1.1 401") and b"connection: close" not in received.lower()
+    finally:
+        started.stop()

@@ -20,7 +20,7 @@ from quart_cors import cors, cors_exempt
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from . import api
+from . import api, internals
 from .auth import bearer_token, verify
 from .control import bind_control
 from .directory import NotFound
@@ -58,7 +58,8 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
     # No redirects to a "cleaner" path (Werkzeug's 308, with an HTML body): /a//b, or an id that
     # decodes to "/" (%2F), is simply no such path, a JSON 404 like every other.
     app.url_map.merge_slashes = False
-    app.asgi_websocket_class = OneTaskWebsocketConnection
+    if internals.startup_check().offers(internals.ONE_TASK):
+        app.asgi_websocket_class = OneTaskWebsocketConnection
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["grimnir_sim"] = service
@@ -150,6 +151,7 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
             {
                 "connections": len(service.hub),
                 "on_the_fast_path": service.hub.socket_writers(),
+                "fast_path": internals.startup_check().as_json(),
                 "events_published": service.hub.published,
                 "events_dropped": service.hub.dropped,
                 "last_published_monotonic": service.hub.last_published_at,

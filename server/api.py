@@ -267,6 +267,12 @@ SIM_SERVER_BODY = API.schema(
         {
             "connections": COUNT,
             "on_the_fast_path": COUNT,
+            "fast_path": {
+                **_object({"available": {"type": "boolean"}, "missing": _array(TEXT)}),
+                "description": "whether the installed Hypercorn, Quart and Quart-Trio have every internal "
+                "the fast path and its patches use (checked at startup, see docs/architecture.md); each "
+                "missing piece is named with what is off because of it, and was logged once as a warning",
+            },
             "events_published": COUNT,
             "events_dropped": COUNT,
             "last_published_monotonic": _nullable({"type": "number"}),

@@ -20,7 +20,7 @@ from quart_cors import cors, cors_exempt
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from . import api
+from . import api, internals
 from .auth import bearer_token, verify
 from .control import bind_control
 from .directory import NotFound
@@ -31,7 +31,7 @@ from .rest import Routes
 from .service import EdgeService, ServerSettings, ServingProcess, StationService
 from .shutdown import SHUTTING_DOWN
 from .transport import socket_writer_from
-from .websocket_connection import OneTaskWebsocketConnection
+from .websocket_connection import ClientGone, OneTaskWebsocketConnection
 
 log = logging.getLogger("grimnir_sim.server")
 DASHBOARD = Path(__file__).parent / "dashboard"
@@ -58,7 +58,8 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
     # No redirects to a "cleaner" path (Werkzeug's 308, with an HTML body): /a//b, or an id that
     # decodes to "/" (%2F), is simply no such path, a JSON 404 like every other.
     app.url_map.merge_slashes = False
-    app.asgi_websocket_class = OneTaskWebsocketConnection
+    if internals.startup_check().offers(internals.ONE_TASK):
+        app.asgi_websocket_class = OneTaskWebsocketConnection
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["grimnir_sim"] = service
@@ -150,6 +151,7 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
             {
                 "connections": len(service.hub),
                 "on_the_fast_path": service.hub.socket_writers(),
+                "fast_path": internals.startup_check().as_json(),
                 "events_published": service.hub.published,
                 "events_dropped": service.hub.dropped,
                 "last_published_monotonic": service.hub.last_published_at,
@@ -389,21 +391,29 @@ async def _stream(subscriber: Subscriber, settings: ServerSettings) -> int:
     """Quart's path (no socket writer, e.g. the test client): send queued messages one by one.
 
     Returns the close code when the hub ends the connection; a client that
-    disconnects cancels this (and the whole handler) from outside.
+    disconnects ends this (and the whole handler) with :class:`ClientGone`, or, under
+    Quart-Trio's own WebSocket class, cancels it from outside.
     """
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(_ignore_client_messages)
-        with subscriber.cancel_scope:
-            while True:
-                text = await subscriber.next_message()
-                # A frame is sent whole or not at all: the hub's close waits for it, a socket
-                # that accepts nothing for send_timeout does not (the client is too slow).
-                with trio.CancelScope(shield=True) as sending:
-                    sending.deadline = trio.current_time() + settings.send_timeout_seconds
-                    await websocket.send(text)
-                if sending.cancelled_caught:
-                    subscriber.close(TOO_SLOW)
-        nursery.cancel_scope.cancel()
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_ignore_client_messages)
+            with subscriber.cancel_scope:
+                while True:
+                    text = await subscriber.next_message()
+                    # A frame is sent whole or not at all: the hub's close waits for it, a socket
+                    # that accepts nothing for send_timeout does not (the client is too slow).
+                    with trio.CancelScope(shield=True) as sending:
+                        sending.deadline = trio.current_time() + settings.send_timeout_seconds
+                        await websocket.send(text)
+                    if sending.cancelled_caught:
+                        subscriber.close(TOO_SLOW)
+            nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        # The reader met the client's disconnect: raised bare, as the one-task connection expects,
+        # for Quart-Trio takes a group for a failure of the handler and logs it as an error.
+        if group.split(ClientGone)[1] is None:
+            raise ClientGone() from None
+        raise
     return subscriber.close_code or 1000
 
 

@@ -14,18 +14,16 @@ connections.
 group has ended, the socket is closed, nothing of the connection runs any
 more), the connection drops its protocol: the cycle is broken and the whole
 connection is freed at once, frozen or not. When ``TCPServer.run`` is not
-there (another Hypercorn), nothing is replaced and :func:`install` says so;
-the collector policy then finds the connections lingering and collects them
-as before.
+there (another Hypercorn), nothing is replaced (the startup check,
+server/internals.py, says so); the collector policy then finds the
+connections lingering and collects them as before.
 """
 
 import functools
-import logging
 from collections.abc import Awaitable, Callable
 
 from hypercorn.trio.tcp_server import TCPServer
 
-log = logging.getLogger("grimnir_sim.server")
 _INSTALLED = "_grimnir_breaks_cycles"
 
 
@@ -43,10 +41,10 @@ def _breaking_cycles(run: Callable[[TCPServer], Awaitable[None]]) -> Callable[[T
 
 
 def install() -> bool:
-    """Make every Hypercorn connection let go of its protocol when it ends; False when it cannot."""
+    """Make every Hypercorn connection let go of its protocol when it ends; False when it cannot
+    (server/internals.py warns)."""
     run = getattr(TCPServer, "run", None)
     if not callable(run):
-        log.warning("this Hypercorn has no TCPServer.run: closed connections wait for the cyclic collector")
         return False
     if not getattr(run, _INSTALLED, False):
         TCPServer.run = _breaking_cycles(run)

@@ -6,12 +6,11 @@ error of this server is ``{"error": "<code>", "detail": "..."}``. Hypercorn (0.1
 has no setting for these bodies, so :func:`install` replaces the two methods that
 send them, ``H11Protocol._send_error_response`` and ``WSStream._send_error_response``,
 with ones that send the same status and headers and a JSON body. When those
-methods are not there (another Hypercorn), nothing is replaced and
-:func:`install` says so; those answers then keep their empty bodies.
+methods are not there (another Hypercorn), nothing is replaced and those answers
+keep their empty bodies; the startup check (server/internals.py) says so.
 """
 
 import http
-import logging
 from time import time
 
 import h11
@@ -19,8 +18,6 @@ import orjson
 from hypercorn.protocol import h11 as hypercorn_h11
 from hypercorn.protocol import ws_stream
 from hypercorn.protocol.events import Body, EndBody, Response
-
-log = logging.getLogger("grimnir_sim.server")
 
 
 def _body(status_code: int) -> bytes:
@@ -57,13 +54,12 @@ async def _websocket_error_response(self, status_code: int) -> None:
 
 
 def install() -> bool:
-    """Give Hypercorn's own error answers JSON bodies; False (and a warning) when it cannot."""
+    """Give Hypercorn's own error answers JSON bodies; False when it cannot (server/internals.py warns)."""
     targets = (
         (hypercorn_h11.H11Protocol, _h11_error_response),
         (ws_stream.WSStream, _websocket_error_response),
     )
     if not all(callable(getattr(cls, "_send_error_response", None)) for cls, _ in targets):
-        log.warning("this Hypercorn has no _send_error_response: its own 400/431 answers stay empty")
         return False
     for cls, replacement in targets:
         cls._send_error_response = replacement

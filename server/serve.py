@@ -11,7 +11,7 @@ import trio
 
 from playout.cli import first_leaf
 
-from . import accesslog, hypercorn_cycles, hypercorn_errors
+from . import accesslog, hypercorn_cycles, hypercorn_errors, internals
 from .app import create_app
 from .hub import GOING_AWAY, INTERNAL_ERROR
 from .service import ServingProcess
@@ -56,8 +56,11 @@ async def serve(
     task_status=trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until :meth:`RunningServer.stop`; ``task_status.started`` gets the RunningServer."""
-    hypercorn_errors.install()
-    hypercorn_cycles.install()
+    checked = internals.startup_check()  # (warns once when a piece below, or the fast path, is off)
+    if checked.offers(internals.ERROR_BODIES):
+        hypercorn_errors.install()
+    if checked.offers(internals.CYCLES):
+        hypercorn_cycles.install()
     config = hypercorn.config.Config()
     listener = _listening_socket(host, port, service.settings.send_timeout_seconds)
     config.bind = [f"fd://{listener.detach()}"]  # Hypercorn owns the descriptor from here

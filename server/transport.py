@@ -355,19 +355,28 @@ def _refuse_compression(send: Callable) -> None:
         handshake.extensions = None
 
 
-def _hypercorn_connection(send: Callable) -> TCPServer | None:
-    """The TCPServer behind an ASGI ``send``: WSStream.app_send → H11Protocol → TCPServer.
+def connection_behind(send: Callable) -> object | None:
+    """What is behind an ASGI ``send`` in Hypercorn: WSStream.app_send → H11Protocol → TCPServer.
 
-    These are Hypercorn's internals (written against 0.18); anything unexpected
-    (another server, HTTP/2, TLS, a Hypercorn that moved them) returns None and the
-    caller falls back to Quart's path. An e2e test fails when served connections
-    are not on the fast path, so a move does not go unnoticed.
+    These are Hypercorn's internals (written against 0.18, see server/internals.py,
+    which checks this walk at startup); None where it leads nowhere.
     """
     try:
         h11_protocol = send.__self__.send.__self__
-        connection = h11_protocol.send.__self__
+        return h11_protocol.send.__self__
     except AttributeError:
         return None
+
+
+def _hypercorn_connection(send: Callable) -> TCPServer | None:
+    """The TCPServer behind an ASGI ``send``, when its stream is a plain socket.
+
+    Anything unexpected (another server, HTTP/2, TLS, a Hypercorn that moved its
+    internals) returns None and the caller falls back to Quart's path. An e2e
+    test fails when served connections are not on the fast path, and the startup
+    check (server/internals.py) warns, so a move does not go unnoticed.
+    """
+    connection = connection_behind(send)
     if isinstance(connection, TCPServer) and isinstance(connection.stream, trio.SocketStream):
         return connection
     return None

@@ -219,3 +219,19 @@ def test_a_bad_option_is_one_line_and_exit_2():
 def test_a_misspelt_name_in_another_case_still_gets_its_did_you_mean(capsys):
     assert main(["run", "DJ-TAKEOVER"]) == 2
     assert capsys.readouterr().err.rstrip().endswith("(did you mean 'dj-takeover'?)")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--speed", "inf"], ["--speed", "nan"], ["--speed", "5e-324"], ["--port", "70000"], ["--port", "-1"]],
+)
+def test_serve_refuses_impossible_settings_in_one_line(args):
+    result = subprocess.run(
+        [sys.executable, "-m", "playout", "serve", "dj-takeover", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1

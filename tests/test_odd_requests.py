@@ -6,7 +6,7 @@ import pytest
 
 from server import api
 from tests.server_support import ADMIN, served, token
-from tests.support import shipped
+from tests.support import HITS_ALL_DAY, focused, shipped
 
 WITH_BODIES = [endpoint for endpoint in api.API.endpoints if endpoint.body is not None]
 DEEP = b"[" * 10_000 + b"]" * 10_000
@@ -122,3 +122,12 @@ class TestStationClaim:
                 own = {"Authorization": f"Bearer {token(roles=('admin',), station_id=claimed)}"}
                 status, _ = await station.post("/api/v1/playout/skip", {"station_id": "main"}, headers=own)
                 assert status == 200
+
+
+@pytest.mark.parametrize("raw", [b'{"station_id":"m\xff"}', b"\xff\xfe\x00"])
+async def test_a_body_that_is_not_utf8_is_400(raw, autojump_clock):
+    async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
+        response = await station.client.post(
+            "/api/v1/playout/skip", data=raw, headers={**ADMIN, "Content-Type": "application/json"}
+        )
+        assert (response.status_code, (await response.get_json())["error"]) == (400, "invalid_json")

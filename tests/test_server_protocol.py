@@ -16,6 +16,7 @@ from quart.testing.connections import WebsocketDisconnectError, WebsocketRespons
 from playout import Playout, wire
 from server.auth import KEY_ENV, SigningKey, verify
 from server.hub import Hub
+from server.limits import Admission
 from server.service import ServerSettings
 from tests.server_support import KEY, served, token
 from tests.support import HITS_ALL_DAY, focused, shipped
@@ -270,3 +271,48 @@ def test_the_hub_drops_for_a_full_queue_and_closes_after_too_many_drops():
     assert slow.dropped_in_a_row == 8 and slow.close_code == 1008
     assert reader.close_code is None
     assert hub.dropped == 8
+
+
+async def test_a_long_manual_advance_does_not_cut_off_a_prompt_reader(autojump_clock):
+    async with served(shipped("community-week"), manual_clock=True) as station:
+        got = []
+        async with station.events("types=now_playing,health") as ws:
+
+            async def read():
+                while True:
+                    message = json.loads(await ws.receive())
+                    if message != {"type": "ping"}:
+                        got.append(message)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(read)
+                status, body = await station.post("/api/v1/sim/advance", {"by": "6h"})
+                await trio.sleep(1)
+                nursery.cancel_scope.cancel()
+        assert status == 200
+        wanted = [m for m in body["events"] if m["type"] in ("now_playing", "health")]
+        assert len(wanted) > 300  # six hours: 360 status beats and the overnight relay
+        assert got == wanted  # every event, none lost, the reader never closed with 1008
+
+
+def test_addresses_that_stopped_connecting_are_forgotten():
+    now = [0.0]
+    admission = Admission(clock=lambda: now[0])
+    for n in range(50_000):
+        ip = f"10.{n // 65536}.{n // 256 % 256}.{n % 256}"
+        assert admission.check(ip) is None
+        admission.admit(ip)
+        admission.release()
+    assert admission.remembered() == 50_000
+    now[0] = 121.0
+    admission.check("127.0.0.1")
+    assert admission.remembered() == 0
+
+
+def test_tokens_with_an_audience_or_an_iat_slightly_ahead_are_accepted():
+    now = int(time.time())
+    for extra in ({"aud": "grimnir"}, {"iat": now + 30}):
+        credential = jwt.encode(
+            {"uid": "u", "roles": [], "exp": now + 60, **extra}, KEY.secret, algorithm="HS256"
+        )
+        assert verify(KEY, credential) is not None

@@ -366,3 +366,81 @@ class TestCors:
         async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
             response = await station.client.get("/api/v1/health", headers={"Origin": "https://evil.example"})
             assert "Access-Control-Allow-Origin" not in response.headers
+
+
+class TestControlAnswers:
+    async def test_advance_is_capped(self, autojump_clock):
+        async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
+            status, body = await station.post("/api/v1/sim/advance", {"by": "3650d"})
+            assert (status, body["error"]) == (400, "invalid_request")
+
+    async def test_a_float_priority_reaches_the_wire_as_an_integer(self, autojump_clock):
+        async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
+            status, body = await station.post("/api/v1/sim/djs/connect", {"dj": "sarah", "priority": 1.0})
+            assert status == 200
+            handover = next(m for m in body["events"] if m["type"] == "live.handover")
+            assert handover["payload"]["priority"] == 1 and isinstance(handover["payload"]["priority"], int)
+
+    async def test_control_answers_with_the_state_of_its_own_change(self, autojump_clock):
+        async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
+            alert = station.service.scenario.tracks["alert"].id
+            results = {}
+
+            async def insert():
+                results["post"] = await station.post(
+                    "/api/v1/priority/emergency", {"station_id": "main", "media_id": alert}
+                )
+
+            async def release():
+                response = await station.client.delete(f"/api/v1/priority/{alert}", headers=ADMIN)
+                results["delete"] = response.status_code
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(insert)
+                nursery.start_soon(release)
+            assert results["post"][0] == 200  # never a 500 after the change was made
+            assert results["delete"] in (200, 404)
+
+    async def test_short_ids_json_errors_and_a_released_dj(self, autojump_clock):
+        async with served(focused(RELAY_ALL_DAY), manual_clock=True) as station:
+            status, _ = await station.post(
+                "/api/v1/priority/override",
+                {"station_id": "main", "source_id": "one", "source_type": "media"},
+            )
+            assert status == 200
+            response = await station.client.delete(
+                "/api/v1/priority/one", headers=ADMIN
+            )  # the media's short id
+            assert response.status_code == 200
+            for method, path, status in (
+                ("GET", "/api/v1/nope", 404),
+                ("GET", "/api/v1/priority/emergency", 405),
+            ):
+                response = await station.client.open(path, method=method, headers=ADMIN)
+                body = await response.get_json()
+                assert response.status_code == status and set(body) == {"error", "detail"}
+            response = await station.client.post("/api/v1/playout/skip", data=b"x" * 70_000, headers=ADMIN)
+            assert (
+                response.status_code == 413
+                and (await response.get_json())["error"] == "request_entity_too_large"
+            )
+            _, connected = await station.post("/api/v1/sim/djs/connect", {"dj": "mike"})
+            session = connected["session_id"]
+            path = f"/api/v1/live/sessions/{session}/handover"
+            assert (await station.client.delete(path, headers=ADMIN)).status_code == 200
+            response = await station.client.delete(path, headers=ADMIN)  # connected, already released
+            assert (response.status_code, (await response.get_json())["error"]) == (409, "conflict")
+
+    async def test_a_delayed_live_override_returns_its_session_as_the_source(self, autojump_clock):
+        async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
+            _, connected = await station.post("/api/v1/sim/djs/connect", {"dj": "sarah", "priority": 2})
+            status, body = await station.post(
+                "/api/v1/priority/override",
+                {
+                    "station_id": "main",
+                    "source_id": connected["session_id"],
+                    "source_type": "live",
+                    "transition_type": "delayed",
+                },
+            )
+            assert status == 200 and body["source_id"] == connected["session_id"]

@@ -320,13 +320,22 @@ class Station:
         return "".join(e.line() + "\n" for e in self.events)
 
     def assert_golden(self, path: str | Path) -> None:
-        """Compare the log with a recorded one; record it when missing or when asked to update."""
+        """Compare the log with a recorded one; record it only when asked to update.
+
+        A missing file fails, like a different one: a test whose golden log was never
+        committed must not pass (record it with ``--grimnir-update-golden``).
+        """
         path = Path(path)
         current = self.log()
-        if self._update_golden or not path.exists():
+        if self._update_golden:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(current, encoding="utf-8")
             return
+        if not path.exists():
+            raise AssertionError(
+                f"no golden log at {path}: record this run's with pytest --grimnir-update-golden "
+                f"(or {UPDATE_ENV}=1), read it, and commit it"
+            )
         golden = path.read_text(encoding="utf-8")
         if golden == current:
             return

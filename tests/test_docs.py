@@ -383,13 +383,16 @@ def test_the_examples_of_docs_testing_md_pass_and_fail_as_shown(request, tmp_pat
     environment = {
         name: value
         for name, value in os.environ.items()
-        if name not in {"GRIMNIR_SIM_CATALOG", "PYTEST_ADDOPTS", "PYTEST_PLUGINS"}
+        if name not in {"GRIMNIR_SIM_CATALOG", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "GRIMNIR_UPDATE_GOLDEN"}
     }
-    for attempt in ("records the golden log", "compares with it"):
+    # The docs' golden test is recorded once, as they say, with GRIMNIR_UPDATE_GOLDEN=1
+    # (or --grimnir-update-golden), then compared.
+    runs = (("records the golden log", {"GRIMNIR_UPDATE_GOLDEN": "1"}), ("compares with it", {}))
+    for attempt, update in runs:
         result = subprocess.run(
             ["bash", "-c", run.text],
             cwd=tmp_path,
-            env=with_this_python(environment),
+            env=with_this_python({**environment, **update}),
             capture_output=True,
             text=True,
             timeout=300,

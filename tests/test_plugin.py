@@ -8,7 +8,7 @@ from trio_websocket import open_websocket_url
 
 from playout import UnknownScenario, load_catalog
 from playout.catalog import CATALOG_ENV
-from server.pytest_plugin import event
+from server.pytest_plugin import Simulator, event
 from tests.support import HITS_ALL_DAY, ROOT, focused_text
 
 INLINE = focused_text(HITS_ALL_DAY)
@@ -64,11 +64,20 @@ async def test_drive_the_station_mid_test(grimnir):
     await station.expect(["dj_disconnect", "live.released", "priority.released", "now_playing"], strict=True)
 
 
-async def test_golden_logs_record_then_compare(grimnir, tmp_path):
+async def test_golden_logs_are_recorded_only_when_asked_then_compared(grimnir, tmp_path):
     golden = tmp_path / "golden" / "dj-takeover.jsonl"
     first = await grimnir.start("dj-takeover")
     await first.advance("1h")
-    first.assert_golden(golden)  # recorded
+    missing = r"no golden log at .*dj-takeover.jsonl.*--grimnir-update-golden"
+    with pytest.raises(AssertionError, match=missing):
+        first.assert_golden(golden)  # a missing file fails: it is not recorded behind the test's back
+    assert not golden.exists()
+    async with trio.open_nursery() as nursery:
+        # as with --grimnir-update-golden
+        recorder = await Simulator(nursery, update_golden=True).start("dj-takeover")
+        await recorder.advance("1h")
+        recorder.assert_golden(golden)  # recorded
+        nursery.cancel_scope.cancel()
     second = await grimnir.start("dj-takeover")
     await second.advance("1h")
     second.assert_golden(golden)  # identical

@@ -248,7 +248,7 @@ class Playout:
                             "session_id": session.id,
                             "mount_id": session.mount.id,
                             "source_ip": session.source_ip,
-                            "priority": session.priority,
+                            "priority": int(session.priority),
                             "connected_at": self.clock.stamp(session.connected_ms),
                             "on_air": on_air is not None and on_air is session.source,
                         }
@@ -288,7 +288,7 @@ class Playout:
 
     def _describe_source(self, state: _StationState, source: Source) -> dict[str, Any]:
         described: dict[str, Any] = {
-            "priority": source.priority,
+            "priority": int(source.priority),
             "kind": source.kind,
             "state": source.state,
             "on_air": source is state.on_air,
@@ -448,7 +448,7 @@ class Playout:
                 mount_id=ev.Uuid(state.spec.mounts[0].id),
                 event="status",
                 status=status,
-                priority=on_air.priority,  # type: ignore[arg-type]
+                priority=int(on_air.priority),  # type: ignore[arg-type]
                 source_type=self._source_type(state),
                 timestamp=self._stamp(),
             )
@@ -895,8 +895,8 @@ class Playout:
             self._emit(
                 ev.PriorityReleased(
                     station_id=ev.Uuid(state.spec.id),
-                    previous_priority=current.priority,  # type: ignore[arg-type]
-                    new_priority=incoming.priority,  # type: ignore[arg-type]
+                    previous_priority=int(current.priority),  # type: ignore[arg-type]
+                    new_priority=int(incoming.priority),  # type: ignore[arg-type]
                     released_at=self._stamp(),
                 )
             )
@@ -925,7 +925,7 @@ class Playout:
                 session_id=ev.Uuid(session.id),
                 user_id=ev.Uuid(session.dj.user_id),
                 username=session.dj.username,
-                priority=session.priority,  # type: ignore[arg-type]
+                priority=int(session.priority),  # type: ignore[arg-type]
                 transition_type=transition,
                 handover_at=self._stamp(),
             )

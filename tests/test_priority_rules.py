@@ -5,6 +5,7 @@ import itertools
 import attrs
 import pytest
 
+from playout import Playout, wire
 from playout.ladder import (
     DEPARTURES,
     MOVES,
@@ -19,7 +20,7 @@ from playout.ladder import (
     decide,
     stream_moves,
 )
-from tests.support import focused, log
+from tests.support import focused, log, shipped
 
 _seq = itertools.count()
 
@@ -309,3 +310,24 @@ transition = "immediate"
         ("2026-01-19T10:20:00Z", "live.released"),
         ("2026-01-19T10:20:00Z", "priority.released"),
     ]
+
+
+def _plain(value: object) -> bool:
+    if isinstance(value, dict):
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return type(value) in (str, int, float, bool, type(None))
+
+
+@pytest.mark.parametrize("name", ["edge-emergency-in-show", "dj-takeover", "webstream-all-down"])
+def test_tiers_reach_the_wire_and_the_snapshot_as_plain_numbers(name):
+    # YAML (the AsyncAPI examples) and other encoders than orjson must see ints, not Tier members.
+    core = Playout(shipped(name))
+    priorities = set()
+    for emitted in core.advance(core.scenario.duration_ms):
+        payload = wire.to_message(emitted.event)["payload"]
+        assert _plain(payload), payload
+        priorities.update(v for k, v in payload.items() if k.endswith("priority"))
+        assert _plain(core.snapshot())
+    assert priorities and all(type(p) is int for p in priorities)

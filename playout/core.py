@@ -19,7 +19,19 @@ import attrs
 from . import events as ev
 from . import inputs
 from . import ladder as rules
-from .ladder import AUTOMATION, EMERGENCY, FALLBACK, LIVE_OVERRIDE, LIVE_SCHEDULED, Ladder, Source, Tier
+from .ladder import (
+    AUTOMATION,
+    EMERGENCY,
+    FALLBACK,
+    LIVE_OVERRIDE,
+    LIVE_SCHEDULED,
+    Ladder,
+    Source,
+    Switch,
+    Tier,
+    decide,
+    stream_moves,
+)
 from .scenario import Dj, Mount, Scenario, Station, Track, Webstream
 from .schedule import Entry, entries_between
 from .stationtime import StationClock
@@ -803,17 +815,17 @@ class Playout:
         automation_stream = (
             entry.slot.target if entry is not None and entry.slot.kind == "webstream" else None
         )
-        for source, event in rules.stream_moves(state.ladder, automation_stream, self._stream_alive):
+        for source, event in stream_moves(state.ladder, automation_stream, self._stream_alive):
             source.fire(event)
         play = state.play
-        decision = rules.decide(
+        decision = decide(
             state.ladder,
             state.on_air,
             self.now_ms,
             boundary_ms=play.boundary_ms if isinstance(play, TrackPlay) else None,
             crossfade=self._crossfade_ms(state) > 0,
         )
-        if isinstance(decision, rules.Switch):
+        if isinstance(decision, Switch):
             self._switch(state, decision)
         else:
             # Stay, or a delayed handover waiting for the boundary (the WAKE pushed with the

@@ -18,7 +18,20 @@ import attrs
 
 from . import events as ev
 from . import inputs
-from .ladder import AUTOMATION, EMERGENCY, FALLBACK, LIVE_OVERRIDE, LIVE_SCHEDULED, Ladder, Source
+from . import ladder as rules
+from .ladder import (
+    AUTOMATION,
+    EMERGENCY,
+    FALLBACK,
+    LIVE_OVERRIDE,
+    LIVE_SCHEDULED,
+    Ladder,
+    Source,
+    Switch,
+    Tier,
+    decide,
+    stream_moves,
+)
 from .scenario import Dj, Mount, Scenario, Station, Track, Webstream
 from .schedule import Entry, entries_between
 from .stationtime import StationClock
@@ -67,10 +80,9 @@ class Session:
     mount: Mount
     source_ip: str
     connected_ms: int
-    priority: int
+    priority: Tier
     transition: ev.Transition
     source: Source | None = None
-    handed_over: bool = False
     title: str = ""
     artist: str = ""
 
@@ -137,7 +149,6 @@ class _StationState:
     """Automation must change content now (a slot started or a webstream slot ended)."""
     sessions: dict[str, Session] = attrs.Factory(dict)
     overrides: dict[str, Source] = attrs.Factory(dict)
-    emergency: Source | None = None
     playlists: dict[str, _Cursor] = attrs.Factory(dict)
     session_count: int = 0
     track_count: int = 0
@@ -249,7 +260,7 @@ class Playout:
                             "session_id": session.id,
                             "mount_id": session.mount.id,
                             "source_ip": session.source_ip,
-                            "priority": session.priority,
+                            "priority": int(session.priority),
                             "connected_at": self.clock.stamp(session.connected_ms),
                             "on_air": on_air is not None and on_air is session.source,
                         }
@@ -289,7 +300,7 @@ class Playout:
 
     def _describe_source(self, state: _StationState, source: Source) -> dict[str, Any]:
         described: dict[str, Any] = {
-            "priority": source.priority,
+            "priority": int(source.priority),
             "kind": source.kind,
             "state": source.state,
             "on_air": source is state.on_air,
@@ -398,7 +409,7 @@ class Playout:
                 if session.source is None:
                     session.source = self._live_source(session)
                     state.ladder.add(session.source)
-                session.source.state = "active"
+                session.source.fire("admit")
         else:
             state.cut = True
 
@@ -418,8 +429,6 @@ class Playout:
         station_key, source, token = item
         state = self.stations[station_key]
         if source.play_token == token and source in state.ladder:
-            if source is state.emergency:
-                state.emergency = None
             if source.kind == "override":
                 state.overrides.pop(source.name, None)
             self._release(state, source)
@@ -451,7 +460,7 @@ class Playout:
                 mount_id=ev.Uuid(state.spec.mounts[0].id),
                 event="status",
                 status=status,
-                priority=on_air.priority,  # type: ignore[arg-type]
+                priority=int(on_air.priority),  # type: ignore[arg-type]
                 source_type=self._source_type(state),
                 timestamp=self._stamp(),
             )
@@ -520,7 +529,7 @@ class Playout:
         in_show = (
             state.entry is not None and state.entry.slot.kind == "live" and state.entry.slot.target == dj.key
         )
-        priority = given.priority or (LIVE_SCHEDULED if in_show else LIVE_OVERRIDE)
+        priority = Tier(given.priority) if given.priority else LIVE_SCHEDULED if in_show else LIVE_OVERRIDE
         state.session_count += 1
         session = Session(
             id=self._uid("session", f"{state.spec.key}/{dj.key}/{state.session_count}"),
@@ -534,7 +543,7 @@ class Playout:
         state.sessions[dj.key] = session
         session.source = self._live_source(session)
         if priority == LIVE_SCHEDULED and not in_show:
-            session.source.state = "waiting"  # until the DJ's show starts
+            session.source.fire("hold")  # until the DJ's show starts
         state.ladder.add(session.source)
         self._emit(
             ev.DjConnect(
@@ -576,13 +585,8 @@ class Playout:
     def _insert_emergency(self, given: inputs.InsertEmergency) -> None:
         state = self.station(given.station)
         self._track(given.media)
-        if state.emergency is not None:
-            # A newer emergency replaces the one on air; only the new one is announced.
-            state.emergency.state = "replaced"
-            if state.emergency is not state.on_air:
-                state.ladder.remove(state.emergency)
         seq = self._next_seq()
-        state.emergency = Source(
+        emergency = Source(
             "emergency",
             EMERGENCY,
             seq,
@@ -590,7 +594,7 @@ class Playout:
             id=self._uid("source", f"{state.spec.key}/{seq}"),
             media=given.media,
         )
-        state.ladder.add(state.emergency)
+        state.ladder.add_emergency(emergency, state.on_air)
 
     def _start_override(self, given: inputs.StartOverride) -> None:
         state = self.station(given.station)
@@ -623,9 +627,10 @@ class Playout:
     def _manual_release(self, given: inputs.Release) -> None:
         state = self.station(given.station)
         if given.target == "emergency":
-            if state.emergency is None:
+            emergency = state.ladder.emergency
+            if emergency is None:
                 raise InputRejected("conflict", f"no emergency is active on station '{given.station}'")
-            source, state.emergency = state.emergency, None
+            source = emergency
         elif given.target == "override":
             found = state.overrides.pop(given.name or "", None)
             if found is None:
@@ -633,8 +638,6 @@ class Playout:
             source = found
         elif given.target == "source":
             source = self._find_source(state, given.name or "")
-            if source is state.emergency:
-                state.emergency = None
             if source.kind == "override":
                 state.overrides.pop(source.name, None)
         else:
@@ -668,15 +671,18 @@ class Playout:
         current = state.on_air
         if current is not None and current is session.source:
             raise InputRejected("conflict", f"{session.dj.username} is on air already")
-        challenger = Source("live", given.priority, 0)
+        challenger = Source("live", Tier(given.priority), 0)
         if not state.ladder.preempts(challenger, current):
             raise InputRejected("no_preemption", "the source on air cannot be preempted at that priority")
+        handed_over = False
         if session.source is not None:
+            handed_over = session.source.handed_over
             state.ladder.remove(session.source)
-        session.priority = given.priority
+        session.priority = Tier(given.priority)
         session.transition = given.transition
         session.source = self._live_source(session)
         session.source.announce_override = given.announce_override
+        session.source.handed_over = handed_over
         state.ladder.add(session.source)
 
     def _update_metadata(self, given: inputs.UpdateMetadata) -> None:
@@ -701,7 +707,7 @@ class Playout:
 
     def _release(self, state: _StationState, source: Source) -> None:
         """Take a source off the ladder; events follow when it leaves the air (``_leave``)."""
-        source.state = "released"
+        source.fire("release")
         if source is state.on_air:
             return
         state.ladder.remove(source)
@@ -709,9 +715,9 @@ class Playout:
             session = source.session
             assert isinstance(session, Session)
             session.source = None
-            if session.handed_over:
+            if source.handed_over:
                 # Preempted (by an emergency) and now gone for good: close its handover.
-                self._emit_live_released(state, session)
+                self._emit_live_released(state, session, source)
 
     # -- webstreams ------------------------------------------------------------------------------
 
@@ -800,52 +806,40 @@ class Playout:
         for state in self.stations.values():
             self._reconcile(state)
 
-    def _refresh_eligibility(self, state: _StationState) -> None:
-        """Automation is waiting while its scheduled webstream is dead; so is a dead webstream override."""
-        entry = state.entry
-        dead = (
-            entry is not None
-            and entry.slot.kind == "webstream"
-            and self.webstreams[entry.slot.target].active is None
-        )
-        state.ladder.automation.state = "waiting" if dead else "active"
-        for source in state.overrides.values():
-            if source.webstream is not None and source.state in ("active", "waiting"):
-                source.state = "waiting" if self.webstreams[source.webstream].active is None else "active"
-        fade: ev.Transition = "faded" if self._crossfade_ms(state) > 0 else "immediate"
-        state.ladder.automation.transition = fade
-        state.ladder.fallback.transition = fade
+    def _stream_alive(self, key: str) -> bool:
+        return self.webstreams[key].active is not None
 
     def _reconcile(self, state: _StationState) -> None:
-        self._refresh_eligibility(state)
-        best = state.ladder.best()
-        current = state.on_air
-        if best is not current and state.ladder.preempts(best, current):
-            play = state.play
-            # delayed: wait for the current track's boundary (the WAKE pushed with the track
-            # reconciles again then).
-            waits_for_boundary = (
-                best.transition == "delayed"
-                and current is not None
-                and current.state == "active"
-                and isinstance(play, TrackPlay)
-                and play.boundary_ms > self.now_ms
-            )
-            if not waits_for_boundary:
-                self._switch(state, best)
-                state.cut = False
-                return
-        self._continue(state)
+        """Apply what the ladder decides (``ladder.py``); then keep automation's content going."""
+        entry = state.entry
+        automation_stream = (
+            entry.slot.target if entry is not None and entry.slot.kind == "webstream" else None
+        )
+        for source, event in stream_moves(state.ladder, automation_stream, self._stream_alive):
+            source.fire(event)
+        play = state.play
+        decision = decide(
+            state.ladder,
+            state.on_air,
+            self.now_ms,
+            boundary_ms=play.boundary_ms if isinstance(play, TrackPlay) else None,
+            crossfade=self._crossfade_ms(state) > 0,
+        )
+        if isinstance(decision, Switch):
+            self._switch(state, decision)
+        else:
+            # Stay, or a delayed handover waiting for the boundary (the WAKE pushed with the
+            # track reconciles again then).
+            self._continue(state)
         state.cut = False
 
-    def _switch(self, state: _StationState, best: Source) -> None:
+    def _switch(self, state: _StationState, decision: rules.Switch) -> None:
+        best = decision.to
         current = state.on_air
         previous_play = state.play
         if current is not None:
-            if current.state != "active":
-                self._leave(state, current, best)
-            else:
-                current.play_token = None  # preempted: its pending end-of-track no longer applies
+            assert decision.departure is not None
+            self._leave(state, current, best, decision.departure)
         state.on_air = best
         if best.kind == "emergency":
             track = self._track(best.media or "")
@@ -870,7 +864,7 @@ class Playout:
                     priority=1,
                     source_type=source_type,  # type: ignore[arg-type]
                     source_id=ev.Uuid(source_id),
-                    transition_type="preempt" if best.transition == "immediate" else best.transition,
+                    transition_type="preempt" if decision.transition == "immediate" else decision.transition,
                 )
             )
             if best.media is not None:
@@ -891,33 +885,38 @@ class Playout:
                         transition_type="preempt" if best.transition == "immediate" else best.transition,
                     )
                 )
-            self._hand_over(state, session, best)
+            self._hand_over(state, session, best, decision.transition)
         else:
-            self._start_automation(state, best, crossfade=best.transition == "faded", previous=previous_play)
-
-    def _leave(self, state: _StationState, current: Source, incoming: Source) -> None:
-        """``current`` leaves the air for good (released, or waiting on a dead webstream)."""
-        if current.state == "replaced":
-            state.ladder.remove(current)
-            return
-        if current.kind == "live":
-            session = current.session
-            assert isinstance(session, Session)
-            session.source = None
-            self._emit_live_released(state, session)
-        self._emit(
-            ev.PriorityReleased(
-                station_id=ev.Uuid(state.spec.id),
-                previous_priority=current.priority,  # type: ignore[arg-type]
-                new_priority=incoming.priority,  # type: ignore[arg-type]
-                released_at=self._stamp(),
+            self._start_automation(
+                state, best, crossfade=decision.transition == "faded", previous=previous_play
             )
-        )
-        if current.state == "released":
+
+    def _leave(
+        self, state: _StationState, current: Source, incoming: Source, departure: rules.Departure
+    ) -> None:
+        """``current`` gives the air to ``incoming`` as ``departure`` says (``ladder.DEPARTURES``)."""
+        if departure is rules.PREEMPTED:
+            current.play_token = None  # its pending end-of-track no longer applies
+            return
+        if departure.announce:
+            if current.kind == "live":
+                session = current.session
+                assert isinstance(session, Session)
+                session.source = None
+                self._emit_live_released(state, session, current)
+            self._emit(
+                ev.PriorityReleased(
+                    station_id=ev.Uuid(state.spec.id),
+                    previous_priority=int(current.priority),  # type: ignore[arg-type]
+                    new_priority=int(incoming.priority),  # type: ignore[arg-type]
+                    released_at=self._stamp(),
+                )
+            )
+        if departure.remove:
             state.ladder.remove(current)
 
-    def _emit_live_released(self, state: _StationState, session: Session) -> None:
-        session.handed_over = False
+    def _emit_live_released(self, state: _StationState, session: Session, source: Source) -> None:
+        source.handed_over = False
         self._emit(
             ev.LiveReleased(
                 station_id=ev.Uuid(state.spec.id),
@@ -928,17 +927,17 @@ class Playout:
             )
         )
 
-    def _hand_over(self, state: _StationState, session: Session, source: Source) -> None:
-        # A DJ coming back after an emergency cuts straight back in.
-        transition = "immediate" if session.handed_over else source.transition
-        session.handed_over = True
+    def _hand_over(
+        self, state: _StationState, session: Session, source: Source, transition: ev.Transition
+    ) -> None:
+        source.handed_over = True
         self._emit(
             ev.LiveHandover(
                 station_id=ev.Uuid(state.spec.id),
                 session_id=ev.Uuid(session.id),
                 user_id=ev.Uuid(session.dj.user_id),
                 username=session.dj.username,
-                priority=session.priority,  # type: ignore[arg-type]
+                priority=int(session.priority),  # type: ignore[arg-type]
                 transition_type=transition,
                 handover_at=self._stamp(),
             )

@@ -109,10 +109,12 @@ def verify(key: SigningKey, token: str | None, *, now: float | None = None) -> C
         or not all(isinstance(r, str) for r in roles)
     ):
         return None
+    if "station_id" in decoded and not (isinstance(station, str) and station.strip()):
+        return None  # a limit that cannot be read is refused, never taken for "every station"
     return Claims(
         uid=decoded["uid"],
         roles=tuple(roles),
-        station_id=station if isinstance(station, str) and station else None,
+        station_id=station,
         expires_at=decoded.get("exp"),
     )
 

@@ -280,6 +280,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
+    if args.station is not None and not args.station.strip():
+        raise UsageError("--station is empty: give a station's id or key, or leave it out for every station")
+    if not args.user.strip():
+        raise UsageError("--user is empty: the server refuses a token without a user")
     key = SigningKey.from_environment()
     if key is not None:
         ignored = " (--port ignored)" if args.port is not None else ""

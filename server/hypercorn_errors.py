@@ -17,7 +17,10 @@ import h11
 import orjson
 from hypercorn.protocol import h11 as hypercorn_h11
 from hypercorn.protocol import ws_stream
-from hypercorn.protocol.events import Body, EndBody, Response
+from hypercorn.protocol.events import Body, EndBody, Response, StreamClosed
+
+REFUSED_UPGRADES = frozenset({400, 404})
+"""The answers WSStream.handle gives a broken upgrade itself, without ending the stream."""
 
 
 def _body(status_code: int) -> bytes:
@@ -51,6 +54,13 @@ async def _websocket_error_response(self, status_code: int) -> None:
     await self.send(Body(stream_id=self.stream_id, data=body))
     await self.send(EndBody(stream_id=self.stream_id))
     await self.config.log.access(self.scope, {"status": status_code, "headers": []}, time() - self.start_time)
+    if status_code in REFUSED_UPGRADES:
+        # Hypercorn (0.18) refuses a broken upgrade (400, or 404 for an unknown path) from
+        # WSStream.handle and never ends the stream, so the connection was never closed:
+        # one anonymous peer could hold sockets for good. Ending it lets Hypercorn close
+        # the connection, as the Connection: close above says. (Its 403 and 500 paths end
+        # the stream themselves.)
+        await self.send(StreamClosed(stream_id=self.stream_id))
 
 
 def install() -> bool:

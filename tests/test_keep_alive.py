@@ -133,3 +133,26 @@ def test_complete_requests_keep_their_connection():
             assert received.startswith(b"HTTP/1.1 401") and b"connection: close" not in received.lower()
     finally:
         started.stop()
+
+
+@pytest.mark.parametrize(
+    "upgrade",
+    [
+        b"Sec-WebSocket-Version: 13\r\n",  # no Sec-WebSocket-Key
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n",
+    ],
+    ids=["no-key", "version-8"],
+)
+def test_a_refused_upgrade_closes_its_connection(server, upgrade):
+    # Regression (review): Hypercorn answered a broken upgrade 400 but never ended the stream, so
+    # the connection stayed open for good (and a request after it was never answered).
+    with socket.create_connection(server.address, timeout=5) as client:
+        client.sendall(
+            b"GET /api/v1/events HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + upgrade
+            + b"\r\n"
+        )
+        received = b""
+        while chunk := client.recv(65536):
+            received += chunk
+        assert received.startswith(b"HTTP/1.1 400") and b'"error"' in received

@@ -78,6 +78,19 @@ class TestAuth:
             pytest.param(signed(uid="  "), id="blank-uid"),
             pytest.param(signed(iat=NOW + 86_400), id="iat-a-day-ahead"),
             pytest.param(signed(iat="yesterday"), id="iat-not-a-time"),
+            # A station_id claim that cannot be read is refused, never taken for "every station"
+            *[
+                pytest.param(signed(station_id=claim), id=f"station-claim-{name}")
+                for name, claim in [
+                    ("empty", ""),
+                    ("blank", " "),
+                    ("number", 123),
+                    ("list", ["main"]),
+                    ("object", {"id": "main"}),
+                    ("true", True),
+                    ("null", None),
+                ]
+            ],
         ],
     )
     async def test_bad_tokens_get_401_before_the_upgrade(self, bad, autojump_clock):

@@ -169,3 +169,18 @@ def test_token_refuses_a_port_that_cannot_be(capsys):
         main(["token", "--port", "0"])
     assert exited.value.code == 2
     assert "--port: must be 1 to 65535" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--station", ""], "--station is empty"),
+        (["--station", "  "], "--station is empty"),
+        (["--user", ""], "--user is empty"),
+    ],
+)
+def test_token_refuses_an_empty_station_or_user(options, message, capsys, monkeypatch):
+    # Regression (review): --station "" minted a token for every station (say, $STATION unset).
+    monkeypatch.setenv("GRIMNIR_JWT_SIGNING_KEY", "a-key-for-this-test-0123456789abcdef")
+    assert main(["token", *options]) == 2
+    assert message in capsys.readouterr().err

@@ -139,11 +139,13 @@ def bind_control(route: Routes, service: StationService) -> None:
     @route(api.RELEASE_PRIORITY)
     async def release_priority(given: dict[str, Any], source_id: str) -> Response:
         body = {**request.args, **given}
-        stations = (
-            [station_of(body, required=True)]
-            if "station_id" in body
-            else [s.key for s in service.scenario.stations]
-        )
+        claimed = g.get("token_station")
+        if "station_id" in body:
+            stations = [station_of(body, required=True)]
+        elif claimed is not None:  # a token for one station releases only there
+            stations = [claimed]
+        else:
+            stations = [s.key for s in service.scenario.stations]
         wanted = _source_uuid(source_id)
         for station in stations:
             try:
@@ -194,6 +196,9 @@ def bind_control(route: Routes, service: StationService) -> None:
         for station in service.scenario.stations:
             state = await station_state(station.key)
             if any(dj["session_id"] == session_id for dj in state["djs"]):
+                allowed = g.get("token_station")
+                if allowed is not None and station.key != allowed:
+                    raise Forbidden("station_forbidden", f"this token may change station '{allowed}' only")
                 try:
                     await runner.submit(inputs.Release(station=station.key, target="source", name=session_id))
                 except InputRejected as exc:

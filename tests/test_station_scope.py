@@ -389,3 +389,35 @@ def test_an_edge_scopes_its_clients_by_the_events_station_id(tmp_path):
             if server is not None:
                 server.stop()
         redis.stop()
+
+
+class TestControlAcrossStations:
+    """A token for one station changes nothing on another, whatever the request leaves unsaid."""
+
+    async def test_releasing_without_a_station_only_looks_at_the_claimed_one(self, autojump_clock):
+        # Regression (review): DELETE /priority/{id} without station_id tried every station.
+        async with served(SCENARIO, manual_clock=True) as station:
+            admin = {"Authorization": f"Bearer {token()}"}
+            for_main = {"Authorization": f"Bearer {token(station_id='main')}"}
+            override = {"station_id": "second", "source_id": "two", "name": "on second"}
+            status, _ = await station.post("/api/v1/priority/override", override, headers=admin)
+            assert status == 200
+            response = await station.client.delete("/api/v1/priority/two", headers=for_main)
+            assert response.status_code == 404
+            assert "second" not in (await response.get_data(as_text=True))  # names no other station
+            response = await station.client.delete("/api/v1/priority/two", headers=admin)
+            assert response.status_code == 200  # it was there all along, on the other station
+
+    async def test_a_live_session_on_another_station_cannot_be_released(self, autojump_clock):
+        # Regression (review): DELETE /live/sessions/{id}/handover did not look at the claim at all.
+        async with served(SCENARIO, manual_clock=True) as station:
+            admin = {"Authorization": f"Bearer {token()}"}
+            status, body = await station.post(
+                "/api/v1/sim/djs/connect", {"dj": "mike", "station_id": "second"}, headers=admin
+            )
+            assert status == 200
+            path = f"/api/v1/live/sessions/{body['session_id']}/handover"
+            for_main = {"Authorization": f"Bearer {token(station_id='main')}"}
+            response = await station.client.delete(path, headers=for_main)
+            assert response.status_code == 403
+            assert (await response.get_json())["error"] == "station_forbidden"

@@ -399,6 +399,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             relay=StreamPublisher(redis, args.redis_stream) if redis is not None else None,
             placement=placement,
         )
+    harbor = getattr(service, "harbor", None)
+    if harbor is not None:  # taken now: a port in use or a host that does not resolve is one line
+        where = f"{harbor.settings.host}:{service.harbor_port}"
+        try:
+            harbor.bind(service.harbor_port)
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {where} for the harbor: {exc.strerror or exc}") from None
     logging.basicConfig(level=logging.WARNING, format="grimnir-sim: %(message)s")
     if args.access_log:
         accesslog.write_to(sys.stderr)

@@ -235,3 +235,34 @@ def test_serve_refuses_impossible_settings_in_one_line(args):
     )
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+
+
+def test_a_harbor_port_in_use_is_one_line_and_status_2(tmp_path):
+    # Regression (review): the harbor bound its port after the banner, inside the station's work,
+    # so a port in use (or a host that does not resolve) was two copies of a long traceback.
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        scenario = (ROOT / "scenarios" / "live-harbor.toml").read_text()
+        unresolvable = tmp_path / "unresolvable.toml"
+        unresolvable.write_text(scenario.replace('host = "127.0.0.1"', 'host = "not a host"', 1))
+        in_use = f"cannot listen on 127.0.0.1:{port} for the harbor"
+        for arguments, expected in [
+            (["live-harbor", "--harbor-port", str(port)], in_use),
+            ([str(unresolvable), "--harbor-port", "0"], "cannot listen on not a host:0 for the harbor"),
+        ]:
+            result = subprocess.run(
+                [sys.executable, "-m", "playout", "serve", "--port", "0", *arguments],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                cwd=ROOT,
+            )
+            assert result.returncode == 2, result.stderr
+            assert expected in result.stderr
+            assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -65,6 +65,18 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds_between(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a finite number of seconds from ``low`` to ``high``."""
+
+    def seconds(text: str) -> float:
+        value = float(text)
+        if not low <= value <= high:  # (NaN fails both comparisons)
+            raise argparse.ArgumentTypeError(f"must be {low:g} to {high:g} seconds")
+        return value
+
+    return seconds
+
+
 def _port(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 65535:
@@ -132,14 +144,14 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
     )
     parser.add_argument(
         "--heartbeat",
-        type=float,
+        type=_seconds_between(0.1, 3600),
         default=15.0,
         metavar="SECONDS",
         help="ping interval (default: 15, as documented)",
     )
     parser.add_argument(
         "--send-timeout",
-        type=float,
+        type=_seconds_between(0.1, 3600),
         default=10.0,
         metavar="SECONDS",
         help="cut off a client whose socket accepts nothing for this long (default: 10)",

@@ -266,3 +266,15 @@ def test_a_harbor_port_in_use_is_one_line_and_status_2(tmp_path):
             assert result.returncode == 2, result.stderr
             assert expected in result.stderr
             assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("option", ["--heartbeat", "--send-timeout"])
+@pytest.mark.parametrize("value", ["inf", "nan", "0", "0.001", "3000000", "-5", "1e300"])
+def test_serve_refuses_seconds_out_of_range_in_one_line(option, value, capsys):
+    # Regression (review): --send-timeout inf or 3000000 crashed serve with a traceback;
+    # --heartbeat inf, 1e300 or 0.001 were taken (no pings ever, or a thousand a second).
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", option, value])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert "must be 0.1 to 3600 seconds" in error and "Traceback" not in error

@@ -317,7 +317,7 @@ SIM_SERVER_BODY = API.schema(
                     "recent_stalls": _array(
                         {
                             "type": "array",
-                            "description": "[monotonic time the loop woke, stall in ms]",
+                            "description": "[monotonic time a long loop pass ended, its length in ms]",
                             "prefixItems": [{"type": "number"}, {"type": "number", "minimum": 0}],
                             "items": False,
                             "minItems": 2,

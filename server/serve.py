@@ -77,7 +77,7 @@ async def serve(
     shutdown = trio.Event()
     app = with_socket_writers(app)
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(service.vitals.run)  # real time only: it ticks every 10 ms
+        nursery.start_soon(service.vitals.run)  # real time: loop passes, the collector policy
         async with trio.open_nursery() as serving:
             binds = await serving.start(
                 partial(hypercorn.trio.serve, app, config, shutdown_trigger=shutdown.wait, mode="asgi")

@@ -63,6 +63,8 @@ TARGETS = {  # figure: (target, higher is better, format)
     "last_receipt_p50_ms": (None, False, "{:.1f} ms"),
     "last_receipt_p99_ms": (None, False, "{:.1f} ms"),
     "delivered_per_second": (50_000, True, "{:,.0f} msgs/s"),
+    "churn_max_stall_ms": (100, False, "{:.0f} ms"),  # with --churn only
+    "churn_full_collections": (None, False, "{:.0f}"),
 }
 
 
@@ -534,11 +536,15 @@ def main() -> int:
         f"burst of {args.burst}; median of {len(results)} run(s):"
     )
     for key, (_, higher, style) in TARGETS.items():
-        value = statistics.median(r[key] for r in results)
+        if key not in results[0]:
+            continue  # (the churn figures, without --churn)
+        values = [r[key] for r in results]
+        value = statistics.median(values)
         target = target_of(key, args.clients)
         goal = "" if target is None else f"{'>=' if higher else '<='} {style.format(target)}"
         shown = "< 20 ms" if key == "connect_max_stall_ms" and value == 0 else style.format(value)
-        print(f"  {key:<32} {shown:>20}  {goal:<22} {verdict(key, value, args.clients)}")
+        spread = f"  runs: {', '.join(style.format(v) for v in values)}" if len(values) > 1 else ""
+        print(f"  {key:<32} {shown:>20}  {goal:<22} {verdict(key, value, args.clients):<6}{spread}")
     if args.json:
         args.json.write_text(json.dumps({"arguments": vars(args) | {"json": str(args.json)}, "runs": results},
                                         indent=2))  # fmt: skip

@@ -54,6 +54,10 @@ REALM = "Icecast2 Server"
 READ_SIZE = 65_536
 HEAD_READ_SIZE = 4_096
 RESPOND_TIMEOUT_SECONDS = 2.0
+LEAVE_SECONDS = 5.0
+"""How long a departing source's dj_disconnect may wait for the station."""
+LEAVE_WHILE_STOPPING_SECONDS = 0.25
+"""The same once the server is stopping (its station may have stopped taking inputs)."""
 SOURCE_METHODS = ("PUT", "SOURCE")
 
 Submit = Callable[[inputs.Input], Awaitable[list[Emitted]]]
@@ -437,8 +441,12 @@ class Harbor:
                 await self._read_audio(stream, source)
             finally:
                 # Leaving is news even when the reason is a cancellation (server shutdown).
-                # (InputRejected: already disconnected through the control API.)
-                with trio.CancelScope(shield=True), trio.move_on_after(5), contextlib.suppress(InputRejected):
+                # (InputRejected: already disconnected through the control API.) Once the server
+                # is stopping the station may no longer take inputs: wait only a moment then.
+                stopping = self._stopping_retry_after is not None
+                bound = LEAVE_WHILE_STOPPING_SECONDS if stopping else LEAVE_SECONDS
+                leaving = trio.move_on_after(bound)
+                with trio.CancelScope(shield=True), leaving, contextlib.suppress(InputRejected):
                     await self._submit(inputs.DisconnectDj(station=station.key, dj=dj.key))
                 log.info("%s left %s after %d bytes", dj.username, mount.path, source.bytes_received)
 

@@ -48,15 +48,15 @@ def read_request_bodies(app: ASGIApp, *, forward_at_most: int) -> ASGIApp:
             return
         # Unbounded, yet small: at most forward_at_most bytes of body and a few messages wait in it.
         to_app, app_receives = trio.open_memory_channel[Message](math.inf)
-        body = _BodyProgress()
+        body_read = trio.Event()
 
         async def closing_send(message: Message) -> None:
-            if message["type"] == "http.response.start" and not body.complete:
+            if message["type"] == "http.response.start" and not body_read.is_set():
                 with trio.move_on_after(BODY_WAIT_SECONDS):
-                    await body.ended.wait()
-            if message["type"] == "http.response.start" and not body.complete:
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
-                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+                    await body_read.wait()
+                if not body_read.is_set():
+                    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
+                    message = {**message, "headers": [*headers, (b"connection", b"close")]}
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 # The last send also ends the request in Hypercorn: it hands the app
                 # http.disconnect, and then closes or recycles the connection. Quart-Trio
@@ -69,23 +69,16 @@ def read_request_bodies(app: ASGIApp, *, forward_at_most: int) -> ASGIApp:
             await send(message)
 
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_read_all, receive, to_app, forward_at_most, body)
+            nursery.start_soon(_read_all, receive, to_app, forward_at_most, body_read)
             await app(scope, app_receives.receive, closing_send)
 
     return wrapped
 
 
-class _BodyProgress:
-    __slots__ = ("complete", "ended")
-
-    def __init__(self) -> None:
-        self.complete = False
-        self.ended = trio.Event()
-
-
 async def _read_all(
-    receive: Receive, to_app: trio.MemorySendChannel[Message], forward_at_most: int, body: _BodyProgress
+    receive: Receive, to_app: trio.MemorySendChannel[Message], forward_at_most: int, body_read: trio.Event
 ) -> None:
+    """Move every message to the app; ``body_read`` is set once the body's last chunk has come."""
     forwarded = 0
     async with to_app:
         while True:
@@ -95,9 +88,8 @@ async def _read_all(
                 if forwarded > forward_at_most and chunk:
                     message = {**message, "body": b""}  # past the limit: read, not kept
                 forwarded += len(chunk)
-                body.complete = not message.get("more_body", False)
-                if body.complete:
-                    body.ended.set()
+                if not message.get("more_body", False):
+                    body_read.set()
             to_app.send_nowait(message)
             if message["type"] == "http.disconnect":
                 return

@@ -36,7 +36,6 @@ import io
 import ipaddress
 import logging
 import math
-import socket
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -247,19 +246,20 @@ class Harbor:
         }
 
     def bind(self, port: int | None = None) -> None:
-        """Take the listening socket now (``host:port``, the settings' port unless given), so a
-        port in use or a host that does not resolve is an OSError before anything is served."""
+        """Take the listening sockets now (``host:port``, the settings' port unless given), so a
+        port in use or a host that does not resolve is an OSError before anything is served.
+
+        Called outside trio (it runs trio for the moment); the listeners serve in a later run.
+        """
+        self._bound = trio.run(self._listen, port)
+
+    async def _listen(self, port: int | None) -> list[trio.SocketListener]:
         wanted = self.settings.port if port is None else port
-        self._bound = [
-            trio.SocketListener(trio.socket.from_stdlib_socket(sock))
-            for sock in _bound_sockets(self.settings.host, wanted or 0)
-        ]
+        return await trio.open_tcp_listeners(wanted or 0, host=self.settings.host)
 
     async def serve(self, *, port: int | None = None, task_status=trio.TASK_STATUS_IGNORED) -> None:
         """Listen on ``host:port`` (the settings' unless given; or what :meth:`bind` took) until cancelled."""
-        wanted = self.settings.port if port is None else port
-        bound, self._bound = self._bound, None
-        listeners = bound or await trio.open_tcp_listeners(wanted or 0, host=self.settings.host)
+        listeners, self._bound = self._bound or await self._listen(port), None
         self.port = listeners[0].socket.getsockname()[1]
         task_status.started(self.port)
         await trio.serve_listeners(self._handle, listeners)
@@ -503,25 +503,3 @@ class Harbor:
             contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError),
         ):
             await stream.send_all(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-
-
-def _bound_sockets(host: str, port: int) -> list[socket.socket]:
-    """Listening sockets for ``host:port``, as trio.open_tcp_listeners would make them, made at once."""
-    made: list[socket.socket] = []
-    try:
-        for family, kind, proto, _, address in socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        ):
-            sock = socket.socket(family, kind, proto)
-            made.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            sock.bind(address)
-            sock.listen(128)
-            sock.setblocking(False)
-    except BaseException:
-        for sock in made:
-            sock.close()
-        raise
-    return made

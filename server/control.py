@@ -51,9 +51,13 @@ def bind_control(route: Routes, service: StationService) -> None:
             station = service.scenario.stations[0].key
         else:
             raise BadRequest("station_id_required", "give station_id (a station's UUID or id)")
-        allowed = g.get("token_station")
-        if allowed is not None and station != allowed:
-            raise Forbidden("station_forbidden", f"this token may change station '{allowed}' only")
+        return allowed(station)
+
+    def allowed(station: str) -> str:
+        """``station``, when the token's ``station_id`` claim (if any) names it; else 403."""
+        claimed = g.get("token_station")
+        if claimed is not None and station != claimed:
+            raise Forbidden("station_forbidden", f"this token may change station '{claimed}' only")
         return station
 
     async def station_state(station: str) -> dict[str, Any]:
@@ -196,9 +200,7 @@ def bind_control(route: Routes, service: StationService) -> None:
         for station in service.scenario.stations:
             state = await station_state(station.key)
             if any(dj["session_id"] == session_id for dj in state["djs"]):
-                allowed = g.get("token_station")
-                if allowed is not None and station.key != allowed:
-                    raise Forbidden("station_forbidden", f"this token may change station '{allowed}' only")
+                allowed(station.key)
                 try:
                     await runner.submit(inputs.Release(station=station.key, target="source", name=session_id))
                 except InputRejected as exc:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from playout import Playout, find_catalog, load_catalog, load_scenario, wire
-from playout.cli import run_virtual
+from playout.drivers.cli import run_virtual
 
 TARGET_SPEEDUP = 200_000
 

@@ -3,16 +3,16 @@
 ``server`` imports only what is exported here.
 """
 
-from . import events, inputs, wire
-from .catalog import Catalog, UnknownScenario, find_catalog, load_catalog
-from .core import Emitted, InputRejected, Notice, Playout
-from .events import EVENT_CLASSES, EVENT_TYPES, Event
-from .placement import CLOCKS, FROM_HINT, EntryPoint, Placement, parse_entry_point, place
-from .runner import StationRunner
-from .scenario import Problem, Scenario, ScenarioError, load_scenario, parse_scenario
-from .scenario_schema import MAX_SPEED, MIN_SPEED
-from .schemas import envelope_schema, messages_schema, payload_schema
-from .stationtime import format_duration, parse_duration
+from .drivers.runner import StationRunner
+from .protocol import events, inputs, wire
+from .protocol.events import EVENT_CLASSES, EVENT_TYPES, Event
+from .protocol.schemas import envelope_schema, messages_schema, payload_schema
+from .protocol.stationtime import format_duration, parse_duration
+from .scenario.catalog import Catalog, UnknownScenario, find_catalog, load_catalog
+from .scenario.loader import Problem, Scenario, ScenarioError, load_scenario, parse_scenario
+from .scenario.schema import MAX_SPEED, MIN_SPEED
+from .station.core import Emitted, InputRejected, Notice, Playout
+from .station.placement import CLOCKS, FROM_HINT, EntryPoint, Placement, parse_entry_point, place
 
 __all__ = [
     "CLOCKS",

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, unquote_plus
 from playout import format_duration
 
 from .hub import INTERNAL_ERROR, parse_types
-from .transport import close_code_sent
+from .transport.socket_writer import close_code_sent
 
 log = logging.getLogger("grimnir_sim.access")
 REDACTED = "[redacted]"  # brackets arrive percent-encoded, so no real value reads like this

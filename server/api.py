@@ -19,9 +19,9 @@ from typing import Any
 import attrs
 
 from playout import EVENT_CLASSES, EVENT_TYPES, events, payload_schema
-from playout.harbor import HarborCounters
-from playout.ladder import SourceKind, SourceState
-from playout.stationtime import DURATION_HINT
+from playout.drivers.harbor import HarborCounters
+from playout.protocol.stationtime import DURATION_HINT
+from playout.station.ladder import SourceKind, SourceState
 
 from .hub import DEFAULT_TYPES
 from .relay import SKIP_REASONS

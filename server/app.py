@@ -20,7 +20,7 @@ from quart_cors import cors, cors_exempt
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
-from . import api, internals
+from . import api
 from .auth import bearer_token, verify
 from .control import bind_control
 from .directory import NotFound
@@ -30,8 +30,9 @@ from .responses import error, ok, refused, unauthorized
 from .rest import Routes
 from .service import EdgeService, ServerSettings, ServingProcess, StationService
 from .shutdown import SHUTTING_DOWN
-from .transport import socket_writer_from
-from .websocket_connection import ClientGone, OneTaskWebsocketConnection
+from .transport import internals
+from .transport.one_task_websocket import ClientGone, OneTaskWebsocketConnection
+from .transport.socket_writer import socket_writer_from
 
 log = logging.getLogger("grimnir_sim.server")
 DASHBOARD = Path(__file__).parent / "dashboard"

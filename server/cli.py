@@ -26,7 +26,7 @@ from playout import (
     parse_entry_point,
     place,
 )
-from playout.cli import UsageError, add_command, catalog_of, first_leaf, resolve_scenario
+from playout.drivers.cli import UsageError, add_command, catalog_of, first_leaf, resolve_scenario
 
 from . import accesslog, keyfile
 from .auth import KEY_ENV, SigningKey, mint
@@ -267,7 +267,7 @@ def register_schema(commands: argparse._SubParsersAction) -> Handler:
     parser = commands.add_parser(
         "schema",
         help="print the AsyncAPI 3.0 contract, one JSON Schema of every message, or TypeScript types",
-        description="Print the event stream's contract in one of three forms, all from playout/events.py.",
+        description="Print the event stream's contract in one of three forms, all from the event classes.",
         epilog=SCHEMA_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -13,7 +13,7 @@ from typing import Any
 from quart import Response, g, request
 
 from playout import Emitted, InputRejected, events, inputs, parse_duration, wire
-from playout.stationtime import DURATION_HINT
+from playout.protocol.stationtime import DURATION_HINT
 
 from . import api
 from .directory import NotFound

@@ -1,7 +1,7 @@
 """Fan-out: every event serialized and framed once, offered to each subscriber without ever blocking.
 
 Each subscriber has a small bounded queue: its connection's :class:`SocketWriter`
-(the served fast path, see ``server/transport.py``) or an in-memory channel
+(the served fast path, see ``server/transport/socket_writer.py``) or an in-memory channel
 (Quart's path, e.g. its test client). Publishing is synchronous: a full queue drops
 the event for that subscriber only, and a subscriber that has dropped
 ``max_dropped`` events in a row is told to go (its connection is closed with
@@ -34,7 +34,7 @@ from wsproto.frame_protocol import FrameProtocol
 
 from playout import EVENT_CLASSES, EVENT_TYPES, Emitted, wire
 
-from .transport import SocketWriter
+from .transport.socket_writer import SocketWriter
 
 Departed = weakref.ref[SocketWriter] | None
 """A departed connection, as the collector policy checks it: its writer, weakly (None: unknown)."""

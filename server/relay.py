@@ -79,7 +79,7 @@ import orjson
 import trio
 from coredis.tokens import PureToken
 
-from playout.cli import first_leaf
+from playout.drivers.cli import first_leaf
 
 from .hub import KNOWN_TYPES
 

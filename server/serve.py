@@ -9,15 +9,16 @@ import hypercorn.config
 import hypercorn.trio
 import trio
 
-from playout.cli import first_leaf
+from playout.drivers.cli import first_leaf
 
-from . import accesslog, hypercorn_cycles, hypercorn_errors, internals
+from . import accesslog
 from .app import create_app
 from .hub import GOING_AWAY, INTERNAL_ERROR
 from .service import ServingProcess
 from .shutdown import GRACEFUL_SECONDS
-from .transport import MAX_CLIENT_MESSAGE, with_socket_writers
-from .unread_bodies import read_request_bodies
+from .transport import hypercorn_cycles, hypercorn_errors, internals
+from .transport.socket_writer import MAX_CLIENT_MESSAGE, with_socket_writers
+from .transport.unread_bodies import read_request_bodies
 
 log = logging.getLogger("grimnir_sim.server")
 LISTEN_BACKLOG = 1024

@@ -6,7 +6,7 @@ import attrs
 import trio
 
 from playout import Placement, Scenario, StationRunner
-from playout.harbor import Harbor
+from playout.drivers.harbor import Harbor
 
 from .auth import SigningKey
 from .directory import Directory

@@ -17,8 +17,8 @@ frozen at once.
 
 Frozen objects are never collected, so garbage cycles left by connections that
 have gone would stay. None are left: the hub breaks the one cycle of its own
-(subscriber and writer), :mod:`server.hypercorn_cycles` Hypercorn's, and
-:mod:`server.websocket_connection` has none; a departed connection is freed
+(subscriber and writer), :mod:`server.transport.hypercorn_cycles` Hypercorn's, and
+:mod:`server.transport.one_task_websocket` has none; a departed connection is freed
 by refcounting, frozen or not. That is checked rather than assumed: the hub
 hands over a weak reference to each departed connection's writer, and one
 LINGER_SECONDS later a connection still alive counts as lingering (in a

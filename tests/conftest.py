@@ -9,7 +9,7 @@ import websockets.client
 from quart_trio.testing import TrioClient
 from quart_trio.testing.connections import TestHTTPConnection, TestWebsocketConnection
 
-from playout import wire
+from playout.protocol import wire
 from server.hub import Hub
 from tests.openapi_support import RestContract, contract
 from tests.support import validate_message

@@ -8,7 +8,7 @@ import jsonschema
 import yaml
 
 from playout import Playout, Scenario, load_scenario, messages_schema, parse_scenario, wire
-from playout.core import Emitted
+from playout.station.core import Emitted
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"

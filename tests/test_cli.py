@@ -10,8 +10,8 @@ import tomllib
 
 import pytest
 
-from playout import catalog
-from playout.cli import build_parser, main
+from playout.drivers.cli import build_parser, main
+from playout.scenario import catalog
 from tests.support import ROOT
 
 

@@ -8,7 +8,7 @@ import jsonschema
 import yaml
 
 from playout import EVENT_TYPES
-from playout.cli import main
+from playout.drivers.cli import main
 from server.contract import asyncapi_yaml
 from tests.support import CONTRACT, ROOT, shipped
 

@@ -3,7 +3,7 @@
 from itertools import pairwise
 
 from playout import Playout, load_catalog
-from playout.events import NowPlayingMedia
+from playout.protocol.events import NowPlayingMedia
 from tests.support import ROOT, shipped
 
 HOUR = 3_600_000

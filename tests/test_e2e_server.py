@@ -53,7 +53,7 @@ def test_both_auth_forms_filters_events_and_heartbeat(server):
         by_query.send('{"type":"pong"}')  # read and ignored
         assert by_header.ping().wait(timeout=5)  # a control ping is answered with a pong
         assert json.loads(by_query.recv(timeout=5)) == {"type": "ping"}
-        # Served by Hypercorn, both connections are on the fast path (server/transport.py): if a
+        # Served by Hypercorn, both connections are on the fast path (server/transport/socket_writer.py): if a
         # Hypercorn upgrade moved what it reaches into, this says so, not just a slower server.
         vitals = server.http.get("/api/v1/sim/server").json()
         assert vitals["connections"] == vitals["on_the_fast_path"] == 2

@@ -12,13 +12,13 @@ import trio
 from hypercorn.trio.tcp_server import TCPServer
 from trio_websocket import ConnectionClosed, open_websocket_url
 
-from playout.cli import first_leaf
+from playout.drivers.cli import first_leaf
 from server.hub import GOING_AWAY, PING_ROUND_SECONDS, Hub
 from server.serve import ServiceFailed, serve
 from server.service import StationService
-from server.transport import SocketWriter
+from server.transport.one_task_websocket import OneTaskWebsocketConnection
+from server.transport.socket_writer import SocketWriter
 from server.vitals import FREEZE_EVERY, LINGER_SECONDS, Vitals
-from server.websocket_connection import OneTaskWebsocketConnection
 from tests.server_support import KEY, token
 from tests.support import shipped
 

@@ -65,7 +65,7 @@ def test_the_update_flag_and_its_environment_variable_both_mean_recording(pytest
 @pytest.mark.parametrize("name", ["community-week", "emergency", "edge-flapping-stream"])
 def test_golden_files_are_what_grimnir_sim_run_prints(name, capsys, monkeypatch):
     from playout import format_duration, load_scenario
-    from playout.cli import main
+    from playout.drivers.cli import main
 
     monkeypatch.chdir(ROOT)
     scenario = load_scenario(load_catalog(ROOT / "scenarios.toml").resolve(name))

@@ -7,8 +7,8 @@ import pytest
 import trio
 
 from playout import StationRunner, parse_scenario
-from playout.harbor import Harbor, HarborLimits
-from playout.scenario import HarborSettings
+from playout.drivers.harbor import Harbor, HarborLimits
+from playout.scenario.loader import HarborSettings
 from tests.support import ffmpeg_tone
 
 SCENARIO = """

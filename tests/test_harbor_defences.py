@@ -10,10 +10,10 @@ import pytest
 import trio
 
 from playout import inputs, parse_scenario
-from playout.harbor import Harbor, HarborLimits, client_key
-from playout.lockouts import Lockouts
-from playout.scenario import HARBOR_LIMIT_KEYS
-from playout.scenario_schema import DOCUMENT_SCHEMA
+from playout.drivers.harbor import Harbor, HarborLimits, client_key
+from playout.scenario.loader import HARBOR_LIMIT_KEYS
+from playout.scenario.schema import DOCUMENT_SCHEMA
+from playout.station.lockouts import Lockouts
 from tests.server_support import served
 from tests.support import shipped
 from tests.test_harbor import SCENARIO, Station, basic

@@ -19,7 +19,7 @@ import attrs
 import pytest
 
 from playout import load_catalog
-from playout.cli import main
+from playout.drivers.cli import main
 from tests.docs_support import documented_for, replaced, write_examples_of_testing_md
 from tests.serve_support import Server
 from tests.support import ROOT

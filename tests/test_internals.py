@@ -1,9 +1,9 @@
 """The third-party internals the fast path and its patches use: checked at startup, and the fallbacks.
 
-server/internals.py checks each piece; here every piece is taken away in turn
+server/transport/internals.py checks each piece; here every piece is taken away in turn
 (monkeypatched) and must be reported with what it turns off, and a station whose
 Hypercorn or Quart-Trio moved a piece still serves, on the slow path. The
-one-task WebSocket class (server/websocket_connection.py) is driven directly.
+one-task WebSocket class (server/transport/one_task_websocket.py) is driven directly.
 """
 
 import functools
@@ -24,8 +24,8 @@ from quart_trio import QuartTrio
 from quart_trio.asgi import TrioASGIWebsocketConnection
 from trio_websocket import open_websocket_url
 
-from server import internals
-from server.websocket_connection import ClientGone, OneTaskWebsocketConnection
+from server.transport import internals
+from server.transport.one_task_websocket import ClientGone, OneTaskWebsocketConnection
 from tests.server_support import served
 from tests.support import HITS_ALL_DAY, focused
 

@@ -9,7 +9,7 @@ import logging
 import trio
 from quart.testing.connections import WebsocketDisconnectError
 
-from playout.cli import first_leaf
+from playout.drivers.cli import first_leaf
 from server.hub import Hub
 from tests.server_support import served
 from tests.support import shipped

@@ -7,7 +7,7 @@ import trio
 from trio_websocket import open_websocket_url
 
 from playout import UnknownScenario, load_catalog
-from playout.catalog import CATALOG_ENV
+from playout.scenario.catalog import CATALOG_ENV
 from server.pytest_plugin import Simulator, event
 from tests.support import HITS_ALL_DAY, ROOT, focused_text
 

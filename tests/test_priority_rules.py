@@ -1,4 +1,4 @@
-"""Each priority rule of playout/ladder.py, on ladders built by hand (no scenario, no core)."""
+"""Each priority rule of playout/station/ladder.py, on ladders built by hand (no scenario, no core)."""
 
 import itertools
 
@@ -6,7 +6,7 @@ import attrs
 import pytest
 
 from playout import Playout, wire
-from playout.ladder import (
+from playout.station.ladder import (
     DEPARTURES,
     MOVES,
     PREEMPTED,

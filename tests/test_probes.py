@@ -13,8 +13,8 @@ import pytest
 import trio
 
 from playout import StationRunner, parse_scenario
-from playout.probes import check_url
-from playout.scenario import ProbeSettings
+from playout.drivers.probes import check_url
+from playout.scenario.loader import ProbeSettings
 
 AUDIO_HEAD = b"HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-metaint: 16000\r\n\r\n"
 SETTINGS = ProbeSettings(kind="http")

@@ -15,8 +15,8 @@ import pytest
 
 import playout
 from playout import Problem, ScenarioError, load_scenario, parse_scenario
-from playout.catalog import CATALOG_ENV
-from playout.cli import main
+from playout.drivers.cli import main
+from playout.scenario.catalog import CATALOG_ENV
 
 FILE = "x.toml"
 
@@ -1594,7 +1594,7 @@ def test_without_any_catalog_a_name_is_a_usage_error_and_a_path_still_runs(
     files: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # No catalog anywhere: only an install that lost its package data gets here.
-    monkeypatch.setattr("playout.cli.find_catalog", lambda explicit=None: None)
+    monkeypatch.setattr("playout.drivers.cli.find_catalog", lambda explicit=None: None)
     assert main(["run", "alpha"]) == 2
     assert capsys.readouterr().err == (
         "error: no scenarios.toml found to look up 'alpha'; give a path or --catalog\n"

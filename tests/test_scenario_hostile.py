@@ -27,9 +27,9 @@ import tomli_w
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from playout.cli import main
-from playout.scenario_schema import DOCUMENT_SCHEMA, timeline_action_schema
-from playout.stationtime import format_duration
+from playout.drivers.cli import main
+from playout.protocol.stationtime import format_duration
+from playout.scenario.schema import DOCUMENT_SCHEMA, timeline_action_schema
 
 RUN_SECONDS = 30.0
 """A day of the heaviest scenario check accepts takes about 20 s here; 1ms beats took hours."""

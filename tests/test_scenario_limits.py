@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from playout import MAX_SPEED, MIN_SPEED, ScenarioError, parse_scenario
-from playout.catalog import CATALOG_ENV, load_catalog
-from playout.cli import main
-from playout.scenario_schema import (
+from playout.drivers.cli import main
+from playout.scenario.catalog import CATALOG_ENV, load_catalog
+from playout.scenario.schema import (
     MAX_DJS,
     MAX_FILE_BYTES,
     MAX_NESTING,

@@ -11,7 +11,7 @@ import trio
 from websockets.sync.client import connect
 
 from playout import Playout, parse_entry_point, place, wire
-from playout.stationtime import parse_instant
+from playout.protocol.stationtime import parse_instant
 from server.hub import Hub
 from server.service import ServerSettings
 from tests.serve_support import Server

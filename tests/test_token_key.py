@@ -10,7 +10,7 @@ import sys
 import jwt
 import pytest
 
-from playout.cli import main
+from playout.drivers.cli import main
 from server import keyfile
 from server.auth import SigningKey
 from tests.serve_support import KEY, Server

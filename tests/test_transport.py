@@ -1,4 +1,4 @@
-"""SocketWriter (server/transport.py) over real sockets, and the hub's use of it.
+"""SocketWriter (server/transport/socket_writer.py) over real sockets, and the hub's use of it.
 
 Every test writes through a real socket whose kernel buffers are shrunk so that
 they fill after a few kilobytes, and reads the other end as a WebSocket client
@@ -18,7 +18,7 @@ from trio.testing import wait_all_tasks_blocked
 from wsproto.frame_protocol import FrameProtocol, Opcode
 
 from server.hub import PING_FRAME, PING_TEXT, TOO_SLOW, Hub, text_frame
-from server.transport import SocketWriter
+from server.transport.socket_writer import SocketWriter
 
 SMALL_BUFFER = 4096  # the kernel doubles it; a 20 kB frame never fits in one write
 STEP = 1.0  # the bound on every real-time wait, in seconds

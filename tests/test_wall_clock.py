@@ -6,8 +6,8 @@ import pytest
 import trio
 
 from playout import Playout, StationRunner, parse_entry_point, place, wire
-from playout.placement import EntryPoint
-from playout.stationtime import parse_instant
+from playout.protocol.stationtime import parse_instant
+from playout.station.placement import EntryPoint
 from tests.support import shipped
 
 WEEK = shipped("community-week")  # 7 days from Monday 2026-01-19 00:00

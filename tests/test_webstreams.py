@@ -2,8 +2,8 @@
 
 import attrs
 
-from playout.scenario import ProbeSettings, Webstream
-from playout.webstreams import AllFailed, Failover, GraceStarted, Recovered, WebstreamHealth
+from playout.scenario.loader import ProbeSettings, Webstream
+from playout.station.webstreams import AllFailed, Failover, GraceStarted, Recovered, WebstreamHealth
 from tests.support import HITS_ALL_DAY, focused, log
 
 URLS = ("http://a.example/s", "http://b.example/s", "http://c.example/s")

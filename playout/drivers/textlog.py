@@ -1,8 +1,8 @@
 """A readable, one-line-per-event timeline for people (``--format text``)."""
 
-from . import events as ev
-from .core import Emitted
-from .scenario import Scenario
+from ..protocol import events as ev
+from ..scenario.loader import Scenario
+from ..station.core import Emitted
 
 
 def _clock(seconds: float) -> str:

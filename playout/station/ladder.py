@@ -26,7 +26,7 @@ from typing import Literal
 
 import attrs
 
-from .events import Transition
+from ..protocol.events import Transition
 
 
 class Tier(IntEnum):

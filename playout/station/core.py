@@ -16,8 +16,10 @@ from typing import Any
 
 import attrs
 
-from . import events as ev
-from . import inputs
+from ..protocol import events as ev
+from ..protocol import inputs
+from ..protocol.stationtime import StationClock
+from ..scenario.loader import Dj, Mount, Scenario, Station, Track, Webstream
 from . import ladder as rules
 from .ladder import (
     AUTOMATION,
@@ -32,9 +34,7 @@ from .ladder import (
     decide,
     stream_moves,
 )
-from .scenario import Dj, Mount, Scenario, Station, Track, Webstream
 from .schedule import Entry, entries_between
-from .stationtime import StationClock
 from .timeline import Rank, Timeline
 from .webstreams import AllFailed, Change, Failover, GraceStarted, Recovered, WebstreamHealth
 

@@ -33,7 +33,7 @@ class OneTaskWebsocketConnection(TrioASGIWebsocketConnection):
         """The Websocket object calls ``receive_channel.receive``: that is :meth:`receive`.
 
         A property, not ``self.receive_channel = self``: that reference cycle would keep
-        every closed connection until a full collection (see server/hypercorn_cycles.py).
+        every closed connection until a full collection (see server/transport/hypercorn_cycles.py).
         """
         return self
 

@@ -7,7 +7,7 @@ has no setting for these bodies, so :func:`install` replaces the two methods tha
 send them, ``H11Protocol._send_error_response`` and ``WSStream._send_error_response``,
 with ones that send the same status and headers and a JSON body. When those
 methods are not there (another Hypercorn), nothing is replaced and those answers
-keep their empty bodies; the startup check (server/internals.py) says so.
+keep their empty bodies; the startup check (server/transport/internals.py) says so.
 """
 
 import http
@@ -64,7 +64,7 @@ async def _websocket_error_response(self, status_code: int) -> None:
 
 
 def install() -> bool:
-    """Give Hypercorn's own error answers JSON bodies; False when it cannot (server/internals.py warns)."""
+    """Give Hypercorn's own error answers JSON bodies; False when it cannot (internals.py warns)."""
     targets = (
         (hypercorn_h11.H11Protocol, _h11_error_response),
         (ws_stream.WSStream, _websocket_error_response),

@@ -10,7 +10,7 @@ is a failed check, never an exception.
 Checks run on the trio clock, so they work in virtual time against in-process
 servers. Each URL of an ``http`` webstream is checked on its own interval grid
 from the station's start; every result goes to the station core as a
-:class:`~playout.inputs.ProbeResult`, where health, failover and recovery are decided.
+:class:`~playout.protocol.inputs.ProbeResult`, where health, failover and recovery are decided.
 """
 
 from collections.abc import Awaitable, Callable
@@ -19,9 +19,9 @@ import attrs
 import httpx
 import trio
 
-from .events import FailoverReason
-from .inputs import ProbeResult
-from .scenario import ProbeSettings, Scenario
+from ..protocol.events import FailoverReason
+from ..protocol.inputs import ProbeResult
+from ..scenario.loader import ProbeSettings, Scenario
 
 USER_AGENT = "grimnir-sim-probe"
 _SLACK_SECONDS = 1.0

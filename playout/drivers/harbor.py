@@ -43,9 +43,9 @@ from urllib.parse import parse_qs, urlsplit
 import attrs
 import trio
 
-from . import inputs
-from .core import Emitted, InputRejected
-from .scenario import Dj, HarborLimits, HarborSettings, Mount, Scenario, Station
+from ..protocol import inputs
+from ..scenario.loader import Dj, HarborLimits, HarborSettings, Mount, Scenario, Station
+from ..station.core import Emitted, InputRejected
 
 log = logging.getLogger("grimnir_sim.harbor")
 

@@ -358,7 +358,7 @@ def _refuse_compression(send: Callable) -> None:
 def connection_behind(send: Callable) -> object | None:
     """What is behind an ASGI ``send`` in Hypercorn: WSStream.app_send → H11Protocol → TCPServer.
 
-    These are Hypercorn's internals (written against 0.18, see server/internals.py,
+    These are Hypercorn's internals (written against 0.18, see server/transport/internals.py,
     which checks this walk at startup); None where it leads nowhere.
     """
     try:
@@ -374,7 +374,7 @@ def _hypercorn_connection(send: Callable) -> TCPServer | None:
     Anything unexpected (another server, HTTP/2, TLS, a Hypercorn that moved its
     internals) returns None and the caller falls back to Quart's path. An e2e
     test fails when served connections are not on the fast path, and the startup
-    check (server/internals.py) warns, so a move does not go unnoticed.
+    check (server/transport/internals.py) warns, so a move does not go unnoticed.
     """
     connection = connection_behind(send)
     if isinstance(connection, TCPServer) and isinstance(connection.stream, trio.SocketStream):

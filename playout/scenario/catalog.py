@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 import jsonschema
 
-from .scenario import Problem, ScenarioError, read_text, read_toml, suggest
+from .loader import Problem, ScenarioError, read_text, read_toml, suggest
 
 CATALOG_FILE = "scenarios.toml"
 CATALOG_ENV = "GRIMNIR_SIM_CATALOG"
@@ -110,11 +110,11 @@ def find_catalog(explicit: str | None = None) -> Path | None:
 
 def shipped_catalog() -> Path | None:
     """The project's own catalog: a wheel's package data, else the checkout's (an editable install)."""
-    packaged = resources.files(__package__) / SHIPPED_FOLDER / CATALOG_FILE
+    packaged = resources.files("playout") / SHIPPED_FOLDER / CATALOG_FILE
     # Installed packages are plain files; a zip import has no folder to resolve scenario files in.
     if isinstance(packaged, Path) and packaged.is_file():
         return packaged
-    checkout = Path(__file__).resolve().parent.parent / CATALOG_FILE
+    checkout = Path(__file__).resolve().parents[2] / CATALOG_FILE
     return checkout if checkout.is_file() else None
 
 

@@ -1,8 +1,8 @@
 """The JSON Schema a scenario file's TOML document must satisfy: structure, types and ranges.
 
 References between tables, overlaps and other meaning are checked afterwards in
-:mod:`playout.scenario`; this schema catches unknown keys, missing keys, wrong
-types and values out of range, and lets :func:`playout.scenario.load_scenario`
+:mod:`playout.scenario.loader`; this schema catches unknown keys, missing keys, wrong
+types and values out of range, and lets :func:`playout.scenario.loader.load_scenario`
 report all of them.
 
 Every number, duration and list in a scenario has a range, so that nothing
@@ -14,8 +14,8 @@ keyword of our own, ``durationRange`` (milliseconds); the rest is JSON Schema.
 import typing
 from typing import Any
 
-from .events import FailoverReason, Transition
-from .stationtime import parse_duration
+from ..protocol.events import FailoverReason, Transition
+from ..protocol.stationtime import parse_duration
 
 MIN_SPEED = 0.001
 """Station seconds per wall second, at least: a minute of station time in 17 hours. Below it the

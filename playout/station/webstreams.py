@@ -9,8 +9,8 @@ so a flapping primary cannot make the station flap).
 
 import attrs
 
-from .events import FailoverReason, HealthStatus
-from .scenario import Webstream
+from ..protocol.events import FailoverReason, HealthStatus
+from ..scenario.loader import Webstream
 
 
 @attrs.define

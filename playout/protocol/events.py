@@ -3,7 +3,7 @@
 Field names, order and JSON types follow ``websocket-events.txt``; where the page
 is silent (the live ``now_playing`` variant, the periodic ``health`` status, the
 failover reasons) the choice is recorded in ``docs/protocol.md``. The JSON
-Schemas in :mod:`playout.schemas` are derived from these classes, so this module
+Schemas in :mod:`playout.protocol.schemas` are derived from these classes, so this module
 is the single source of truth for the payloads.
 """
 

@@ -21,10 +21,18 @@ from typing import Any, Literal
 import attrs
 import jsonschema
 
-from . import inputs
+from ..protocol import inputs
+from ..protocol.stationtime import (
+    DURATION_HINT,
+    StationClock,
+    format_duration,
+    parse_duration,
+    parse_instant,
+    shown,
+)
+from ..station.lockouts import Lockouts
 from .library import generate_catalog
-from .lockouts import Lockouts
-from .scenario_schema import (
+from .schema import (
     DOCUMENT_SCHEMA,
     MAX_FILE_BYTES,
     MAX_NESTING,
@@ -32,14 +40,6 @@ from .scenario_schema import (
     TIMELINE_ACTIONS,
     TIMELINE_ENTRY_COMMON,
     timeline_action_schema,
-)
-from .stationtime import (
-    DURATION_HINT,
-    StationClock,
-    format_duration,
-    parse_duration,
-    parse_instant,
-    shown,
 )
 
 DAY_MS = 86_400_000
@@ -180,7 +180,7 @@ class LimitRule:
 
 HARBOR_LIMIT_RULES = (
     # One address must never lock a mount: it is itself locked out before it reaches the
-    # mount's count, and for longer than the window its failures count in (see playout.lockouts).
+    # mount's count, and for longer than the window its failures count in (see playout.station.lockouts).
     LimitRule("mount_failures", "greater than", "address_failures", "less than", operator.gt),
     LimitRule("address_lockout_seconds", "at least", "failure_window_seconds", "at most", operator.ge),
     LimitRule("max_pending_per_address", "at most", "max_pending", "at least", operator.le),

@@ -3,12 +3,12 @@
 Four modules reach into these libraries' internals, as of the minor versions
 pyproject.toml pins (hypercorn 0.18, quart 0.22, quart-trio 0.12):
 
-- server/transport.py walks from a WebSocket's ASGI ``send`` to Hypercorn's
+- server/transport/socket_writer.py walks from a WebSocket's ASGI ``send`` to Hypercorn's
   ``TCPServer`` and puts its writer in place of the connection's stream (the
   fast path), and forgets the client's compression offer in Hypercorn's handshake;
-- server/hypercorn_errors.py replaces two ``_send_error_response`` methods;
-- server/hypercorn_cycles.py wraps ``TCPServer.run`` and drops two of its attributes;
-- server/websocket_connection.py subclasses Quart-Trio's WebSocket connection.
+- server/transport/hypercorn_errors.py replaces two ``_send_error_response`` methods;
+- server/transport/hypercorn_cycles.py wraps ``TCPServer.run`` and drops two of its attributes;
+- server/transport/one_task_websocket.py subclasses Quart-Trio's WebSocket connection.
 
 Each falls back on its own when what it needs is not there, silently. So
 :func:`check` looks at every piece before the first connection: a method by its
@@ -35,7 +35,7 @@ from hypercorn.trio.worker_context import WorkerContext
 from quart.asgi import ASGIWebsocketConnection
 from quart_trio.asgi import TrioASGIWebsocketConnection
 
-from .transport import connection_behind
+from .socket_writer import connection_behind
 
 log = logging.getLogger("grimnir_sim.server")
 WRITTEN_AGAINST = {"hypercorn": "0.18", "quart": "0.22", "quart-trio": "0.12"}

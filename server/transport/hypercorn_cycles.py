@@ -15,7 +15,7 @@ group has ended, the socket is closed, nothing of the connection runs any
 more), the connection drops its protocol: the cycle is broken and the whole
 connection is freed at once, frozen or not. When ``TCPServer.run`` is not
 there (another Hypercorn), nothing is replaced (the startup check,
-server/internals.py, says so); the collector policy then finds the
+server/transport/internals.py, says so); the collector policy then finds the
 connections lingering and collects them as before.
 """
 
@@ -42,7 +42,7 @@ def _breaking_cycles(run: Callable[[TCPServer], Awaitable[None]]) -> Callable[[T
 
 def install() -> bool:
     """Make every Hypercorn connection let go of its protocol when it ends; False when it cannot
-    (server/internals.py warns)."""
+    (server/transport/internals.py warns)."""
     run = getattr(TCPServer, "run", None)
     if not callable(run):
         return False

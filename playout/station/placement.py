@@ -14,8 +14,8 @@ from typing import Literal
 
 import attrs
 
-from .scenario import DAY_MS, WEEK_MS, Scenario
-from .stationtime import DURATION_HINT, format_duration, parse_duration
+from ..protocol.stationtime import DURATION_HINT, format_duration, parse_duration
+from ..scenario.loader import DAY_MS, WEEK_MS, Scenario
 
 Clock = Literal["wall", "scenario"]
 CLOCKS: tuple[Clock, ...] = ("wall", "scenario")

@@ -1,7 +1,7 @@
 """The trio driver: one task owns the core, sleeps until its next deadline, takes requests.
 
 Station time = the entry point + elapsed station milliseconds, where elapsed is
-trio's clock times ``speed``; a :class:`~playout.placement.Placement` says where the
+trio's clock times ``speed``; a :class:`~playout.station.placement.Placement` says where the
 station enters its scenario and which instant the wire shows (the scenario's own
 calendar by default, the wall clock for a served station). Under
 ``trio.testing.MockClock(autojump_threshold=0)`` the clock jumps straight to the
@@ -22,12 +22,12 @@ from typing import Any, Literal
 import attrs
 import trio
 
-from . import inputs
-from .core import Emitted, InputRejected, Playout
-from .events import HealthStatusReport
-from .placement import Placement
+from ..protocol import inputs
+from ..protocol.events import HealthStatusReport
+from ..scenario.loader import Scenario
+from ..station.core import Emitted, InputRejected, Playout
+from ..station.placement import Placement
 from .probes import probe_webstreams
-from .scenario import Scenario
 
 Publish = Callable[[list[Emitted]], None]
 

@@ -11,13 +11,13 @@ from typing import IO, NoReturn
 import trio
 import trio.testing
 
-from . import wire
-from .catalog import Catalog, UnknownScenario, find_catalog, load_catalog, looks_like_a_path
-from .core import Emitted
-from .events import EVENT_TYPES
+from ..protocol import wire
+from ..protocol.events import EVENT_TYPES
+from ..protocol.stationtime import DURATION_HINT, format_duration, parse_duration
+from ..scenario.catalog import Catalog, UnknownScenario, find_catalog, load_catalog, looks_like_a_path
+from ..scenario.loader import Scenario, ScenarioError, load_scenario
+from ..station.core import Emitted
 from .runner import StationRunner
-from .scenario import Scenario, ScenarioError, load_scenario
-from .stationtime import DURATION_HINT, format_duration, parse_duration
 from .textlog import TextLog
 
 EXIT_USAGE = 2

@@ -1,0 +1,4 @@
+"""The station's rules and state: ladder, webstream health, schedule, timeline, the core.
+
+Pure: no trio, no clock, no I/O.
+"""

@@ -16,7 +16,7 @@ from .app import create_app
 from .hub import GOING_AWAY, INTERNAL_ERROR
 from .service import ServingProcess
 from .shutdown import GRACEFUL_SECONDS
-from .transport import hypercorn_cycles, hypercorn_errors, internals
+from .transport import hypercorn_cycles, hypercorn_eof, hypercorn_errors, internals
 from .transport.socket_writer import MAX_CLIENT_MESSAGE, with_socket_writers
 from .transport.unread_bodies import read_request_bodies
 
@@ -62,6 +62,8 @@ async def serve(
         hypercorn_errors.install()
     if checked.offers(internals.CYCLES):
         hypercorn_cycles.install()
+    if checked.offers(internals.EOF_CLOSE):
+        hypercorn_eof.install()
     config = hypercorn.config.Config()
     listener = _listening_socket(host, port, service.settings.send_timeout_seconds)
     config.bind = [f"fd://{listener.detach()}"]  # Hypercorn owns the descriptor from here

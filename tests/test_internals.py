@@ -112,6 +112,9 @@ REMOVALS = {
     f"{internals.TCP_SERVER}.run keeping .protocol and ._task_group": lambda mp: mp.setattr(
         TCPServer, "run", _does_nothing
     ),
+    f"{internals.TCP_SERVER}._read_data, ._idle_timeout, .idle_task and ._initiate_server_close": (
+        lambda mp: mp.delattr(TCPServer, "_idle_timeout")
+    ),
     f"{internals.TRIO_WEBSOCKET} setting send_channel and receive_channel": lambda mp: mp.setattr(
         TrioASGIWebsocketConnection, "__init__", _channels_elsewhere
     ),

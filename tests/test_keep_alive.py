@@ -104,6 +104,21 @@ def test_no_socket_outlives_a_client_that_left(server):
     assert server.http.get("/api/v1/health").json() == {"status": "ok"}
 
 
+def test_an_idle_connection_the_client_leaves_is_closed_at_once(server):
+    # Regression (issue 11, M1): Hypercorn left the server's side of an idle keep-alive connection
+    # open (CLOSE-WAIT) until its 5 s keep-alive timeout once the client had closed its side, as
+    # every HTTP client pool does when it lets a connection go.
+    for _ in range(10):
+        with socket.create_connection(server.address, timeout=5) as client:
+            client.sendall(FOLLOW_UP)
+            received = b""
+            while b'{"status":"ok"}' not in received:
+                received += client.recv(65536)
+            client.shutdown(socket.SHUT_WR)
+            client.settimeout(2.5)  # half of the keep-alive timeout the server used to wait out
+            assert client.recv(65536) == b"", "the server answered nothing more, yet did not close"
+
+
 def test_complete_requests_keep_their_connection():
     # Regression (review): every answer said Connection: close, GETs included, because the app
     # answered before the body reader had seen the (empty, complete) body: no keep-alive at all.

@@ -1,6 +1,6 @@
 """What the fast path and its patches take from Hypercorn, Quart and Quart-Trio, checked at startup.
 
-Four modules reach into these libraries' internals, as of the minor versions
+Five modules reach into these libraries' internals, as of the minor versions
 pyproject.toml pins (hypercorn 0.18, quart 0.22, quart-trio 0.12):
 
 - server/transport/socket_writer.py walks from a WebSocket's ASGI ``send`` to Hypercorn's
@@ -8,6 +8,7 @@ pyproject.toml pins (hypercorn 0.18, quart 0.22, quart-trio 0.12):
   fast path), and forgets the client's compression offer in Hypercorn's handshake;
 - server/transport/hypercorn_errors.py replaces two ``_send_error_response`` methods;
 - server/transport/hypercorn_cycles.py wraps ``TCPServer.run`` and drops two of its attributes;
+- server/transport/hypercorn_eof.py wraps ``TCPServer._read_data`` and ``TCPServer._idle_timeout``;
 - server/transport/one_task_websocket.py subclasses Quart-Trio's WebSocket connection.
 
 Each falls back on its own when what it needs is not there, silently. So
@@ -44,6 +45,7 @@ FAST_PATH = "the fast path is off (events go through Quart's websocket.send)"
 NO_COMPRESSION = "a client's compression offer is no longer refused"
 ERROR_BODIES = "Hypercorn's own 400/431 answers keep their empty bodies"
 CYCLES = "closed connections wait for the cyclic collector"
+EOF_CLOSE = "an idle keep-alive connection the client closed stays in CLOSE-WAIT for 5 s"
 ONE_TASK = "each WebSocket runs as Quart-Trio's two tasks"
 
 
@@ -188,6 +190,16 @@ PIECES: tuple[tuple[str, str, Callable[[], bool]], ...] = (
         f"{TCP_SERVER}.run keeping .protocol and ._task_group",
         CYCLES,
         lambda: _method(TCPServer, "run") and _refers_to(TCPServer.run, "protocol", "_task_group"),
+    ),
+    (
+        f"{TCP_SERVER}._read_data, ._idle_timeout, .idle_task and ._initiate_server_close",
+        EOF_CLOSE,
+        lambda: (
+            _method(TCPServer, "_read_data")
+            and _method(TCPServer, "_initiate_server_close")
+            and _method(TCPServer, "_idle_timeout")
+            and "idle_task" in vars(_tcp_server(None))
+        ),
     ),
     (f"{TRIO_WEBSOCKET} setting send_channel and receive_channel", ONE_TASK, _quart_trio_channels),
     (

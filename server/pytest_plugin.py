@@ -165,15 +165,11 @@ class Station:
     async def _run_until(self, target_ms: int, stop: Callable[[], bool] | None = None) -> None:
         """Let station time reach ``target_ms``, or stop early once ``stop()`` holds."""
         if self.runner.manual_clock:
-            core = self.runner.core
             # One instant at a time, so an expectation met early stops the clock there.
             while self.now_ms < target_ms and not (stop and stop()):
-                upcoming = core.next_deadline()
-                step_to = target_ms if upcoming is None else min(upcoming, target_ms)
-                await self.runner.advance(step_to - self.now_ms)
+                await self.runner.step_toward(target_ms)
             return
-        deadline = self.runner._clock_at(target_ms)
-        with trio.move_on_at(deadline):
+        with trio.move_on_at(self.runner.trio_time_at(target_ms)):
             while not (stop and stop()):
                 await self._arrived.wait()
 

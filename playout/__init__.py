@@ -1,6 +1,7 @@
 """grimnir-sim's station: a pure playout core and its trio runner (no web imports).
 
-``server`` imports only what is exported here.
+``server`` imports only what is exported here, and the test station from :mod:`playout.testing`
+(which this package does not import: a station that only serves has no use for it).
 """
 
 from .drivers.runner import StationRunner

@@ -6,7 +6,8 @@ Installed with grimnir-sim (entry point ``pytest11``); needs pytest-trio. Two fi
     Runs scenarios in process in virtual time: station time moves only when the
     test waits (``expect``, ``advance``), instant by instant, so a week passes in
     well under a second whatever trio clock the test runs on.
-    ``await grimnir.start(scenario)`` returns a :class:`Station`.
+    ``await grimnir.start(scenario)`` returns a :class:`playout.testing.Station`
+    (``playout.testing.open_station`` gives the same without pytest).
 
 ``grimnir_server``
     Serves a scenario on a free loopback port in real time, with a manual station
@@ -17,37 +18,19 @@ A scenario is a catalog name (``"dj-takeover"``), a path, TOML text, or a
 :class:`playout.Scenario`. See docs/testing.md for a worked example.
 """
 
-import difflib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import partial
-from pathlib import Path
 from typing import Any
 
-import attrs
-import orjson
 import pytest
 import trio
 
-from playout import (
-    Emitted,
-    Scenario,
-    StationRunner,
-    find_catalog,
-    inputs,
-    load_catalog,
-    load_scenario,
-    parse_duration,
-    parse_scenario,
-    wire,
-)
+from playout.testing import UPDATE_ENV, ScenarioLike, Station, as_scenario, start_station
 
 from .auth import SigningKey, mint
 from .serve import RunningServer, serve
 from .service import ServerSettings, StationService
-
-UPDATE_ENV = "GRIMNIR_UPDATE_GOLDEN"
-_AROUND = 5
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,294 +44,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "grimnir: a test of a grimnir-sim scenario")
-
-
-@attrs.frozen
-class Recorded:
-    """One event as a client would get it, with the station time it was emitted at."""
-
-    at_ms: int
-    at: str
-    type: str
-    payload: dict[str, Any]
-
-    def line(self) -> str:
-        return orjson.dumps({"at": self.at, "type": self.type, "payload": self.payload}).decode()
-
-
-@attrs.frozen
-class Match:
-    """An expected event: its type, and payload fields that must be equal (or satisfy a callable)."""
-
-    type: str
-    fields: dict[str, Any] = attrs.Factory(dict)
-
-    def matches(self, event: Recorded) -> bool:
-        if event.type != self.type:
-            return False
-        for key, wanted in self.fields.items():
-            if key not in event.payload:
-                return False
-            got = event.payload[key]
-            if not (wanted(got) if callable(wanted) else got == wanted):
-                return False
-        return True
-
-    def __str__(self) -> str:
-        if not self.fields:
-            return self.type
-        shown = ", ".join(f"{k}={'<check>' if callable(v) else repr(v)}" for k, v in self.fields.items())
-        return f"{self.type} ({shown})"
-
-
-def event(type_: str, **fields: Any) -> Match:
-    """``event("dj_connect", username="DJ Mike")``: a type and payload fields to match."""
-    return Match(type_, fields)
-
-
-Expected = str | Match | tuple[str, dict[str, Any]]
-
-
-def _as_match(expected: Expected) -> Match:
-    if isinstance(expected, Match):
-        return expected
-    if isinstance(expected, str):
-        return Match(expected)
-    return Match(expected[0], dict(expected[1]))
-
-
-def _duration_ms(value: str | int | float) -> int:
-    return parse_duration(value)
-
-
-class Station:
-    """A running scenario: its recorded events, ways to drive it, and assertions."""
-
-    def __init__(self, runner: StationRunner, *, update_golden: bool = False) -> None:
-        self.runner = runner
-        self.scenario: Scenario = runner.scenario
-        self.events: list[Recorded] = []
-        self._cursor = 0
-        self._arrived = trio.Event()
-        self._update_golden = update_golden
-
-    # -- recording ---------------------------------------------------------------------------
-
-    def record(self, batch: list[Emitted]) -> None:
-        stamp = self.scenario.clock.stamp
-        for emitted in batch:
-            message = wire.to_message(emitted.event)
-            self.events.append(
-                Recorded(emitted.at_ms, stamp(emitted.at_ms), message["type"], message["payload"])
-            )
-        if batch:
-            self._arrived.set()
-            self._arrived = trio.Event()
-
-    @property
-    def now_ms(self) -> int:
-        return self.runner.station_now_ms()
-
-    @property
-    def now(self) -> str:
-        return self.scenario.clock.stamp(self.now_ms)
-
-    def of_type(self, *types: str) -> list[Recorded]:
-        return [e for e in self.events if e.type in types]
-
-    # -- time ----------------------------------------------------------------------------------
-
-    async def advance(self, duration: str | int | float) -> None:
-        """Let ``duration`` of station time pass (``"90s"``, ``"15m"``, or seconds)."""
-        await self._run_until(self.now_ms + _duration_ms(duration))
-
-    async def _run_until(self, target_ms: int, stop: Callable[[], bool] | None = None) -> None:
-        """Let station time reach ``target_ms``, or stop early once ``stop()`` holds."""
-        if self.runner.manual_clock:
-            core = self.runner.core
-            # One instant at a time, so an expectation met early stops the clock there.
-            while self.now_ms < target_ms and not (stop and stop()):
-                upcoming = core.next_deadline()
-                step_to = target_ms if upcoming is None else min(upcoming, target_ms)
-                await self.runner.advance(step_to - self.now_ms)
-            return
-        deadline = self.runner._clock_at(target_ms)
-        with trio.move_on_at(deadline):
-            while not (stop and stop()):
-                await self._arrived.wait()
-
-    # -- driving (the same operations as the control API) ---------------------------------------
-
-    def _station_key(self, station: str | None) -> str:
-        if station is not None:
-            return station
-        if len(self.scenario.stations) != 1:
-            raise ValueError("this scenario has several stations: name one with station=")
-        return self.scenario.stations[0].key
-
-    async def submit(self, given: inputs.Input) -> list[Recorded]:
-        """Apply any input now; return the events it produced."""
-        before = len(self.events)
-        await self.runner.submit(given)
-        return self.events[before:]
-
-    async def connect_dj(self, dj: str, *, station: str | None = None, **options: Any) -> list[Recorded]:
-        return await self.submit(inputs.ConnectDj(station=self._station_key(station), dj=dj, **options))
-
-    async def disconnect_dj(self, dj: str, *, station: str | None = None) -> list[Recorded]:
-        return await self.submit(inputs.DisconnectDj(station=self._station_key(station), dj=dj))
-
-    async def url_down(
-        self, webstream: str, url: int = 0, reason: str = "connection_timeout"
-    ) -> list[Recorded]:
-        return await self.submit(inputs.UrlDown(webstream=webstream, url=url, reason=reason))  # type: ignore[arg-type]
-
-    async def url_up(self, webstream: str, url: int = 0) -> list[Recorded]:
-        return await self.submit(inputs.UrlUp(webstream=webstream, url=url))
-
-    async def emergency(self, media: str, *, station: str | None = None) -> list[Recorded]:
-        return await self.submit(inputs.InsertEmergency(station=self._station_key(station), media=media))
-
-    async def override(self, name: str, *, station: str | None = None, **source: Any) -> list[Recorded]:
-        return await self.submit(
-            inputs.StartOverride(station=self._station_key(station), name=name, **source)
-        )
-
-    async def release(
-        self, target: str, name: str | None = None, *, station: str | None = None
-    ) -> list[Recorded]:
-        given = inputs.Release(station=self._station_key(station), target=target, name=name)  # type: ignore[arg-type]
-        return await self.submit(given)
-
-    async def skip(self, *, station: str | None = None) -> list[Recorded]:
-        return await self.submit(inputs.Skip(station=self._station_key(station)))
-
-    # -- assertions ----------------------------------------------------------------------------
-
-    async def expect(
-        self, expected: Iterable[Expected], *, within: str | int | float = "5s", strict: bool = False
-    ) -> list[Recorded]:
-        """Wait until these events have happened, in this order, within ``within`` of station time.
-
-        Matching starts after the last event a previous ``expect`` matched. Other
-        events may come between, unless ``strict`` (then they must be consecutive).
-        Returns the matched events; on failure the message shows what was
-        expected, what arrived, and the log around it.
-        """
-        matchers = [_as_match(e) for e in expected]
-        if not matchers:
-            raise ValueError("expect needs at least one event")
-        start_ms = self.now_ms
-        deadline = start_ms + _duration_ms(within)
-        found: list[int] = []
-
-        def complete() -> bool:
-            nonlocal found
-            found = self._find(matchers, strict)
-            return len(found) == len(matchers)
-
-        if not complete():
-            await self._run_until(deadline, complete)
-        if complete():
-            self._cursor = found[-1] + 1
-            return [self.events[i] for i in found]
-        raise AssertionError(self._explain(matchers, found, start_ms, deadline, strict))
-
-    def _find(self, matchers: list[Match], strict: bool) -> list[int]:
-        events = self.events
-        if not strict:
-            found: list[int] = []
-            for index in range(self._cursor, len(events)):
-                if len(found) < len(matchers) and matchers[len(found)].matches(events[index]):
-                    found.append(index)
-            return found
-        best: list[int] = []
-        for first in range(self._cursor, len(events)):
-            run = []
-            for offset, matcher in enumerate(matchers):
-                index = first + offset
-                if index >= len(events) or not matcher.matches(events[index]):
-                    break
-                run.append(index)
-            if len(run) == len(matchers):
-                return run
-            best = max(best, run, key=len)
-        return best
-
-    def _explain(
-        self, matchers: list[Match], found: list[int], start_ms: int, deadline: int, strict: bool
-    ) -> str:
-        stamp = self.scenario.clock.stamp
-        order = "consecutively" if strict else "in this order"
-        lines = [f"expected {order} by {stamp(deadline)} (waited from {stamp(start_ms)}):"]
-        for position, matcher in enumerate(matchers):
-            if position < len(found):
-                lines.append(f"  ✓ {matcher}  at {self.events[found[position]].at}")
-            else:
-                lines.append(f"  ✗ {matcher}  {'not seen' if position == len(found) else 'not reached'}")
-        arrived = self.events[self._cursor :]
-        lines.append(f"arrived since the last match ({len(arrived)}):")
-        lines += [f"  {e.at} {e.type} {orjson.dumps(e.payload).decode()}" for e in arrived[:40]] or [
-            "  (nothing)"
-        ]
-        if len(arrived) > 40:
-            lines.append(f"  … and {len(arrived) - 40} more")
-        before = self.events[max(0, self._cursor - _AROUND) : self._cursor]
-        if before:
-            lines.append(f"the {len(before)} events before them:")
-            lines += [f"  {e.at} {e.type}" for e in before]
-        return "\n".join(lines)
-
-    async def expect_quiet(self, duration: str | int | float, *, types: Iterable[str] | None = None) -> None:
-        """Let ``duration`` pass and assert that nothing (of ``types``) happened meanwhile."""
-        wanted = set(types) if types is not None else None
-        start = len(self.events)
-        start_at = self.now
-        await self.advance(duration)
-        happened = [e for e in self.events[start:] if wanted is None or e.type in wanted]
-        if happened:
-            shown = "\n".join(f"  {e.at} {e.type} {orjson.dumps(e.payload).decode()}" for e in happened[:20])
-            raise AssertionError(
-                f"expected nothing from {start_at} to {self.now}, but got {len(happened)}:\n{shown}"
-            )
-        self._cursor = len(self.events)
-
-    # -- golden logs -----------------------------------------------------------------------------
-
-    def log(self) -> str:
-        """The whole log, one JSON line per event with its station time (``at``)."""
-        return "".join(e.line() + "\n" for e in self.events)
-
-    def assert_golden(self, path: str | Path) -> None:
-        """Compare the log with a recorded one; record it only when asked to update.
-
-        A missing file fails, like a different one: a test whose golden log was never
-        committed must not pass (record it with ``--grimnir-update-golden``).
-        """
-        path = Path(path)
-        current = self.log()
-        if self._update_golden:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(current, encoding="utf-8")
-            return
-        if not path.exists():
-            raise AssertionError(
-                f"no golden log at {path}: record this run's with pytest --grimnir-update-golden "
-                f"(or {UPDATE_ENV}=1), read it, and commit it"
-            )
-        golden = path.read_text(encoding="utf-8")
-        if golden == current:
-            return
-        diff = list(
-            difflib.unified_diff(
-                golden.splitlines(), current.splitlines(), f"{path} (golden)", "this run", lineterm="", n=2
-            )
-        )
-        shown = "\n".join(diff[:80]) + (f"\n… {len(diff) - 80} more diff lines" if len(diff) > 80 else "")
-        raise AssertionError(
-            f"the event log differs from {path}:\n{shown}\n"
-            f"(if the change is intended: pytest --grimnir-update-golden, or {UPDATE_ENV}=1)"
-        )
 
 
 class ServedStation(Station):
@@ -370,19 +65,6 @@ class ServedStation(Station):
         return f"{self.events_url}?{query}"
 
 
-def _scenario(scenario: str | Path | Scenario) -> Scenario:
-    if isinstance(scenario, Scenario):
-        return scenario
-    text = str(scenario)
-    if "[scenario]" in text:
-        return parse_scenario(text, "<inline scenario>")
-    catalog_path = find_catalog()
-    if catalog_path is None:
-        return load_scenario(text)
-    # An unknown name raises UnknownScenario, listing the catalog's names.
-    return load_scenario(load_catalog(catalog_path).resolve(text))
-
-
 def _update_golden(config: pytest.Config) -> bool:
     return bool(config.getoption("--grimnir-update-golden") or os.environ.get(UPDATE_ENV))
 
@@ -394,18 +76,8 @@ class Simulator:
         self._nursery = nursery
         self._update_golden = update_golden
 
-    async def start(self, scenario: str | Path | Scenario) -> Station:
-        loaded = _scenario(scenario)
-        station: Station | None = None
-
-        def record(batch: list[Emitted]) -> None:
-            assert station is not None
-            station.record(batch)
-
-        runner = StationRunner(loaded, record, manual_clock=True, real_probes=False)
-        station = Station(runner, update_golden=self._update_golden)
-        await self._nursery.start(runner.run)
-        return station
+    async def start(self, scenario: ScenarioLike) -> Station:
+        return await start_station(self._nursery, scenario, update_golden=self._update_golden)
 
 
 class ServerFactory:
@@ -417,14 +89,14 @@ class ServerFactory:
 
     async def serve(
         self,
-        scenario: str | Path | Scenario,
+        scenario: ScenarioLike,
         *,
         manual_clock: bool = True,
         speed: float | None = None,
         settings: ServerSettings | None = None,
         roles: Iterable[str] = ("admin",),
     ) -> ServedStation:
-        loaded = _scenario(scenario)
+        loaded = as_scenario(scenario)
         key = SigningKey.generate()
         service = StationService(loaded, key, settings, speed=speed, manual_clock=manual_clock)
         running = await self._nursery.start(partial(serve, service, host="127.0.0.1", port=0))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from playout import load_catalog
-from server.pytest_plugin import UPDATE_ENV
+from playout.testing import UPDATE_ENV
 from tests.support import ROOT
 
 GOLDEN = Path(__file__).parent / "golden"

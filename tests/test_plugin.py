@@ -8,7 +8,8 @@ from trio_websocket import open_websocket_url
 
 from playout import UnknownScenario, load_catalog
 from playout.scenario.catalog import CATALOG_ENV
-from server.pytest_plugin import Simulator, event
+from playout.testing import event
+from server.pytest_plugin import Simulator
 from tests.support import HITS_ALL_DAY, ROOT, focused_text
 
 INLINE = focused_text(HITS_ALL_DAY)
@@ -107,7 +108,7 @@ def test_failure_messages_show_expected_arrived_and_around(pytester):
         f"""
 import os
 os.chdir({str(ROOT)!r})
-from server.pytest_plugin import event
+from playout.testing import event
 
 async def test_wrong(grimnir):
     station = await grimnir.start("dj-takeover")

@@ -70,6 +70,42 @@ async def test_speed_scales_station_time(autojump_clock):
     assert trio.current_time() - start == pytest.approx(60)  # an hour of station time in a minute
 
 
+async def test_a_manual_clock_steps_to_each_deadline_and_no_further():
+    published = []
+    runner = StationRunner(shipped("dj-takeover"), published.extend, manual_clock=True, real_probes=False)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(runner.run)
+        with pytest.raises(RuntimeError, match="no trio time"):
+            StationRunner(shipped("dj-takeover"), published.extend).trio_time_at(0)
+        # One instant per step: the next track at +3m, then the DJ at +5m, each with its events.
+        first = await runner.step_toward(3_600_000)
+        assert runner.station_now_ms() == 180_000
+        assert [(e.at_ms, e.event.TYPE) for e in first] == [(180_000, "now_playing")]
+        second = await runner.step_toward(3_600_000)
+        assert [e.event.TYPE for e in second] == ["dj_connect", "live.handover", "now_playing"]
+        assert runner.station_now_ms() == 300_000
+        # A target before the next deadline is where the step ends, with nothing happening.
+        assert await runner.step_toward(310_000) == []
+        assert runner.station_now_ms() == 310_000
+        with pytest.raises(ValueError, match="past 0 ms"):
+            await runner.step_toward(0)
+        assert published[-len(second) :] == second
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_running_clock_is_not_stepped_and_maps_station_time_to_trio_time(autojump_clock):
+    runner = StationRunner(focused(HITS_ALL_DAY), lambda batch: None, speed=60)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(runner.run)
+        start = trio.current_time()
+        assert runner.trio_time_at(3_600_000) == pytest.approx(start + 60)  # an hour at speed 60
+        with pytest.raises(InputRejected, match="runs by itself"):
+            await runner.step_toward(3_600_000)
+        await trio.sleep_until(runner.trio_time_at(3_600_000))
+        assert runner.station_now_ms() == 3_600_000
+        nursery.cancel_scope.cancel()
+
+
 def test_a_week_gives_the_same_log_every_run():
     scenario = shipped("community-week")
     first = b"".join(wire.encode(e.event) for e in Playout(scenario).advance(scenario.duration_ms))

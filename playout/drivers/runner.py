@@ -9,8 +9,10 @@ next deadline, so a simulated week runs in about half a second; in real time the
 same code paces itself by the wall clock. With ``manual_clock`` station time
 stands still until :meth:`StationRunner.advance`.
 
-Every other task talks to the core through :meth:`submit`, :meth:`advance` and
-:meth:`snapshot`; the owning task serves them one at a time, in arrival order.
+Every other task talks to the core through :meth:`submit`, :meth:`advance` (or
+:meth:`step_toward`, one instant at a time) and :meth:`snapshot`; the owning task serves
+them one at a time, in arrival order. :meth:`trio_time_at` says when, on trio's clock,
+a running station reaches a given station time.
 """
 
 import math
@@ -101,8 +103,14 @@ class StationRunner:
             "repeats": self.repeats,
         }
 
-    def _clock_at(self, station_ms: int) -> float:
-        assert self._t0 is not None
+    def trio_time_at(self, station_ms: int) -> float:
+        """The trio clock's time at which station time reaches ``station_ms``, once :meth:`run` has begun.
+
+        A deadline for ``trio.move_on_at`` when the clock runs by itself (with a manual clock
+        station time does not follow trio's).
+        """
+        if self._t0 is None:
+            raise RuntimeError("the runner has not started: station time has no trio time yet")
         return self._t0 + (station_ms - self._base_ms) / 1000 / self.speed
 
     async def _ask(self, request: _Request) -> _Request:
@@ -123,11 +131,28 @@ class StationRunner:
 
     async def advance(self, by_ms: int) -> list[Emitted]:
         """With a manual clock, move station time forward by ``by_ms``; return what happened."""
+        self._refuse_unless_manual()
+        return (await self._ask(_Request("advance", by_ms=by_ms))).emitted
+
+    async def step_toward(self, target_ms: int) -> list[Emitted]:
+        """With a manual clock, move to the next deadline or to ``target_ms``, whichever comes first.
+
+        Returns what happened. One instant per call, so a caller waiting for something (the test
+        station's ``expect``) can stop the clock at the instant it happens, not at ``target_ms``.
+        """
+        self._refuse_unless_manual()
+        now_ms = self.station_now_ms()
+        if target_ms < now_ms:
+            raise ValueError(f"station time is already at {now_ms} ms, past {target_ms} ms")
+        upcoming = self.core.next_deadline()
+        step_ms = target_ms if upcoming is None else min(upcoming, target_ms)
+        return (await self._ask(_Request("advance", by_ms=step_ms - now_ms))).emitted
+
+    def _refuse_unless_manual(self) -> None:
         if not self.manual_clock:
             raise InputRejected(
                 "conflict", "the station clock runs by itself; only a manual clock is advanced"
             )
-        return (await self._ask(_Request("advance", by_ms=by_ms))).emitted
 
     async def snapshot(self) -> dict[str, Any]:
         """The core's state, brought up to the current station time first."""
@@ -167,7 +192,7 @@ class StationRunner:
             )
             if final:
                 deadline = until_ms
-            wake_at = math.inf if deadline is None else self._clock_at(deadline)
+            wake_at = math.inf if deadline is None else self.trio_time_at(deadline)
             request = None
             with trio.move_on_at(wake_at):
                 request = await self._receive.receive()
@@ -214,7 +239,7 @@ class StationRunner:
             if late.at_ms == period_ms and isinstance(late.event, HealthStatusReport)
         ]
         if self._t0 is not None:
-            self._t0 = self._clock_at(period_ms)
+            self._t0 = self.trio_time_at(period_ms)
         self._base_ms = 0
         self.core = Playout(self.scenario, anchor=old.clock.instant(period_ms))
         self.repeats += 1

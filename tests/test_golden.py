@@ -2,8 +2,7 @@
 
 A deliberate change of behaviour shows up as a readable diff here; after checking
 it, rerun with --grimnir-update-golden (or GRIMNIR_UPDATE_GOLDEN=1) and commit.
-A missing golden file fails here unless that flag is given (the plugin itself
-records a missing file: here a scenario without its file would pass unpinned).
+A missing golden file fails unless that flag is given, so no scenario passes unpinned.
 """
 
 import os

@@ -1,8 +1,9 @@
 """Timeline actions, one declaration each: the keys an entry takes and the core inputs it stands for.
 
 Everything else about an action derives from :data:`TIMELINE_ACTIONS`: the scenario's JSON Schema
-(:mod:`playout.scenario.schema`) and the builder of the timeline (:mod:`playout.scenario.timing`).
-A new action is one :class:`Action` here and its handler in the core.
+(:mod:`playout.scenario.schema`), the builder of the timeline (:mod:`playout.scenario.timing`) and,
+where a control endpoint takes the same fields, its body's schema (server/api.py). A new action is
+one :class:`Action` here and its handler in the core.
 """
 
 import typing
@@ -45,6 +46,13 @@ class Action:
     def inputs(self, refs: References, table: str, entry: dict[str, Any]) -> Made:
         """The inputs ``entry`` stands for, each with its delay after ``at``."""
         return self.make(refs, table, {**self.defaults, **entry})
+
+    def option(self, key: str) -> dict[str, Any]:
+        """One of its keys' schema, with its default when it has one (as a control body documents it)."""
+        schema = dict(self.properties[key])
+        if key in self.defaults:
+            schema["default"] = self.defaults[key]
+        return schema
 
 
 def _dj_connect(refs: References, table: str, entry: dict[str, Any]) -> Made:

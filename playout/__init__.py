@@ -9,8 +9,11 @@ from .protocol import events, inputs, wire
 from .protocol.events import EVENT_CLASSES, EVENT_TYPES, Event
 from .protocol.schemas import envelope_schema, messages_schema, payload_schema
 from .protocol.stationtime import format_duration, parse_duration
+from .scenario.actions import TIMELINE_ACTIONS
 from .scenario.catalog import Catalog, UnknownScenario, find_catalog, load_catalog
-from .scenario.loader import Problem, Scenario, ScenarioError, load_scenario, parse_scenario
+from .scenario.loader import load_scenario, parse_scenario
+from .scenario.model import Scenario
+from .scenario.problems import Problem, ScenarioError
 from .scenario.schema import MAX_SPEED, MIN_SPEED
 from .station.core import Emitted, InputRejected, Notice, Playout
 from .station.placement import CLOCKS, FROM_HINT, EntryPoint, Placement, parse_entry_point, place
@@ -22,6 +25,7 @@ __all__ = [
     "FROM_HINT",
     "MAX_SPEED",
     "MIN_SPEED",
+    "TIMELINE_ACTIONS",
     "Catalog",
     "Emitted",
     "EntryPoint",

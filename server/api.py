@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from playout import EVENT_CLASSES, EVENT_TYPES, events, payload_schema
+from playout import EVENT_CLASSES, EVENT_TYPES, TIMELINE_ACTIONS, events, payload_schema
 from playout.drivers.harbor import HarborCounters
 from playout.protocol.stationtime import DURATION_HINT
 from playout.station.ladder import SourceKind, SourceState
@@ -624,7 +624,7 @@ START_OVERRIDE = API.endpoint(
             "source_id": ID,
             "source_type": {"enum": ["media", "webstream", "live"], "default": "media"},
             "mount_id": ID,
-            "transition_type": {**TRANSITION, "default": "immediate"},
+            "transition_type": TIMELINE_ACTIONS["override"].option("transition"),
             "name": ID,
         },
         ("station_id", "source_id"),
@@ -764,10 +764,10 @@ DJ_CONNECT = API.endpoint(
             **STATION_IN_BODY,
             "dj": ID,
             "source_ip": ID,
-            "transition": {**TRANSITION, "default": "faded"},
-            "priority": {"enum": [1, 2]},
+            "transition": TIMELINE_ACTIONS["dj_connect"].option("transition"),
+            "priority": TIMELINE_ACTIONS["dj_connect"].option("priority"),
         },
-        ("dj",),
+        TIMELINE_ACTIONS["dj_connect"].required,
     ),
     answers={
         200: Answer("The DJ is connected.", DJ_CONNECTED),
@@ -796,7 +796,7 @@ DJ_DISCONNECT = API.endpoint(
             # Not type-checked (connect's is): any value that is no mount's UUID is 404 mount_not_found.
             "mount_id": {"description": MOUNT_ID},
         },
-        ("dj",),
+        TIMELINE_ACTIONS["dj_disconnect"].required,
     ),
     answers={
         200: Answer("The DJ is gone.", DJ_DISCONNECTED),
@@ -824,7 +824,7 @@ WEBSTREAM_URL = API.endpoint(
     ),
     body=Body(
         "Optional; down only: why its checks fail.",
-        {"reason": {**_literal(events.FailoverReason), "default": "connection_timeout"}},
+        {"reason": TIMELINE_ACTIONS["webstream_outage"].option("reason")},
         optional=True,
     ),
     answers={

@@ -8,7 +8,7 @@ import trio
 
 from playout import StationRunner, parse_scenario
 from playout.drivers.harbor import Harbor, HarborLimits
-from playout.scenario.loader import HarborSettings
+from playout.scenario.model import HarborSettings
 from tests.support import ffmpeg_tone
 
 SCENARIO = """

@@ -11,7 +11,7 @@ import trio
 
 from playout import inputs, parse_scenario
 from playout.drivers.harbor import Harbor, HarborLimits, client_key
-from playout.scenario.loader import HARBOR_LIMIT_KEYS
+from playout.scenario.model import HARBOR_LIMIT_KEYS
 from playout.scenario.schema import DOCUMENT_SCHEMA
 from playout.station.lockouts import Lockouts
 from tests.server_support import served

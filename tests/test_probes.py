@@ -14,7 +14,7 @@ import trio
 
 from playout import StationRunner, parse_scenario
 from playout.drivers.probes import check_url
-from playout.scenario.loader import ProbeSettings
+from playout.scenario.model import ProbeSettings
 
 AUDIO_HEAD = b"HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\nicy-metaint: 16000\r\n\r\n"
 SETTINGS = ProbeSettings(kind="http")

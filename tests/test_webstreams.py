@@ -2,7 +2,7 @@
 
 import attrs
 
-from playout.scenario.loader import ProbeSettings, Webstream
+from playout.scenario.model import ProbeSettings, Webstream
 from playout.station.webstreams import AllFailed, Failover, GraceStarted, Recovered, WebstreamHealth
 from tests.support import HITS_ALL_DAY, focused, log
 

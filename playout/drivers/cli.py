@@ -15,7 +15,9 @@ from ..protocol import wire
 from ..protocol.events import EVENT_TYPES
 from ..protocol.stationtime import DURATION_HINT, format_duration, parse_duration
 from ..scenario.catalog import Catalog, UnknownScenario, find_catalog, load_catalog, looks_like_a_path
-from ..scenario.loader import Scenario, ScenarioError, load_scenario
+from ..scenario.loader import load_scenario
+from ..scenario.model import Scenario
+from ..scenario.problems import ScenarioError
 from ..station.core import Emitted
 from .runner import StationRunner
 from .textlog import TextLog

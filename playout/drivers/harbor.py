@@ -44,8 +44,9 @@ import attrs
 import trio
 
 from ..protocol import inputs
-from ..scenario.loader import Dj, HarborLimits, HarborSettings, Mount, Scenario, Station
+from ..scenario.model import Dj, HarborLimits, HarborSettings, Mount, Scenario, Station
 from ..station.core import Emitted, InputRejected
+from ..station.lockouts import Lockouts
 
 log = logging.getLogger("grimnir_sim.harbor")
 
@@ -222,7 +223,7 @@ class Harbor:
         ]
         self._source_user = _digest("source")
         self._pending = _Pending(self.limits)
-        self._lockouts = self.limits.lockouts()
+        self._lockouts = Lockouts.from_limits(self.limits)
         self.counters = HarborCounters()
         self.sources: dict[str, SourceConnection] = {}
         """Connected sources by mount path; a mount is held here from before its first await."""

@@ -21,7 +21,7 @@ import trio
 
 from ..protocol.events import FailoverReason
 from ..protocol.inputs import ProbeResult
-from ..scenario.loader import ProbeSettings, Scenario
+from ..scenario.model import ProbeSettings, Scenario
 
 USER_AGENT = "grimnir-sim-probe"
 _SLACK_SECONDS = 1.0

@@ -26,7 +26,7 @@ import trio
 
 from ..protocol import inputs
 from ..protocol.events import HealthStatusReport
-from ..scenario.loader import Scenario
+from ..scenario.model import Scenario
 from ..station.core import Emitted, InputRejected, Playout
 from ..station.placement import Placement
 from .probes import probe_webstreams

@@ -1,7 +1,7 @@
 """A readable, one-line-per-event timeline for people (``--format text``)."""
 
 from ..protocol import events as ev
-from ..scenario.loader import Scenario
+from ..scenario.model import Scenario
 from ..station.core import Emitted
 
 

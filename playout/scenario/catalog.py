@@ -9,7 +9,8 @@ from typing import Any
 import attrs
 import jsonschema
 
-from .loader import Problem, ScenarioError, read_text, read_toml, suggest
+from .loader import read_text, read_toml
+from .problems import Problem, ScenarioError, suggest
 
 CATALOG_FILE = "scenarios.toml"
 CATALOG_ENV = "GRIMNIR_SIM_CATALOG"

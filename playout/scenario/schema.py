@@ -1,9 +1,10 @@
 """The JSON Schema a scenario file's TOML document must satisfy: structure, types and ranges.
 
-References between tables, overlaps and other meaning are checked afterwards in
-:mod:`playout.scenario.loader`; this schema catches unknown keys, missing keys, wrong
+References between tables, overlaps and other meaning are checked afterwards by
+:mod:`playout.scenario.builder`; this schema catches unknown keys, missing keys, wrong
 types and values out of range, and lets :func:`playout.scenario.loader.load_scenario`
-report all of them.
+report all of them. A timeline entry's own keys are its action's, declared in
+:mod:`playout.scenario.actions`.
 
 Every number, duration and list in a scenario has a range, so that nothing
 ``check`` accepts can crash or stall ``run`` or ``serve`` (docs/scenarios.md has
@@ -11,11 +12,10 @@ the table and the reasons). Durations are strings, so their ranges are the one
 keyword of our own, ``durationRange`` (milliseconds); the rest is JSON Schema.
 """
 
-import typing
 from typing import Any
 
-from ..protocol.events import FailoverReason, Transition
-from ..protocol.stationtime import parse_duration
+from .actions import TIMELINE_ACTIONS
+from .fields import KEY, TEXT, duration, integer
 
 MIN_SPEED = 0.001
 """Station seconds per wall second, at least: a minute of station time in 17 hours. Below it the
@@ -29,9 +29,6 @@ MAX_NESTING = 16
 MAX_RECURRING_PER_DAY = 30_000
 """Health beats, track changes, scripted checks, timeline repeats and schedule refreshes in a day of
 station time, each counted at its worst: a 7-day ``run`` is then at most about 200,000 instants."""
-MAX_INTEGER = 2**63 - 1
-"""TOML's integers are 64-bit; larger ones are refused rather than carried along."""
-MIN_INTEGER = -(2**63)
 
 MAX_STATIONS = 20
 MAX_MOUNTS = 20
@@ -55,28 +52,6 @@ MAX_TRACKED_ADDRESSES = 50_000
 failures (a deque and its times), so some 80 MB at worst, trusted addresses included."""
 
 
-def duration(
-    minimum: str = "0s",
-    maximum: str = "28d",
-    *,
-    longer_than_zero: bool = False,
-    off: bool = False,
-) -> dict[str, Any]:
-    """A duration key's schema: ``minimum`` to ``maximum``; ``off``: ``0s`` is also allowed (it turns
-    the thing off); ``longer_than_zero``: anything above 0 s up to ``maximum``."""
-    limits: dict[str, Any] = {"minimum": parse_duration(minimum), "maximum": parse_duration(maximum)}
-    if longer_than_zero:
-        limits["exclusiveMinimum"] = limits.pop("minimum")
-    if off:
-        limits["off"] = True
-    return {"type": ["string", "number"], "format": "duration", "durationRange": limits}
-
-
-def integer(minimum: int = MIN_INTEGER, maximum: int = MAX_INTEGER) -> dict[str, Any]:
-    """An integer key's schema: ``minimum`` to ``maximum`` (TOML's 64-bit range unless given)."""
-    return {"type": "integer", "minimum": minimum, "maximum": maximum}
-
-
 def _list(items: dict[str, Any], maximum: int, minimum: int = 0) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "array", "items": items, "maxItems": maximum}
     if minimum:
@@ -84,11 +59,7 @@ def _list(items: dict[str, Any], maximum: int, minimum: int = 0) -> dict[str, An
     return schema
 
 
-_KEY = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"}
 _UUID = {"type": "string", "format": "uuid"}
-_TEXT = {"type": "string", "minLength": 1}
-_TRANSITION = {"enum": list(typing.get_args(Transition))}
-_REASON = {"enum": list(typing.get_args(FailoverReason))}
 _CROSSFADE = duration(maximum="30s")
 _DAYS = {
     "maxItems": 7,  # more is never valid; here, not in the list's branch, the count check sees it
@@ -121,51 +92,11 @@ _TIMELINE_COMMON = {
     "note": {"type": "string"},
 }
 
-TIMELINE_ACTIONS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
-    "dj_connect": (
-        {
-            "station": _KEY,
-            "dj": _KEY,
-            "mount": _KEY,
-            "source_ip": _TEXT,
-            "transition": _TRANSITION,
-            "priority": {"enum": [1, 2]},
-        },
-        ("dj",),
-    ),
-    "dj_disconnect": ({"station": _KEY, "dj": _KEY}, ("dj",)),
-    "webstream_outage": (
-        {
-            "webstream": _KEY,
-            "url": {"type": ["integer", "string"]},
-            "duration": duration(),
-            "reason": _REASON,
-        },
-        ("webstream", "url"),
-    ),
-    "webstream_restore": (
-        {"webstream": _KEY, "url": {"type": ["integer", "string"]}},
-        ("webstream", "url"),
-    ),
-    "webstream_failover": ({"webstream": _KEY}, ("webstream",)),
-    "webstream_reset": ({"webstream": _KEY}, ("webstream",)),
-    "emergency": ({"station": _KEY, "media": _KEY}, ("media",)),
-    "override": (
-        {"station": _KEY, "name": _KEY, "media": _KEY, "webstream": _KEY, "transition": _TRANSITION},
-        ("name",),
-    ),
-    "release": (
-        {"station": _KEY, "override": _KEY, "dj": _KEY, "emergency": {"const": True}},
-        (),
-    ),
-    "skip": ({"station": _KEY}, ()),
-}
-
 
 def timeline_action_schema(action: str) -> dict[str, Any]:
     """One timeline entry of ``action``: its own keys and the ones every entry has."""
-    properties, required = TIMELINE_ACTIONS[action]
-    return _table({**_TIMELINE_COMMON, **properties}, ("at", "action", *required))
+    declared = TIMELINE_ACTIONS[action]
+    return _table({**_TIMELINE_COMMON, **declared.properties}, ("at", "action", *declared.required))
 
 
 TIMELINE_ENTRY_COMMON: dict[str, Any] = {
@@ -191,7 +122,7 @@ DOCUMENT_SCHEMA: dict[str, Any] = _table(
     {
         "scenario": _table(
             {
-                "name": _KEY,
+                "name": KEY,
                 "description": {"type": "string"},
                 "start": {"type": "string"},
                 "duration": duration(longer_than_zero=True),
@@ -205,14 +136,14 @@ DOCUMENT_SCHEMA: dict[str, Any] = _table(
         "stations": _list(
             _table(
                 {
-                    "id": _KEY,
+                    "id": KEY,
                     "uuid": _UUID,
-                    "name": _TEXT,
+                    "name": TEXT,
                     "crossfade": _CROSSFADE,
                     "health_interval": duration("5s", "1d", off=True),
                     "mounts": _list(
                         _table(
-                            {"id": _KEY, "uuid": _UUID, "path": {"type": "string", "pattern": "^/"}}, ("id",)
+                            {"id": KEY, "uuid": _UUID, "path": {"type": "string", "pattern": "^/"}}, ("id",)
                         ),
                         MAX_MOUNTS,
                         minimum=1,
@@ -229,9 +160,9 @@ DOCUMENT_SCHEMA: dict[str, Any] = _table(
                 "tracks": _list(
                     _table(
                         {
-                            "id": _KEY,
+                            "id": KEY,
                             "uuid": _UUID,
-                            "title": _TEXT,
+                            "title": TEXT,
                             "artist": {"type": "string"},
                             "album": {"type": "string"},
                             "duration": duration("1s", "1d"),
@@ -246,10 +177,10 @@ DOCUMENT_SCHEMA: dict[str, Any] = _table(
         "playlists": _list(
             _table(
                 {
-                    "id": _KEY,
+                    "id": KEY,
                     "uuid": _UUID,
-                    "name": _TEXT,
-                    "tracks": _list(_KEY, MAX_PLAYLIST_TRACKS),
+                    "name": TEXT,
+                    "tracks": _list(KEY, MAX_PLAYLIST_TRACKS),
                     "pick": integer(1, MAX_PLAYLIST_TRACKS),
                     "shuffle": {"type": "boolean"},
                 },
@@ -259,7 +190,7 @@ DOCUMENT_SCHEMA: dict[str, Any] = _table(
         ),
         "djs": _list(
             _table(
-                {"id": _KEY, "uuid": _UUID, "username": _TEXT, "password": _TEXT},
+                {"id": KEY, "uuid": _UUID, "username": TEXT, "password": TEXT},
                 ("id", "username"),
             ),
             MAX_DJS,
@@ -267,9 +198,9 @@ DOCUMENT_SCHEMA: dict[str, Any] = _table(
         "webstreams": _list(
             _table(
                 {
-                    "id": _KEY,
+                    "id": KEY,
                     "uuid": _UUID,
-                    "name": _TEXT,
+                    "name": TEXT,
                     "urls": _list({"type": "string", "pattern": "^https?://"}, MAX_URLS, minimum=1),
                     "probe": {"enum": ["scripted", "http"]},
                     "interval": duration("1s", "1d"),
@@ -288,15 +219,15 @@ DOCUMENT_SCHEMA: dict[str, Any] = _table(
         "schedule": _list(
             _table(
                 {
-                    "station": _KEY,
+                    "station": KEY,
                     "days": _DAYS,
                     "start": {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"},
                     "at": {"type": "string"},
                     "duration": duration(maximum="7d", longer_than_zero=True),
-                    "playlist": _KEY,
-                    "webstream": _KEY,
-                    "dj": _KEY,
-                    "title": _TEXT,
+                    "playlist": KEY,
+                    "webstream": KEY,
+                    "dj": KEY,
+                    "title": TEXT,
                     "crossfade": _CROSSFADE,
                 },
                 ("duration",),
@@ -307,7 +238,7 @@ DOCUMENT_SCHEMA: dict[str, Any] = _table(
         "harbor": _table(
             {
                 "port": integer(0, 65535),
-                "host": _TEXT,
+                "host": TEXT,
                 "max_sources": integer(1, MAX_HARBOR_SOURCES),
                 "source_timeout": duration("1s", "1h"),
                 "max_pending": integer(1, MAX_HARBOR_PENDING),

@@ -19,7 +19,7 @@ import attrs
 from ..protocol import events as ev
 from ..protocol import inputs
 from ..protocol.stationtime import StationClock
-from ..scenario.loader import Dj, Mount, Scenario, Station, Track, Webstream
+from ..scenario.model import Dj, Mount, Scenario, Station, Track, Webstream
 from . import ladder as rules
 from .ladder import (
     AUTOMATION,

@@ -17,6 +17,8 @@ import collections
 
 import attrs
 
+from ..scenario.model import HarborLimits
+
 
 @attrs.frozen
 class Lockout:
@@ -103,6 +105,19 @@ class Lockouts:
         self._trusted: collections.OrderedDict[str, None] = collections.OrderedDict()
         """Addresses a DJ has logged in from, most recent last (the oldest forgotten first)."""
         self._trusted_capacity = trusted_addresses
+
+    @classmethod
+    def from_limits(cls, limits: HarborLimits) -> "Lockouts":
+        """The failed-login bookkeeping a harbor's limits describe."""
+        return cls(
+            address_failures=limits.address_failures,
+            mount_failures=limits.mount_failures,
+            window=limits.failure_window_seconds,
+            address_lockout=limits.address_lockout_seconds,
+            mount_lockout=limits.mount_lockout_seconds,
+            trusted_addresses=limits.trusted_addresses,
+            tracked_addresses=limits.tracked_addresses,
+        )
 
     def refusal(self, address: str, mount: str | None, now: float) -> float | None:
         """Seconds until ``address`` may try to log in on ``mount`` again, or None: it may now."""

@@ -15,7 +15,7 @@ from typing import Literal
 import attrs
 
 from ..protocol.stationtime import DURATION_HINT, format_duration, parse_duration
-from ..scenario.loader import DAY_MS, WEEK_MS, Scenario
+from ..scenario.model import DAY_MS, WEEK_MS, Scenario
 
 Clock = Literal["wall", "scenario"]
 CLOCKS: tuple[Clock, ...] = ("wall", "scenario")

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import attrs
 
-from ..scenario.loader import DAY_MS, Scenario, Slot
+from ..scenario.model import DAY_MS, Scenario, Slot
 
 
 @attrs.frozen

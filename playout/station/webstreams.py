@@ -10,7 +10,7 @@ so a flapping primary cannot make the station flap).
 import attrs
 
 from ..protocol.events import FailoverReason, HealthStatus
-from ..scenario.loader import Webstream
+from ..scenario.model import Webstream
 
 
 @attrs.define

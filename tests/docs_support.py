@@ -121,6 +121,7 @@ RUN_BY: dict[str, str] = {
         "tests/test_install.py::test_the_testing_extra_runs_the_examples_of_docs_testing_md"
     ),
     "python3 -m pytest": "tests/test_docs.py::test_the_examples_of_docs_testing_md_pass_and_fail_as_shown",
+    "python3 -m tests.mutation_check": CI + "python3 -m tests.mutation_check",
 }
 
 

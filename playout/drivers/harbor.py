@@ -24,21 +24,17 @@ connected stay until the station stops).
 Every connection is its own task and nothing it does reaches the task that
 serves the harbor (and, above it, the station): an unexpected exception closes
 that connection, is logged once and counted in :attr:`Harbor.counters`.
+
+The protocol's pieces live beside it: reading a request head, HTTP Basic logins
+and the refusals in ``icecast.py``, the caps on connections not yet logged in
+in ``harbor_admission.py``.
 """
 
-import base64
-import binascii
 import contextlib
-import hashlib
-import hmac
-import http.client
-import io
-import ipaddress
 import logging
 import math
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import attrs
 import trio
@@ -47,37 +43,28 @@ from ..protocol import inputs
 from ..scenario.model import Dj, HarborLimits, HarborSettings, Mount, Scenario, Station
 from ..station.core import Emitted, InputRejected
 from ..station.lockouts import Lockouts
+from .harbor_admission import Pending, client_key
+from .icecast import (
+    SOURCE_METHODS,
+    ClientGone,
+    Credentials,
+    Refused,
+    Request,
+    basic_login,
+    read_head,
+    respond,
+    unauthorized,
+)
 
 log = logging.getLogger("grimnir_sim.harbor")
 
-REALM = "Icecast2 Server"
 READ_SIZE = 65_536
-HEAD_READ_SIZE = 4_096
-RESPOND_TIMEOUT_SECONDS = 2.0
 LEAVE_SECONDS = 5.0
 """How long a departing source's dj_disconnect may wait for the station."""
 LEAVE_WHILE_STOPPING_SECONDS = 0.25
 """The same once the server is stopping (its station may have stopped taking inputs)."""
-SOURCE_METHODS = ("PUT", "SOURCE")
 
 Submit = Callable[[inputs.Input], Awaitable[list[Emitted]]]
-
-
-def client_key(address: str) -> str:
-    """What the limits count by: the IPv4 address, or the /64 network of an IPv6 address.
-
-    One IPv6 host commonly owns a whole /64, so counting single IPv6 addresses
-    would give it 2**64 fresh starts.
-    """
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
-    return str(ip)
 
 
 @attrs.define
@@ -101,27 +88,6 @@ class HarborCounters:
 
     def as_dict(self) -> dict[str, int]:
         return attrs.asdict(self)
-
-
-class _Refused(Exception):
-    def __init__(self, status: int, reason: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.headers = headers or {}
-
-
-class _ClientGone(Exception):
-    """The client closed its side before its request head was complete."""
-
-
-@attrs.frozen
-class _Request:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: http.client.HTTPMessage
-    leftover: bytes
 
 
 @attrs.define
@@ -152,57 +118,6 @@ class SourceConnection:
         }
 
 
-@attrs.define
-class _PendingSlot:
-    """One unauthenticated connection's place; given back once, on login or at its end."""
-
-    pending: "_Pending"
-    address: str
-    held: bool = True
-
-    def release(self) -> None:
-        if self.held:
-            self.held = False
-            self.pending.give_back(self.address)
-
-    def __enter__(self) -> "_PendingSlot":
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.release()
-
-
-class _Pending:
-    """Unauthenticated connections, in all and per address, each within its cap."""
-
-    def __init__(self, limits: HarborLimits) -> None:
-        self._limits = limits
-        self.total = 0
-        self._by_address: dict[str, int] = {}
-
-    def take(self, address: str) -> _PendingSlot | None:
-        """A place for a new connection from ``address``, or None when there is none."""
-        from_address = self._by_address.get(address, 0)
-        if self.total >= self._limits.max_pending or from_address >= self._limits.max_pending_per_address:
-            return None
-        self.total += 1
-        self._by_address[address] = from_address + 1
-        return _PendingSlot(self, address)
-
-    def give_back(self, address: str) -> None:
-        self.total -= 1
-        left = self._by_address[address] - 1
-        if left:
-            self._by_address[address] = left
-        else:
-            del self._by_address[address]
-
-
-def _digest(text: str) -> bytes:
-    # Comparing digests, not the strings, keeps the comparison's time independent of the lengths.
-    return hashlib.sha256(text.encode()).digest()
-
-
 class Harbor:
     def __init__(
         self,
@@ -216,13 +131,8 @@ class Harbor:
         self.limits = limits or self.settings.limits
         self._submit = submit
         self._mounts = {m.path: (station, m) for station in scenario.stations for m in station.mounts}
-        self._credentials = [
-            (dj, _digest(dj.key), _digest(dj.password))
-            for dj in scenario.djs.values()
-            if dj.password is not None
-        ]
-        self._source_user = _digest("source")
-        self._pending = _Pending(self.limits)
+        self._credentials = Credentials(scenario.djs.values())
+        self._pending = Pending(self.limits)
         self._lockouts = Lockouts.from_limits(self.limits)
         self.counters = HarborCounters()
         self.sources: dict[str, SourceConnection] = {}
@@ -286,13 +196,13 @@ class Harbor:
         slot = self._pending.take(client)
         if slot is None:
             self.counters.over_capacity += 1
-            await self._respond(stream, 503, "Too many connections")
+            await respond(stream, 503, "Too many connections")
             return
         with slot:
             try:
                 request = await self._read_head(stream)
                 if self._stopping_retry_after is not None:
-                    raise _Refused(
+                    raise Refused(
                         503, "Server shutting down", {"Retry-After": str(self._stopping_retry_after)}
                     )
                 if request.method in SOURCE_METHODS:
@@ -304,59 +214,28 @@ class Harbor:
                     slot.release()
                     await self._metadata(stream, request, dj)
                 else:
-                    raise _Refused(
+                    raise Refused(
                         405 if request.path in self._mounts else 404, "Not a source or metadata request"
                     )
-            except _Refused as refused:
+            except Refused as refused:
                 self.counters.refused += 1
-                await self._respond(stream, refused.status, refused.reason, refused.headers)
-            except (_ClientGone, trio.BrokenResourceError, trio.ClosedResourceError):
+                await respond(stream, refused.status, refused.reason, refused.headers)
+            except (ClientGone, trio.BrokenResourceError, trio.ClosedResourceError):
                 pass  # the client went away; whatever it had started is cleaned up where it started
 
-    async def _read_head(self, stream: trio.SocketStream) -> _Request:
-        limit = self.limits.max_head_bytes
-        buffered = bytearray()
-        end = -1
-        with trio.move_on_after(self.limits.head_timeout_seconds):
-            while end < 0:
-                if len(buffered) >= limit:
-                    raise _Refused(431, "Request Header Fields Too Large")
-                # Never read past the limit: what is buffered is the most a head may be.
-                chunk = await stream.receive_some(min(HEAD_READ_SIZE, limit - len(buffered)))
-                if not chunk:
-                    raise _ClientGone
-                searched = max(0, len(buffered) - 3)
-                buffered += chunk
-                end = buffered.find(b"\r\n\r\n", searched)
-        if end < 0:
-            raise _Refused(408, "Request Timeout")
-        head, leftover = bytes(buffered[:end]), bytes(buffered[end + 4 :])
-        request_line, _, header_block = head.partition(b"\r\n")
-        try:
-            method, target, _version = request_line.decode("ascii").split(" ")
-            headers = http.client.parse_headers(io.BytesIO(header_block + b"\r\n\r\n"))
-        except (UnicodeDecodeError, ValueError, http.client.HTTPException):
-            raise _Refused(400, "Bad Request") from None
-        parts = urlsplit(target)
-        return _Request(method.upper(), parts.path, parse_qs(parts.query), headers, leftover)
+    async def _read_head(self, stream: trio.SocketStream) -> Request:
+        """The connection's request head, within this harbor's limits."""
+        return await read_head(stream, self.limits)
 
-    def _authenticate(self, request: _Request, client: str, mount_path: str) -> Dj:
+    def _authenticate(self, request: Request, client: str, mount_path: str) -> Dj:
         """The DJ of the request's credentials, within the failed-login limits of ``client`` and the mount."""
         mount = mount_path if mount_path in self._mounts else None
         now = trio.current_time()
         wait = self._lockouts.refusal(client, mount, now)
         if wait is not None:
             self.counters.locked_out += 1
-            raise _Refused(429, "Too Many Requests", {"Retry-After": str(math.ceil(wait))})
-        challenge = {"WWW-Authenticate": f'Basic realm="{REALM}"'}
-        scheme, _, encoded = (request.headers.get("Authorization") or "").partition(" ")
-        if scheme.lower() != "basic":
-            raise _Refused(401, "Authentication Required", challenge)
-        try:
-            user, _, password = base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            raise _Refused(401, "Authentication Required", challenge) from None
-        dj = self._match(user, password)
+            raise Refused(429, "Too Many Requests", {"Retry-After": str(math.ceil(wait))})
+        dj = self._credentials.match(*basic_login(request))
         if dj is None:
             self.counters.auth_failures += 1
             for lockout in self._lockouts.failed(client, mount, now):
@@ -367,35 +246,16 @@ class Harbor:
                     lockout.key,
                     lockout.until - now,
                 )
-            raise _Refused(401, "Authentication Required", challenge)
+            raise unauthorized()
         self._lockouts.succeeded(client)
         return dj
-
-    def _match(self, user: str, password: str) -> Dj | None:
-        """The DJ these credentials are, if any, in the same time whoever is asked about.
-
-        Every DJ's id and password are compared, in constant time, whatever the
-        user: a wrong guess takes as long as a right one and tells nothing about
-        which DJs exist.
-        """
-        user_digest, password_digest = _digest(user), _digest(password)
-        as_source = hmac.compare_digest(user_digest, self._source_user)
-        found = None
-        for dj, dj_user, dj_password in self._credentials:
-            # `&` and `|`, not `and` and `or`: every comparison runs.
-            matches = hmac.compare_digest(password_digest, dj_password) & (
-                as_source | hmac.compare_digest(user_digest, dj_user)
-            )
-            if matches and found is None:
-                found = dj
-        return found
 
     async def _apply(self, given: inputs.Input) -> list[Emitted]:
         """Submit one input; an input the station refuses is a 409 for this client only."""
         try:
             return await self._submit(given)
         except InputRejected as exc:
-            raise _Refused(409, exc.detail) from None
+            raise Refused(409, exc.detail) from None
 
     @contextlib.contextmanager
     def _holding(self, source: SourceConnection) -> Iterator[None]:
@@ -406,21 +266,21 @@ class Harbor:
         """
         path = source.mount.path
         if path in self.sources:
-            raise _Refused(409, f"Mount {path} is in use")
+            raise Refused(409, f"Mount {path} is in use")
         if any(held.dj.key == source.dj.key for held in self.sources.values()):
-            raise _Refused(409, f"{source.dj.username} is already connected")
+            raise Refused(409, f"{source.dj.username} is already connected")
         if len(self.sources) >= self.settings.max_sources:
-            raise _Refused(503, "Too many sources connected")
+            raise Refused(503, "Too many sources connected")
         self.sources[path] = source
         try:
             yield
         finally:
             del self.sources[path]
 
-    async def _source(self, stream: trio.SocketStream, request: _Request, dj: Dj, peer: str) -> None:
+    async def _source(self, stream: trio.SocketStream, request: Request, dj: Dj, peer: str) -> None:
         found = self._mounts.get(request.path)
         if found is None:
-            raise _Refused(404, f"No mount {request.path}")
+            raise Refused(404, f"No mount {request.path}")
         station, mount = found
         source = SourceConnection(
             dj,
@@ -463,16 +323,16 @@ class Harbor:
             log.info("%s sent no audio for %gs: disconnecting", source.dj.username, timeout)
             return
 
-    async def _metadata(self, stream: trio.SocketStream, request: _Request, dj: Dj) -> None:
+    async def _metadata(self, stream: trio.SocketStream, request: Request, dj: Dj) -> None:
         if request.query.get("mode", [""])[0] != "updinfo":
-            raise _Refused(400, "Unsupported mode")
+            raise Refused(400, "Unsupported mode")
         song = request.query.get("song", [""])[0]
         mount_path = request.query.get("mount", [""])[0]
         source = self.sources.get(mount_path) or next(
             (s for s in self.sources.values() if s.dj.key == dj.key), None
         )
         if source is None or source.dj.key != dj.key:
-            raise _Refused(400, "Source does not exist")
+            raise Refused(400, "Source does not exist")
         artist, separator, title = song.partition(" - ")
         if not separator:
             artist, title = "", song
@@ -491,16 +351,3 @@ class Harbor:
             + b"\r\n\r\n"
             + body
         )
-
-    @staticmethod
-    async def _respond(
-        stream: trio.SocketStream, status: int, reason: str, headers: dict[str, str] | None = None
-    ) -> None:
-        body = (reason + "\n").encode()
-        lines = [f"HTTP/1.0 {status} {reason}", "Content-Type: text/plain", f"Content-Length: {len(body)}"]
-        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
-        with (
-            trio.move_on_after(RESPOND_TIMEOUT_SECONDS),
-            contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError),
-        ):
-            await stream.send_all(("\r\n".join(lines) + "\r\n\r\n").encode() + body)

@@ -11,7 +11,8 @@ from .protocol.stationtime import format_duration, parse_duration
 from .scenario.catalog import Catalog, UnknownScenario, find_catalog, load_catalog
 from .scenario.loader import Problem, Scenario, ScenarioError, load_scenario, parse_scenario
 from .scenario.schema import MAX_SPEED, MIN_SPEED
-from .station.core import Emitted, InputRejected, Notice, Playout
+from .station.core import Playout
+from .station.outcomes import Emitted, InputRejected, Notice
 from .station.placement import CLOCKS, FROM_HINT, EntryPoint, Placement, parse_entry_point, place
 
 __all__ = [

@@ -16,7 +16,7 @@ from ..protocol.events import EVENT_TYPES
 from ..protocol.stationtime import DURATION_HINT, format_duration, parse_duration
 from ..scenario.catalog import Catalog, UnknownScenario, find_catalog, load_catalog, looks_like_a_path
 from ..scenario.loader import Scenario, ScenarioError, load_scenario
-from ..station.core import Emitted
+from ..station.outcomes import Emitted
 from .runner import StationRunner
 from .textlog import TextLog
 

@@ -45,7 +45,7 @@ import trio
 
 from ..protocol import inputs
 from ..scenario.loader import Dj, HarborLimits, HarborSettings, Mount, Scenario, Station
-from ..station.core import Emitted, InputRejected
+from ..station.outcomes import Emitted, InputRejected
 
 log = logging.getLogger("grimnir_sim.harbor")
 

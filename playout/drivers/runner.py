@@ -25,7 +25,8 @@ import trio
 from ..protocol import inputs
 from ..protocol.events import HealthStatusReport
 from ..scenario.loader import Scenario
-from ..station.core import Emitted, InputRejected, Playout
+from ..station.core import Playout
+from ..station.outcomes import Emitted, InputRejected
 from ..station.placement import Placement
 from .probes import probe_webstreams
 

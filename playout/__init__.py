@@ -14,6 +14,17 @@ from .scenario.schema import MAX_SPEED, MIN_SPEED
 from .station.core import Playout
 from .station.outcomes import Emitted, InputRejected, Notice
 from .station.placement import CLOCKS, FROM_HINT, EntryPoint, Placement, parse_entry_point, place
+from .station.views import (
+    DjView,
+    MountView,
+    NowPlaying,
+    ScheduleEntryView,
+    SourceView,
+    StationSnapshot,
+    StationView,
+    UrlView,
+    WebstreamView,
+)
 
 __all__ = [
     "CLOCKS",
@@ -23,18 +34,27 @@ __all__ = [
     "MAX_SPEED",
     "MIN_SPEED",
     "Catalog",
+    "DjView",
     "Emitted",
     "EntryPoint",
     "Event",
     "InputRejected",
+    "MountView",
     "Notice",
+    "NowPlaying",
     "Placement",
     "Playout",
     "Problem",
     "Scenario",
     "ScenarioError",
+    "ScheduleEntryView",
+    "SourceView",
     "StationRunner",
+    "StationSnapshot",
+    "StationView",
     "UnknownScenario",
+    "UrlView",
+    "WebstreamView",
     "envelope_schema",
     "events",
     "find_catalog",

@@ -13,8 +13,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
-import attrs
-
 from ..protocol import events as ev
 from ..protocol import inputs
 from ..protocol.stationtime import StationClock
@@ -35,6 +33,7 @@ from .outcomes import Emitted, InputRejected, Notice
 from .schedule import Entry, entries_between
 from .state import CoreState, LivePlay, Play, Session, StationState, TrackCursor, TrackPlay, WebstreamPlay
 from .timeline import Rank
+from .views import StationSnapshot, take_snapshot
 from .webstreams import AllFailed, Change, Failover, GraceStarted, Recovered, WebstreamHealth
 
 
@@ -125,9 +124,9 @@ class Playout:
         reconcile_all(self.state)
         return self.state.drain()
 
-    def snapshot(self) -> dict[str, Any]:
-        """Every station's ladder, on-air source, DJs and the webstreams' health, as plain data."""
-        return _snapshot(self.state)
+    def snapshot(self) -> StationSnapshot:
+        """Every station's ladder, on-air source, DJs and the webstreams' health, as typed views."""
+        return take_snapshot(self.state)
 
 
 def apply_input(core: CoreState, given: inputs.Input) -> None:
@@ -933,95 +932,6 @@ def status_beat(core: CoreState, station_key: str) -> None:
     stream = core.webstreams[play.webstream] if isinstance(play, WebstreamPlay) else None
     core.emit(health_status(station, on_air, stream, core.stamp()))
     core.timeline.push(core.now_ms + station.spec.health_interval_ms, Rank.HEALTH, station.spec.key)
-
-
-# -- the read model ------------------------------------------------------------------------------
-
-
-def _snapshot(core: CoreState) -> dict[str, Any]:
-    stamp = core.clock.stamp
-    stations = []
-    for state in core.stations.values():
-        on_air = state.on_air
-        stations.append(
-            {
-                "id": state.spec.id,
-                "key": state.spec.key,
-                "name": state.spec.name,
-                "mounts": [{"id": m.id, "key": m.key, "path": m.path} for m in state.spec.mounts],
-                "on_air": None if on_air is None else _describe_source(core, state, on_air),
-                "now_playing": None if state.now_playing is None else attrs.asdict(state.now_playing),
-                "since": stamp(state.now_playing_ms),
-                "ends_at": stamp(state.play.end_ms) if isinstance(state.play, TrackPlay) else None,
-                "ladder": [
-                    _describe_source(core, state, source)
-                    for source in sorted(state.ladder.sources(), key=lambda s: (s.priority, s.seq))
-                ],
-                "djs": [
-                    {
-                        "key": session.dj.key,
-                        "username": session.dj.username,
-                        "user_id": session.dj.user_id,
-                        "session_id": session.id,
-                        "mount_id": session.mount.id,
-                        "source_ip": session.source_ip,
-                        "priority": int(session.priority),
-                        "connected_at": stamp(session.connected_ms),
-                        "on_air": on_air is not None and on_air is session.source,
-                    }
-                    for session in state.sessions.values()
-                ],
-                "schedule_entry": None
-                if state.entry is None
-                else {
-                    "kind": state.entry.slot.kind,
-                    "target": state.entry.slot.target,
-                    "title": state.entry.slot.title,
-                    "starts_at": stamp(state.entry.start_ms),
-                    "ends_at": stamp(state.entry.end_ms),
-                },
-            }
-        )
-    webstreams = [
-        {
-            "id": health.spec.id,
-            "key": key,
-            "name": health.spec.name,
-            "health_status": health.status,
-            "active_url": health.url,
-            "urls": [
-                {"url": url, "status": h.status, "consecutive_failures": h.failures}
-                for url, h in zip(health.spec.urls, health.urls, strict=True)
-            ],
-        }
-        for key, health in core.webstreams.items()
-    ]
-    return {
-        "station_time": stamp(core.now_ms),
-        "elapsed_seconds": core.now_ms / 1000,
-        "stations": stations,
-        "webstreams": webstreams,
-    }
-
-
-def _describe_source(core: CoreState, state: StationState, source: Source) -> dict[str, Any]:
-    described: dict[str, Any] = {
-        "priority": int(source.priority),
-        "kind": source.kind,
-        "state": source.state,
-        "on_air": source is state.on_air,
-    }
-    if source.id:
-        described["source_id"] = source.id
-    if source.kind == "override":
-        described["name"] = source.name
-    if source.media is not None:
-        described["media_id"] = core.scenario.tracks[source.media].id
-    if source.webstream is not None:
-        described["webstream_id"] = core.scenario.webstreams[source.webstream].id
-    if isinstance(source.session, Session):
-        described["username"] = source.session.dj.username
-    return described
 
 
 _TIMELINE_HANDLERS: dict[Rank, Callable[[CoreState, Any], None]] = {

@@ -11,12 +11,13 @@ each comment below names the rule it implements.
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from ..protocol import events as ev
 from ..protocol import inputs
 from ..protocol.stationtime import StationClock
-from ..scenario.loader import Happening, Scenario, Track, Webstream
+from ..scenario.loader import Happening, Scenario, Track
+from . import announce
 from .ladder import (
     EMERGENCY,
     LIVE_OVERRIDE,
@@ -175,198 +176,6 @@ def _wake(core: CoreState, item: str) -> None:
     """Only makes the stations reconcile at this instant (a track's boundary)."""
 
 
-# -- announcing: one function per documented event ---------------------------------------------------
-
-
-def override_transition(transition: ev.Transition) -> ev.OverrideTransition:
-    """``priority.override`` calls an immediate takeover ``preempt``; the other names are the same."""
-    return "preempt" if transition == "immediate" else transition
-
-
-def schedule_update(station: StationState, added: int, at: ev.Timestamp) -> ev.ScheduleUpdate:
-    return ev.ScheduleUpdate(station_id=ev.Uuid(station.spec.id), entries_added=added, timestamp=at)
-
-
-def now_playing_media(station: StationState, track: Track, at: ev.Timestamp) -> ev.NowPlayingMedia:
-    return ev.NowPlayingMedia(
-        station_id=ev.Uuid(station.spec.id),
-        mount_id=ev.Uuid(station.spec.mounts[0].id),
-        media_id=ev.Uuid(track.id),
-        title=track.title,
-        artist=track.artist,
-        album=track.album,
-        duration=track.duration_ms / 1000,
-        starts_at=at,
-    )
-
-
-def now_playing_webstream(station: StationState, health: WebstreamHealth, url: str) -> ev.NowPlayingWebstream:
-    spec: Webstream = health.spec
-    return ev.NowPlayingWebstream(
-        station_id=ev.Uuid(station.spec.id),
-        mount_id=ev.Uuid(station.spec.mounts[0].id),
-        webstream_id=ev.Uuid(spec.id),
-        webstream_name=spec.name,
-        url=url,
-        health_status=health.status,
-    )
-
-
-def now_playing_live(station: StationState, session: Session, at: ev.Timestamp) -> ev.NowPlayingLive:
-    """The DJ's own metadata, else the title of their show in force, else "<DJ> live"."""
-    entry = station.entry
-    show = (
-        entry.slot.title
-        if entry and entry.slot.kind == "live" and entry.slot.target == session.dj.key
-        else ""
-    )
-    return ev.NowPlayingLive(
-        station_id=ev.Uuid(station.spec.id),
-        mount_id=ev.Uuid(session.mount.id),
-        session_id=ev.Uuid(session.id),
-        user_id=ev.Uuid(session.dj.user_id),
-        username=session.dj.username,
-        title=session.title or show or f"{session.dj.username} live",
-        artist=session.artist or session.dj.username,
-        starts_at=at,
-    )
-
-
-def health_crossfade(
-    station: StationState, previous: Track, current: Track, at: ev.Timestamp
-) -> ev.HealthCrossfade:
-    return ev.HealthCrossfade(
-        station_id=ev.Uuid(station.spec.id),
-        mount_id=ev.Uuid(station.spec.mounts[0].id),
-        event="crossfade",
-        previous_media=ev.Uuid(previous.id),
-        current_media=ev.Uuid(current.id),
-        timestamp=at,
-    )
-
-
-def health_status(
-    station: StationState, on_air: Source, stream: WebstreamHealth | None, at: ev.Timestamp
-) -> ev.HealthStatusReport:
-    """The periodic status beat (our shape; docs/protocol.md); ``stream``: the webstream playing, if any."""
-    status: ev.StationStatus = "ok"
-    if on_air.kind == "fallback":
-        status = "fallback"
-    elif stream is not None and stream.status != "healthy":
-        status = "degraded"
-    source_type: ev.SourceType
-    if on_air.kind in ("emergency", "fallback", "live"):
-        source_type = on_air.kind  # type: ignore[assignment]
-    else:
-        source_type = "webstream" if stream is not None else "media"
-    return ev.HealthStatusReport(
-        station_id=ev.Uuid(station.spec.id),
-        mount_id=ev.Uuid(station.spec.mounts[0].id),
-        event="status",
-        status=status,
-        priority=int(on_air.priority),  # type: ignore[arg-type]
-        source_type=source_type,
-        timestamp=at,
-    )
-
-
-def priority_emergency(station: StationState, track: Track, at: ev.Timestamp) -> ev.PriorityEmergency:
-    return ev.PriorityEmergency(
-        station_id=ev.Uuid(station.spec.id),
-        media_id=ev.Uuid(track.id),
-        priority=0,
-        source_type="emergency",
-        inserted_at=at,
-    )
-
-
-def priority_override(
-    station: StationState,
-    source_type: Literal["media", "webstream", "live"],
-    source_id: str,
-    transition: ev.Transition,
-) -> ev.PriorityOverride:
-    return ev.PriorityOverride(
-        station_id=ev.Uuid(station.spec.id),
-        priority=1,
-        source_type=source_type,
-        source_id=ev.Uuid(source_id),
-        transition_type=override_transition(transition),
-    )
-
-
-def priority_released(
-    station: StationState, previous: Source, new: Source, at: ev.Timestamp
-) -> ev.PriorityReleased:
-    return ev.PriorityReleased(
-        station_id=ev.Uuid(station.spec.id),
-        previous_priority=int(previous.priority),  # type: ignore[arg-type]
-        new_priority=int(new.priority),  # type: ignore[arg-type]
-        released_at=at,
-    )
-
-
-def live_handover(
-    station: StationState, session: Session, transition: ev.Transition, at: ev.Timestamp
-) -> ev.LiveHandover:
-    return ev.LiveHandover(
-        station_id=ev.Uuid(station.spec.id),
-        session_id=ev.Uuid(session.id),
-        user_id=ev.Uuid(session.dj.user_id),
-        username=session.dj.username,
-        priority=int(session.priority),  # type: ignore[arg-type]
-        transition_type=transition,
-        handover_at=at,
-    )
-
-
-def live_released(station: StationState, session: Session, at: ev.Timestamp) -> ev.LiveReleased:
-    return ev.LiveReleased(
-        station_id=ev.Uuid(station.spec.id),
-        session_id=ev.Uuid(session.id),
-        user_id=ev.Uuid(session.dj.user_id),
-        username=session.dj.username,
-        released_at=at,
-    )
-
-
-def dj_connect(station: StationState, session: Session) -> ev.DjConnect:
-    return ev.DjConnect(
-        station_id=ev.Uuid(station.spec.id),
-        mount_id=ev.Uuid(session.mount.id),
-        session_id=ev.Uuid(session.id),
-        username=session.dj.username,
-        source_ip=session.source_ip,
-    )
-
-
-def dj_disconnect(station: StationState, session: Session, now_ms: int) -> ev.DjDisconnect:
-    return ev.DjDisconnect(
-        station_id=ev.Uuid(station.spec.id),
-        session_id=ev.Uuid(session.id),
-        username=session.dj.username,
-        duration_seconds=(now_ms - session.connected_ms) / 1000,
-    )
-
-
-def webstream_failover(spec: Webstream, change: Failover, at: ev.Timestamp) -> ev.WebstreamFailover:
-    return ev.WebstreamFailover(
-        webstream_id=ev.Uuid(spec.id),
-        webstream_name=spec.name,
-        failed_url=spec.urls[change.failed],
-        failover_url=spec.urls[change.to],
-        reason=change.reason,
-        timestamp=at,
-    )
-
-
-def webstream_recovered(spec: Webstream, at: ev.Timestamp) -> ev.WebstreamRecovered:
-    """Back on the primary URL."""
-    return ev.WebstreamRecovered(
-        webstream_id=ev.Uuid(spec.id), webstream_name=spec.name, recovered_url=spec.urls[0], timestamp=at
-    )
-
-
 # -- webstream reactions -----------------------------------------------------------------------------
 
 
@@ -433,9 +242,9 @@ def apply_changes(core: CoreState, health: WebstreamHealth, changes: list[Change
         if isinstance(change, GraceStarted):
             core.timeline.push(change.until_ms, Rank.GRACE, spec.key)
         elif isinstance(change, Failover):
-            core.emit(webstream_failover(spec, change, core.stamp()))
+            core.emit(announce.webstream_failover(spec, change, core.stamp()))
         elif isinstance(change, Recovered):
-            core.emit(webstream_recovered(spec, core.stamp()))
+            core.emit(announce.webstream_recovered(spec, core.stamp()))
         elif isinstance(change, AllFailed):
             pass  # the stations playing it fall back when they reconcile (docs/protocol.md)
     # Keep checking every URL that something now waits on (a primary to recover to).
@@ -499,7 +308,7 @@ def connect(core: CoreState, given: inputs.ConnectDj) -> None:
     if priority == LIVE_SCHEDULED and not in_show:
         session.source.fire("hold")  # until the DJ's show starts
     station.ladder.add(session.source)
-    core.emit(dj_connect(station, session))
+    core.emit(announce.dj_connect(station, session))
 
 
 def live_source(core: CoreState, session: Session) -> Source:
@@ -520,7 +329,7 @@ def disconnect(core: CoreState, given: inputs.DisconnectDj) -> None:
     session = station.sessions.pop(given.dj, None)
     if session is None:
         raise InputRejected("conflict", f"DJ '{given.dj}' is not connected to station '{given.station}'")
-    core.emit(dj_disconnect(station, session, core.now_ms))
+    core.emit(announce.dj_disconnect(station, session, core.now_ms))
     if session.source is not None:
         release(core, station, session.source)
 
@@ -643,7 +452,7 @@ def update_metadata(core: CoreState, given: inputs.UpdateMetadata) -> None:
         raise InputRejected("conflict", f"DJ '{given.dj}' is not connected to station '{given.station}'")
     session.title, session.artist = given.title, given.artist
     if station.on_air is not None and station.on_air is session.source:
-        core.emit_now_playing(station, now_playing_live(station, session, core.stamp()))
+        core.emit_now_playing(station, announce.now_playing_live(station, session, core.stamp()))
 
 
 def media_end(core: CoreState, item: tuple[str, Source, int]) -> None:
@@ -674,7 +483,7 @@ def release(core: CoreState, station: StationState, source: Source) -> None:
 def announce_live_released(core: CoreState, station: StationState, session: Session, source: Source) -> None:
     """The DJ's handover is over: ``live.released``, and a later return is a fresh handover."""
     source.handed_over = False
-    core.emit(live_released(station, session, core.stamp()))
+    core.emit(announce.live_released(station, session, core.stamp()))
 
 
 # -- programming: slots and automation's content -----------------------------------------------------
@@ -699,7 +508,7 @@ def refresh_schedule(core: CoreState, _: object) -> None:
     core.window_end_ms = end
     for key, station in core.stations.items():
         if added.get(key):
-            core.emit(schedule_update(station, added[key], core.stamp()))
+            core.emit(announce.schedule_update(station, added[key], core.stamp()))
     core.timeline.push(core.now_ms + scenario.schedule_refresh_ms, Rank.REFRESH, None)
 
 
@@ -792,7 +601,7 @@ def start_automation(
     start_track(core, station, source, track, fade_ms)
     # The documented crossfade notice follows the incoming track's now_playing.
     if crossfade and fade_ms > 0 and isinstance(previous, TrackPlay) and previous.end_ms > core.now_ms:
-        core.emit(health_crossfade(station, previous.track, track, core.stamp()))
+        core.emit(announce.health_crossfade(station, previous.track, track, core.stamp()))
 
 
 def start_priority_track(core: CoreState, station: StationState, source: Source, track: Track) -> None:
@@ -811,7 +620,7 @@ def start_track(
     station.play = play
     if source.kind in ("automation", "fallback"):
         core.timeline.push(play.boundary_ms, Rank.WAKE, station.spec.key)
-    core.emit_now_playing(station, now_playing_media(station, track, core.stamp()))
+    core.emit_now_playing(station, announce.now_playing_media(station, track, core.stamp()))
     return play
 
 
@@ -819,7 +628,7 @@ def start_webstream(core: CoreState, station: StationState, key: str) -> None:
     health = core.webstreams[key]
     url = health.url or health.spec.urls[0]
     station.play = WebstreamPlay(key, url)
-    core.emit_now_playing(station, now_playing_webstream(station, health, url))
+    core.emit_now_playing(station, announce.now_playing_webstream(station, health, url))
 
 
 # -- on air: applying what the ladder decides --------------------------------------------------------
@@ -867,18 +676,20 @@ def _switch(core: CoreState, station: StationState, decision: Switch) -> None:
     scenario = core.scenario
     if best.kind == "emergency":
         track = core.track(best.media or "")
-        core.emit(priority_emergency(station, track, core.stamp()))
+        core.emit(announce.priority_emergency(station, track, core.stamp()))
         start_priority_track(core, station, best, track)
     elif best.kind == "override":
         if best.media is not None:
             core.emit(
-                priority_override(station, "media", scenario.tracks[best.media].id, decision.transition)
+                announce.priority_override(
+                    station, "media", scenario.tracks[best.media].id, decision.transition
+                )
             )
             start_priority_track(core, station, best, scenario.tracks[best.media])
         else:
             webstream = best.webstream or ""
             core.emit(
-                priority_override(
+                announce.priority_override(
                     station, "webstream", scenario.webstreams[webstream].id, decision.transition
                 )
             )
@@ -888,7 +699,7 @@ def _switch(core: CoreState, station: StationState, decision: Switch) -> None:
         assert isinstance(session, Session)
         if best.announce_override:
             best.announce_override = False  # announced once, not again after an emergency
-            core.emit(priority_override(station, "live", session.id, best.transition))
+            core.emit(announce.priority_override(station, "live", session.id, best.transition))
         _hand_over(core, station, session, best, decision.transition)
     else:
         start_automation(
@@ -909,7 +720,7 @@ def _leave(
             assert isinstance(session, Session)
             session.source = None
             announce_live_released(core, station, session, current)
-        core.emit(priority_released(station, current, incoming, core.stamp()))
+        core.emit(announce.priority_released(station, current, incoming, core.stamp()))
     if departure.remove:
         station.ladder.remove(current)
 
@@ -918,9 +729,9 @@ def _hand_over(
     core: CoreState, station: StationState, session: Session, source: Source, transition: ev.Transition
 ) -> None:
     source.handed_over = True
-    core.emit(live_handover(station, session, transition, core.stamp()))
+    core.emit(announce.live_handover(station, session, transition, core.stamp()))
     station.play = LivePlay(session)
-    core.emit_now_playing(station, now_playing_live(station, session, core.stamp()))
+    core.emit_now_playing(station, announce.now_playing_live(station, session, core.stamp()))
 
 
 def status_beat(core: CoreState, station_key: str) -> None:
@@ -930,7 +741,7 @@ def status_beat(core: CoreState, station_key: str) -> None:
     assert on_air is not None
     play = station.play
     stream = core.webstreams[play.webstream] if isinstance(play, WebstreamPlay) else None
-    core.emit(health_status(station, on_air, stream, core.stamp()))
+    core.emit(announce.health_status(station, on_air, stream, core.stamp()))
     core.timeline.push(core.now_ms + station.spec.health_interval_ms, Rank.HEALTH, station.spec.key)
 
 

@@ -1,28 +1,26 @@
-"""The station core: inputs with an explicit time in, documented events out.
+"""The station core's facade: inputs with an explicit time in, documented events out.
 
 No trio, no clock, no I/O. :class:`Playout` owns the state of every station of a
 scenario (:class:`~playout.station.state.CoreState`); a driver calls
 :meth:`Playout.advance` with the station time it has reached and
 :meth:`Playout.submit` with inputs from outside, and gets back the events in the
-order the station emitted them. Each input and timeline item goes to a function
-that takes the state. The canonical sequences are listed in ``docs/protocol.md``;
-each comment below names the rule it implements.
+order the station emitted them. Each input and timeline item is handed to the room
+that owns it: ``priority_sources`` (DJs, overrides, emergencies), ``programming``
+(slots and automation's content), ``webstream_reactions`` (webstream health),
+``on_air`` (what the ladder decides); ``views`` is the read model. The canonical
+sequences are listed in ``docs/protocol.md``.
 """
 
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ..protocol import events as ev
 from ..protocol import inputs
 from ..protocol.stationtime import StationClock
 from ..scenario.loader import Happening, Scenario
-from . import announce, priority_sources, programming, webstream_reactions
-from .ladder import PREEMPTED, Departure, Source, Switch, decide, stream_moves
+from . import on_air, priority_sources, programming, webstream_reactions
 from .outcomes import Emitted, InputRejected, Notice
-from .priority_sources import announce_live_released
-from .programming import crossfade_ms, keep_going, start_automation, start_priority_track, start_webstream
-from .state import CoreState, LivePlay, Session, StationState, TrackPlay, WebstreamPlay
+from .state import CoreState, StationState
 from .timeline import Rank
 from .views import StationSnapshot, take_snapshot
 from .webstreams import WebstreamHealth
@@ -99,9 +97,9 @@ class Playout:
                 if upcoming != at_ms:
                     break
                 _, rank, item = timeline.pop_due(at_ms)  # type: ignore[misc]
-            reconcile_all(state)
+            on_air.reconcile_all(state)
             for station_key in deferred_health:
-                status_beat(state, station_key)
+                on_air.status_beat(state, station_key)
         state.now_ms = now_ms
         return state.drain()
 
@@ -112,7 +110,7 @@ class Playout:
         :class:`InputRejected` when the input cannot apply; then nothing changed.
         """
         apply_input(self.state, given)
-        reconcile_all(self.state)
+        on_air.reconcile_all(self.state)
         return self.state.drain()
 
     def snapshot(self) -> StationSnapshot:
@@ -164,120 +162,6 @@ def _happening(core: CoreState, item: tuple[Happening, int]) -> None:
 
 def _wake(core: CoreState, item: str) -> None:
     """Only makes the stations reconcile at this instant (a track's boundary)."""
-
-
-# -- on air: applying what the ladder decides --------------------------------------------------------
-
-
-def reconcile_all(core: CoreState) -> None:
-    for station in core.stations.values():
-        reconcile(core, station)
-
-
-def reconcile(core: CoreState, station: StationState) -> None:
-    """Apply what the ladder decides (``ladder.py``); then keep automation's content going."""
-    webstreams = core.webstreams
-    entry = station.entry
-    automation_stream = entry.slot.target if entry is not None and entry.slot.kind == "webstream" else None
-    for source, event in stream_moves(
-        station.ladder, automation_stream, lambda key: webstreams[key].active is not None
-    ):
-        source.fire(event)
-    play = station.play
-    decision = decide(
-        station.ladder,
-        station.on_air,
-        core.now_ms,
-        boundary_ms=play.boundary_ms if isinstance(play, TrackPlay) else None,
-        crossfade=crossfade_ms(station) > 0,
-    )
-    if isinstance(decision, Switch):
-        _switch(core, station, decision)
-    else:
-        # Stay, or a delayed handover waiting for the boundary (the WAKE pushed with the
-        # track reconciles again then).
-        keep_going(core, station)
-    station.cut = False
-
-
-def _switch(core: CoreState, station: StationState, decision: Switch) -> None:
-    best = decision.to
-    current = station.on_air
-    previous_play = station.play
-    if current is not None:
-        assert decision.departure is not None
-        _leave(core, station, current, best, decision.departure)
-    station.on_air = best
-    scenario = core.scenario
-    if best.kind == "emergency":
-        track = core.track(best.media or "")
-        core.emit(announce.priority_emergency(station, track, core.stamp()))
-        start_priority_track(core, station, best, track)
-    elif best.kind == "override":
-        if best.media is not None:
-            core.emit(
-                announce.priority_override(
-                    station, "media", scenario.tracks[best.media].id, decision.transition
-                )
-            )
-            start_priority_track(core, station, best, scenario.tracks[best.media])
-        else:
-            webstream = best.webstream or ""
-            core.emit(
-                announce.priority_override(
-                    station, "webstream", scenario.webstreams[webstream].id, decision.transition
-                )
-            )
-            start_webstream(core, station, webstream)
-    elif best.kind == "live":
-        session = best.session
-        assert isinstance(session, Session)
-        if best.announce_override:
-            best.announce_override = False  # announced once, not again after an emergency
-            core.emit(announce.priority_override(station, "live", session.id, best.transition))
-        _hand_over(core, station, session, best, decision.transition)
-    else:
-        start_automation(
-            core, station, best, crossfade=decision.transition == "faded", previous=previous_play
-        )
-
-
-def _leave(
-    core: CoreState, station: StationState, current: Source, incoming: Source, departure: Departure
-) -> None:
-    """``current`` gives the air to ``incoming`` as ``departure`` says (``ladder.DEPARTURES``)."""
-    if departure is PREEMPTED:
-        current.play_token = None  # its pending end-of-track no longer applies
-        return
-    if departure.announce:
-        if current.kind == "live":
-            session = current.session
-            assert isinstance(session, Session)
-            session.source = None
-            announce_live_released(core, station, session, current)
-        core.emit(announce.priority_released(station, current, incoming, core.stamp()))
-    if departure.remove:
-        station.ladder.remove(current)
-
-
-def _hand_over(
-    core: CoreState, station: StationState, session: Session, source: Source, transition: ev.Transition
-) -> None:
-    source.handed_over = True
-    core.emit(announce.live_handover(station, session, transition, core.stamp()))
-    station.play = LivePlay(session)
-    core.emit_now_playing(station, announce.now_playing_live(station, session, core.stamp()))
-
-
-def status_beat(core: CoreState, station_key: str) -> None:
-    """The periodic ``health`` status of a station (the timeline's ``HEALTH`` item), and the next one."""
-    station = core.stations[station_key]
-    on_air = station.on_air
-    assert on_air is not None
-    play = station.play
-    stream = core.webstreams[play.webstream] if isinstance(play, WebstreamPlay) else None
-    core.emit(announce.health_status(station, on_air, stream, core.stamp()))
-    core.timeline.push(core.now_ms + station.spec.health_interval_ms, Rank.HEALTH, station.spec.key)
 
 
 _TIMELINE_HANDLERS: dict[Rank, Callable[[CoreState, Any], None]] = {

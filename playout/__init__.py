@@ -15,8 +15,20 @@ from .scenario.loader import load_scenario, parse_scenario
 from .scenario.model import Scenario
 from .scenario.problems import Problem, ScenarioError
 from .scenario.schema import MAX_SPEED, MIN_SPEED
-from .station.core import Emitted, InputRejected, Notice, Playout
+from .station.core import Playout
+from .station.outcomes import Emitted, InputRejected, Notice
 from .station.placement import CLOCKS, FROM_HINT, EntryPoint, Placement, parse_entry_point, place
+from .station.views import (
+    DjView,
+    MountView,
+    NowPlaying,
+    ScheduleEntryView,
+    SourceView,
+    StationSnapshot,
+    StationView,
+    UrlView,
+    WebstreamView,
+)
 
 __all__ = [
     "CLOCKS",
@@ -27,18 +39,27 @@ __all__ = [
     "MIN_SPEED",
     "TIMELINE_ACTIONS",
     "Catalog",
+    "DjView",
     "Emitted",
     "EntryPoint",
     "Event",
     "InputRejected",
+    "MountView",
     "Notice",
+    "NowPlaying",
     "Placement",
     "Playout",
     "Problem",
     "Scenario",
     "ScenarioError",
+    "ScheduleEntryView",
+    "SourceView",
     "StationRunner",
+    "StationSnapshot",
+    "StationView",
     "UnknownScenario",
+    "UrlView",
+    "WebstreamView",
     "envelope_schema",
     "events",
     "find_catalog",

@@ -20,6 +20,8 @@ from quart_cors import cors, cors_exempt
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
+from playout import StationView, events
+
 from . import api
 from .auth import bearer_token, verify
 from .control import bind_control
@@ -176,7 +178,7 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
         async def public_now_playing() -> Response:
             wanted = request.args["station_id"]
             snapshot = await service.runner.snapshot()
-            station = next((s for s in snapshot["stations"] if wanted in (s["id"], s["key"])), None)
+            station = next((s for s in snapshot.stations if wanted in (s.id, s.key)), None)
             if station is None:
                 return error(404, "station_not_found", f"no station '{wanted}'")
             return ok(public_now_playing_body(station))
@@ -187,22 +189,22 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
 
         @route(api.SIM_STATE)
         async def sim_state() -> Response:
-            snapshot = await service.runner.snapshot()
-            snapshot["clock"] = {
+            state = (await service.runner.snapshot()).as_json()
+            state["clock"] = {
                 "speed": service.runner.speed,
                 "manual": service.runner.manual_clock,
                 "scenario_start": service.scenario.clock.stamp(0),
                 **service.runner.clock_view(),
             }
             if service.harbor is not None:
-                snapshot["harbor"] = service.harbor.snapshot()
-            snapshot["catalog"] = _catalog(service)
-            snapshot["clients"] = {
+                state["harbor"] = service.harbor.snapshot()
+            state["catalog"] = _catalog(service)
+            state["clients"] = {
                 "connected": len(service.hub),
                 "events_published": service.hub.published,
                 "events_dropped": service.hub.dropped,
             }
-            return ok(snapshot)
+            return ok(state)
 
         bind_control(route, service)
     else:
@@ -437,32 +439,34 @@ def _catalog(service: StationService) -> dict[str, Any]:
     }
 
 
-def public_now_playing_body(station: dict[str, Any]) -> dict[str, Any]:
+def public_now_playing_body(station: StationView) -> dict[str, Any]:
     """What is on air, in the real server's ``/public/now-playing`` shape."""
-    playing = station["now_playing"]
+    playing = station.now_playing
     if playing is None:
         return {"status": "idle"}
-    on_air = station["on_air"] or {}
-    is_live = "session_id" in playing
-    started = playing.get("starts_at") or station.get("since")
+    is_live = isinstance(playing, events.NowPlayingLive)
+    webstream = playing if isinstance(playing, events.NowPlayingWebstream) else None
+    track = playing if isinstance(playing, events.NowPlayingMedia) else None
+    started = station.since if isinstance(playing, events.NowPlayingWebstream) else playing.starts_at
+    media_id = "" if track is None else track.media_id
     body: dict[str, Any] = {
-        "id": str(uuid.uuid5(uuid.UUID(station["id"]), f"play/{started}/{playing.get('media_id', '')}")),
-        "station_id": station["id"],
-        "mount_id": playing["mount_id"],
-        "media_id": playing.get("media_id", ""),
-        "artist": playing.get("artist", ""),
-        "title": playing.get("title") or playing.get("webstream_name", ""),
-        "album": playing.get("album", ""),
+        "id": str(uuid.uuid5(uuid.UUID(station.id), f"play/{started}/{media_id}")),
+        "station_id": station.id,
+        "mount_id": playing.mount_id,
+        "media_id": media_id,
+        "artist": "" if isinstance(playing, events.NowPlayingWebstream) else playing.artist,
+        "title": playing.webstream_name if isinstance(playing, events.NowPlayingWebstream) else playing.title,
+        "album": "" if track is None else track.album,
         "started_at": started,
-        "ended_at": station["ends_at"],
+        "ended_at": station.ends_at,
         "status": "playing",
-        "type": "live" if is_live else ("webstream" if "webstream_id" in playing else "media"),
-        "source_type": "live" if is_live else on_air.get("kind", "media"),
+        "type": "live" if is_live else ("webstream" if webstream is not None else "media"),
+        "source_type": "live" if is_live else ("media" if station.on_air is None else station.on_air.kind),
         "is_live_dj": is_live,
     }
     if is_live:
-        body["session_started_at"] = playing["starts_at"]
-    if "webstream_id" in playing:
-        body["webstream_id"] = playing["webstream_id"]
-        body["url"] = playing["url"]
+        body["session_started_at"] = started
+    if webstream is not None:
+        body["webstream_id"] = webstream.webstream_id
+        body["url"] = webstream.url
     return body

@@ -12,7 +12,7 @@ from typing import Any
 
 from quart import Response, g, request
 
-from playout import Emitted, InputRejected, events, inputs, parse_duration, wire
+from playout import Emitted, InputRejected, SourceView, StationView, events, inputs, parse_duration, wire
 from playout.protocol.stationtime import DURATION_HINT
 
 from . import api
@@ -60,25 +60,23 @@ def bind_control(route: Routes, service: StationService) -> None:
             raise Forbidden("station_forbidden", f"this token may change station '{claimed}' only")
         return station
 
-    async def station_state(station: str) -> dict[str, Any]:
-        snapshot = await runner.snapshot()
-        return next(s for s in snapshot["stations"] if s["key"] == station)
+    async def station_state(station: str) -> StationView:
+        return (await runner.snapshot()).station(station)
 
     async def webstream_state(key: str) -> dict[str, Any]:
-        snapshot = await runner.snapshot()
-        found = next(w for w in snapshot["webstreams"] if w["key"] == key)
-        urls = [u["url"] for u in found["urls"]]
+        found = (await runner.snapshot()).webstream(key)
+        urls = [u.url for u in found.urls]
         return {
-            "id": found["id"],
-            "name": found["name"],
+            "id": found.id,
+            "name": found.name,
             "urls": urls,
             "active": True,
             "failover_enabled": True,
             "auto_recover_enabled": True,
-            "current_url": found["active_url"] or "",
-            "current_index": urls.index(found["active_url"]) if found["active_url"] else -1,
-            "health_status": found["health_status"],
-            "url_health": found["urls"],
+            "current_url": found.active_url or "",
+            "current_index": urls.index(found.active_url) if found.active_url else -1,
+            "health_status": found.health_status,
+            "url_health": [u.as_json() for u in found.urls],
         }
 
     # -- priority ---------------------------------------------------------------------------
@@ -88,13 +86,13 @@ def bind_control(route: Routes, service: StationService) -> None:
         station = station_of(body, required=True)
         media = directory.track(body["media_id"])
         _, snapshot = await runner.submit_and_snapshot(inputs.InsertEmergency(station=station, media=media))
-        on_air = _station(snapshot, station)["on_air"] or {}
+        on_air = snapshot.station(station).on_air
         return ok(
             {
                 "status": "emergency_activated",
                 "preempted": True,
                 "transition_type": "immediate",
-                "source_id": on_air.get("source_id"),
+                "source_id": None if on_air is None else on_air.source_id,
             }
         )
 
@@ -123,13 +121,11 @@ def bind_control(route: Routes, service: StationService) -> None:
                 must_preempt=True,
             )
         emitted, snapshot = await runner.submit_and_snapshot(given)
-        state = _station(snapshot, station)
         if isinstance(given, inputs.HandOver):
             source_id = body["source_id"]  # a live override's source is the DJ's session
         else:
-            source_id = next(
-                s.get("source_id") for s in reversed(state["ladder"]) if s.get("name") == given.name
-            )
+            ladder = snapshot.station(station).ladder
+            source_id = next(s.source_id for s in reversed(ladder) if s.name == given.name)
         return ok(
             {
                 "status": "override_activated",
@@ -160,11 +156,11 @@ def bind_control(route: Routes, service: StationService) -> None:
                 if exc.code == "not_found" and station != stations[-1]:
                     continue
                 raise
-            on_air = _station(snapshot, station)["on_air"] or {}
+            on_air = snapshot.station(station).on_air
             released: dict[str, Any] = {"status": "released", "transition_type": _transition_of(emitted)}
-            if on_air.get("source_id"):
-                released["next_source_id"] = on_air["source_id"]
-            released["next_priority"] = on_air.get("priority")
+            if on_air is not None and on_air.source_id:
+                released["next_source_id"] = on_air.source_id
+            released["next_priority"] = None if on_air is None else on_air.priority
             return ok(released)
         raise InputRejected("not_found", f"no priority source '{source_id}'")  # pragma: no cover
 
@@ -173,7 +169,7 @@ def bind_control(route: Routes, service: StationService) -> None:
     @route(api.LIVE_HANDOVER)
     async def live_handover(body: dict[str, Any]) -> Response:
         station = station_of(body, required=True)
-        before = (await station_state(station))["on_air"]
+        before = (await station_state(station)).on_air
         transition = "immediate" if body.get("immediate") else "faded"
         emitted, snapshot = await runner.submit_and_snapshot(
             inputs.HandOver(
@@ -183,7 +179,7 @@ def bind_control(route: Routes, service: StationService) -> None:
                 transition=transition,
             )
         )
-        after = _station(snapshot, station)["on_air"]
+        after = snapshot.station(station).on_air
         handover = next((e for e in emitted if isinstance(e.event, events.LiveHandover)), None)
         response: dict[str, Any] = {
             "success": True,
@@ -199,7 +195,7 @@ def bind_control(route: Routes, service: StationService) -> None:
     async def live_release(session_id: str) -> Response:
         for station in service.scenario.stations:
             state = await station_state(station.key)
-            if any(dj["session_id"] == session_id for dj in state["djs"]):
+            if any(dj.session_id == session_id for dj in state.djs):
                 allowed(station.key)
                 try:
                     await runner.submit(inputs.Release(station=station.key, target="source", name=session_id))
@@ -277,7 +273,7 @@ def bind_control(route: Routes, service: StationService) -> None:
             raise BadRequest("invalid_request", "by: at most 7d at a time")
         emitted = await runner.advance(by_ms)
         snapshot = await runner.snapshot()
-        return ok({"station_time": snapshot["station_time"], "events": _wire(emitted)})
+        return ok({"station_time": snapshot.station_time, "events": _wire(emitted)})
 
 
 def _wire(emitted: list[Emitted]) -> list[dict[str, Any]]:
@@ -291,18 +287,14 @@ def _transition_of(emitted: list[Emitted]) -> str:
     return "immediate"
 
 
-def _station(snapshot: dict[str, Any], key: str) -> dict[str, Any]:
-    return next(s for s in snapshot["stations"] if s["key"] == key)
-
-
-def _source_info(source: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not source:
+def _source_info(source: SourceView | None) -> dict[str, Any] | None:
+    if source is None:
         return None
-    source_type = {"automation": "media", "override": "media"}.get(source["kind"], source["kind"])
-    if "webstream_id" in source:
+    source_type = {"automation": "media", "override": "media"}.get(source.kind, source.kind)
+    if source.webstream_id is not None:
         source_type = "webstream"
     return {
-        "priority": source["priority"],
+        "priority": source.priority,
         "source_type": source_type,
-        "source_id": source.get("source_id", ""),
+        "source_id": source.source_id or "",
     }

@@ -7,8 +7,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from playout import Playout, Scenario, load_scenario, messages_schema, parse_scenario, wire
-from playout.station.core import Emitted
+from playout import Emitted, Playout, Scenario, load_scenario, messages_schema, parse_scenario, wire
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"

@@ -15,10 +15,11 @@ def test_something_renderable_is_on_air_at_every_hour_of_the_week():
     silent = []
     for hour in range(DEFAULT.duration_ms // HOUR):
         core.advance(hour * HOUR)
-        for station in core.snapshot()["stations"]:
-            playing = station["now_playing"]
-            if playing is None or not (playing.get("title") or playing.get("webstream_name")):
-                silent.append((hour // 24, hour % 24, station["key"]))
+        for station in core.snapshot().stations:
+            playing = station.now_playing
+            shown = playing and (getattr(playing, "title", "") or getattr(playing, "webstream_name", ""))
+            if not shown:
+                silent.append((hour // 24, hour % 24, station.key))
     assert silent == []
 
 

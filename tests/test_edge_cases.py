@@ -126,8 +126,8 @@ def test_a_show_ending_releases_its_dj_who_stays_connected():
     assert "dj_disconnect" not in [k for _, k, _ in rows]
     core = Playout(scenario)
     core.advance(scenario.duration_ms)
-    (sarah,) = core.snapshot()["stations"][0]["djs"]
-    assert (sarah["username"], sarah["on_air"]) == ("DJ Sarah", False)  # connected, off the air
+    (sarah,) = core.snapshot().stations[0].djs
+    assert (sarah.username, sarah.on_air) == ("DJ Sarah", False)  # connected, off the air
 
 
 def test_an_emergency_during_a_live_show_hands_the_air_back():

@@ -182,10 +182,10 @@ async def test_on_air_after_the_fast_forward_is_what_the_scenario_gives_then(aut
     placement = place(WEEK, parse_entry_point("Wed 21:00"), "wall", at("2026-11-30T09:00:00Z"))
     runner = StationRunner(WEEK, lambda batch: None, placement=placement, real_probes=False)
     await run_for(runner, 1)
-    (station,) = runner.core.snapshot()["stations"]
-    assert station["on_air"]["kind"] == "live" and station["djs"][0]["username"] == "DJ Sarah"
-    assert station["now_playing"]["title"] == "Wednesday Night Session"
-    assert station["now_playing"]["starts_at"] == "2026-11-30T08:00:00Z"  # an hour before "now" on the wire
+    (station,) = runner.core.snapshot().stations
+    assert station.on_air.kind == "live" and station.djs[0].username == "DJ Sarah"
+    assert station.now_playing.title == "Wednesday Night Session"
+    assert station.now_playing.starts_at == "2026-11-30T08:00:00Z"  # an hour before "now" on the wire
 
 
 async def test_the_station_catches_up_with_the_time_its_start_took(autojump_clock):

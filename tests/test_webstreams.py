@@ -193,7 +193,7 @@ def test_scripted_checks_are_skipped_while_nothing_can_change():
 
     core = Playout(focused(HITS_ALL_DAY))
     core.advance(7 * 86_400_000)
-    assert not core._checking  # a week of a healthy webstream schedules no checks at all
+    assert not core.state.probes.checking  # a week of a healthy webstream schedules no checks at all
 
 
 def test_manual_failover_and_reset_from_the_timeline():

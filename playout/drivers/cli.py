@@ -18,7 +18,7 @@ from ..scenario.catalog import Catalog, UnknownScenario, find_catalog, load_cata
 from ..scenario.loader import load_scenario
 from ..scenario.model import Scenario
 from ..scenario.problems import ScenarioError
-from ..station.core import Emitted
+from ..station.outcomes import Emitted
 from .runner import StationRunner
 from .textlog import TextLog
 

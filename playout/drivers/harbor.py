@@ -41,8 +41,8 @@ import trio
 
 from ..protocol import inputs
 from ..scenario.model import Dj, HarborLimits, HarborSettings, Mount, Scenario, Station
-from ..station.core import Emitted, InputRejected
 from ..station.lockouts import Lockouts
+from ..station.outcomes import Emitted, InputRejected
 from .harbor_admission import Pending, client_key
 from .icecast import (
     SOURCE_METHODS,

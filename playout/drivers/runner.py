@@ -27,8 +27,10 @@ import trio
 from ..protocol import inputs
 from ..protocol.events import HealthStatusReport
 from ..scenario.model import Scenario
-from ..station.core import Emitted, InputRejected, Playout
+from ..station.core import Playout
+from ..station.outcomes import Emitted, InputRejected
 from ..station.placement import Placement
+from ..station.views import StationSnapshot
 from .probes import probe_webstreams
 
 Publish = Callable[[list[Emitted]], None]
@@ -42,7 +44,7 @@ class _Request:
     with_snapshot: bool = False
     done: trio.Event = attrs.Factory(trio.Event)
     emitted: list[Emitted] = attrs.Factory(list)
-    result: Any = None
+    snapshot: StationSnapshot | None = None
     error: InputRejected | None = None
 
 
@@ -124,10 +126,11 @@ class StationRunner:
         """Apply an input now; return its events or raise :class:`InputRejected` (nothing changed)."""
         return (await self._ask(_Request("input", given=given))).emitted
 
-    async def submit_and_snapshot(self, given: inputs.Input) -> tuple[list[Emitted], dict[str, Any]]:
+    async def submit_and_snapshot(self, given: inputs.Input) -> tuple[list[Emitted], StationSnapshot]:
         """:meth:`submit`, and the state right after it, taken in the same turn (no other request between)."""
         request = await self._ask(_Request("input", given=given, with_snapshot=True))
-        return request.emitted, request.result
+        assert request.snapshot is not None
+        return request.emitted, request.snapshot
 
     async def advance(self, by_ms: int) -> list[Emitted]:
         """With a manual clock, move station time forward by ``by_ms``; return what happened."""
@@ -154,9 +157,11 @@ class StationRunner:
                 "conflict", "the station clock runs by itself; only a manual clock is advanced"
             )
 
-    async def snapshot(self) -> dict[str, Any]:
+    async def snapshot(self) -> StationSnapshot:
         """The core's state, brought up to the current station time first."""
-        return (await self._ask(_Request("snapshot"))).result
+        snapshot = (await self._ask(_Request("snapshot"))).snapshot
+        assert snapshot is not None
+        return snapshot
 
     async def run(self, *, until_ms: int | None = None, task_status=trio.TASK_STATUS_IGNORED) -> None:
         """Own the core until ``until_ms`` station time (forever if ``None``)."""
@@ -256,9 +261,9 @@ class StationRunner:
             except InputRejected as exc:
                 request.error = exc
             if request.with_snapshot:
-                request.result = core.snapshot()
+                request.snapshot = core.snapshot()
         else:
-            request.result = core.snapshot()
+            request.snapshot = core.snapshot()
         self._publish(request.emitted)
 
     async def _advance_by(self, request: _Request) -> None:

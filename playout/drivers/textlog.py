@@ -2,7 +2,7 @@
 
 from ..protocol import events as ev
 from ..scenario.model import Scenario
-from ..station.core import Emitted
+from ..station.outcomes import Emitted
 
 
 def _clock(seconds: float) -> str:

@@ -17,7 +17,7 @@ Everything that decides the air is here, pure (no clock, no events, no I/O):
   straight back in, and the source leaving the air leaves as its state says
   (:data:`DEPARTURES`: a replaced source goes silently, a released one is announced).
 
-The core (``core.py``) applies what these return and announces it.
+The core applies what these return (``on_air.py``) and announces it (``announce.py``).
 """
 
 from collections.abc import Callable

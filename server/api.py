@@ -24,7 +24,7 @@ from playout.protocol.stationtime import DURATION_HINT
 from playout.station.ladder import SourceKind, SourceState
 
 from .hub import DEFAULT_TYPES
-from .relay import SKIP_REASONS
+from .relay.entries import SKIP_REASONS
 from .rest import RETRY_AFTER, Answer, Api, Auth, Body, Param, Schema, refusal
 
 API = Api()

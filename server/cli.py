@@ -32,7 +32,9 @@ from . import accesslog, keyfile
 from .auth import KEY_ENV, SigningKey, mint
 from .contract import asyncapi_yaml
 from .fdlimit import clients_that_fit, raise_soft_limit
-from .relay import DEFAULT_STREAM, RedisTarget, RelayError, StreamFollower, StreamPublisher, check_reachable
+from .relay.connection import DEFAULT_STREAM, RedisTarget, RelayError, check_reachable
+from .relay.follower import StreamFollower
+from .relay.publisher import StreamPublisher
 from .serve import ServiceFailed, serve
 from .service import EdgeService, ServerSettings, StationService
 from .typescript import typescript_declarations

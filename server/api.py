@@ -25,7 +25,9 @@ from playout.station.ladder import SourceKind, SourceState
 
 from .hub import DEFAULT_TYPES
 from .relay.entries import SKIP_REASONS
-from .rest import RETRY_AFTER, Answer, Api, Auth, Body, Param, Schema, refusal
+from .rest.answers import RETRY_AFTER, Answer, Schema, refusal
+from .rest.endpoint import Auth, Body, Param
+from .rest.openapi import Api
 
 API = Api()
 

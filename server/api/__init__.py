@@ -73,7 +73,7 @@ def openapi_document() -> Schema:
                 "UnknownPath), a method a path does not have 405 (WrongMethod, with Allow). Every path "
                 "answers OPTIONS (204 with Allow, no token needed; also the CORS preflight) and every GET "
                 "answers HEAD (the GET's answer without its body). The event stream's messages are in the "
-                "AsyncAPI document (docs/asyncapi.yaml). Generated from server/api.py; see docs/protocol.md."
+                "AsyncAPI document (docs/asyncapi.yaml). Generated from server/api/; see docs/protocol.md."
             ),
             "license": {"name": "MIT", "identifier": "MIT"},
         }

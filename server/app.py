@@ -27,9 +27,9 @@ from .auth import bearer_token, verify
 from .control import bind_control
 from .directory import NotFound
 from .hub import GOING_AWAY, INTERNAL_ERROR, TOO_SLOW, Subscriber, parse_types
-from .relay import station_location
+from .relay.follower import station_location
 from .responses import error, ok, refused, unauthorized
-from .rest import Routes
+from .rest.routes import Routes
 from .service import EdgeService, ServerSettings, ServingProcess, StationService
 from .shutdown import SHUTTING_DOWN
 from .transport import internals

@@ -18,7 +18,7 @@ from playout.protocol.stationtime import DURATION_HINT
 from . import api
 from .directory import NotFound
 from .responses import error, ok
-from .rest import BadRequest, Forbidden, Routes
+from .rest.routes import BadRequest, Forbidden, Routes
 from .service import StationService
 
 MAX_ADVANCE_MS = 7 * 86_400_000

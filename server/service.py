@@ -12,7 +12,8 @@ from .auth import SigningKey
 from .directory import Directory
 from .hub import Hub
 from .limits import Admission
-from .relay import StreamFollower, StreamPublisher
+from .relay.follower import StreamFollower
+from .relay.publisher import StreamPublisher
 from .shutdown import RETRY_AFTER_SECONDS, Shutdown
 from .vitals import Vitals
 

@@ -14,8 +14,10 @@ from server import api
 from server.api import API, openapi_document, openapi_json
 from server.app import create_app
 from server.limits import Refusal
-from server.relay import StreamFollower
-from server.rest import Answer, Api, Auth, Endpoint
+from server.relay.follower import StreamFollower
+from server.rest.answers import Answer
+from server.rest.endpoint import Auth, Endpoint
+from server.rest.openapi import Api
 from server.service import EdgeService, StationService
 from tests.openapi_support import ContractViolation, RestContract
 from tests.server_support import ADMIN, KEY, LISTENER, served

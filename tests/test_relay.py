@@ -24,7 +24,8 @@ import trustme
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from server.relay import READ_COUNT, RedisTarget, StreamPublisher
+from server.relay.connection import READ_COUNT, RedisTarget
+from server.relay.publisher import StreamPublisher
 from tests.docs_support import background, documented, one, replaced, stop, with_this_python
 from tests.serve_support import KEY, Server, assert_stopping_refuses_newcomers
 from tests.support import ROOT

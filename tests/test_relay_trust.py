@@ -6,14 +6,9 @@ from urllib.parse import urlsplit
 import orjson
 import pytest
 
-from server.relay import (
-    MAX_EVENT_BYTES,
-    RESEND_WINDOW,
-    SKIP_REASONS,
-    EntryFilter,
-    RedisTarget,
-    station_location,
-)
+from server.relay.connection import RedisTarget
+from server.relay.entries import MAX_EVENT_BYTES, RESEND_WINDOW, SKIP_REASONS, EntryFilter
+from server.relay.follower import station_location
 
 
 def event(kind: str = "now_playing", **payload: object) -> bytes:

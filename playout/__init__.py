@@ -8,13 +8,14 @@ from .drivers.runner import StationRunner
 from .protocol import events, inputs, wire
 from .protocol.events import EVENT_CLASSES, EVENT_TYPES, Event
 from .protocol.schemas import envelope_schema, messages_schema, payload_schema
-from .protocol.stationtime import format_duration, parse_duration
+from .protocol.stationtime import DURATION_HINT, format_duration, parse_duration
 from .scenario.actions import TIMELINE_ACTIONS
 from .scenario.catalog import Catalog, UnknownScenario, find_catalog, load_catalog
 from .scenario.loader import load_scenario, parse_scenario
 from .scenario.model import Scenario
 from .scenario.problems import Problem, ScenarioError
 from .scenario.schema import MAX_SPEED, MIN_SPEED
+from .station.announce import override_transition
 from .station.core import Playout
 from .station.outcomes import Emitted, InputRejected, Notice
 from .station.placement import CLOCKS, FROM_HINT, EntryPoint, Placement, parse_entry_point, place
@@ -32,6 +33,7 @@ from .station.views import (
 
 __all__ = [
     "CLOCKS",
+    "DURATION_HINT",
     "EVENT_CLASSES",
     "EVENT_TYPES",
     "FROM_HINT",
@@ -68,6 +70,7 @@ __all__ = [
     "load_catalog",
     "load_scenario",
     "messages_schema",
+    "override_transition",
     "parse_duration",
     "parse_entry_point",
     "parse_scenario",

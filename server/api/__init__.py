@@ -1,6 +1,6 @@
 """The REST API of a served station, declared: every endpoint and the schemas of its answers.
 
-The handlers (server/app.py, server/control.py) are bound to these declarations,
+The handlers (server/event_stream.py, server/reads.py, server/control/) are bound to these declarations,
 which check each request before the handler runs (see :mod:`server.rest`), and
 the OpenAPI 3.1 document served at ``GET /api/v1/openapi.json`` (and kept in
 ``docs/openapi.json``, a test fails when it is stale) is written from them.

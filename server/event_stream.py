@@ -1,0 +1,189 @@
+"""``GET /api/v1/events``: every refusal before the upgrade, the upgrade, and the stream to the client.
+
+The refusals (the connection limits, the token and its ``station_id`` claim, a bad
+``?snapshot=``) each cost a dict lookup or a JWT check and happen before the 101. After
+it, a connection is on the fast path (the hub writes its frames through a socket writer
+taken over from Hypercorn) or, where there is none (Quart's test client), on Quart's own
+path, one message after another.
+"""
+
+import logging
+from urllib.parse import parse_qsl
+
+import trio
+from quart import Response, websocket
+
+from .auth import bearer_token, verify
+from .directory import NotFound
+from .hub import GOING_AWAY, INTERNAL_ERROR, TOO_SLOW, Subscriber, parse_types
+from .responses import error, refused, unauthorized
+from .service import ServerSettings, ServingProcess, StationService
+from .transport.one_task_websocket import ClientGone
+from .transport.socket_writer import socket_writer_from
+
+log = logging.getLogger("grimnir_sim.server")
+CLOSE_REASONS = {
+    GOING_AWAY: "server shutting down",
+    TOO_SLOW: "client too slow: events were lost",
+    INTERNAL_ERROR: "server error: the station stopped",
+}
+
+
+async def events(service: ServingProcess) -> Response | None:
+    """The event stream's handler: a refusal, or the connection until the hub or the client ends it."""
+    # Every refusal happens here, before the upgrade, and costs a dict lookup or a JWT check.
+    ip = websocket.remote_addr or "unknown"
+    refusal = service.admission.check(ip)
+    if refusal is not None:
+        return refused(refusal)
+    station = _stream_station(service)
+    if isinstance(station, Response):  # 401 (the token), 403 or 404 (its station_id)
+        return station
+    settings = service.settings
+    snapshot = _snapshot_wanted(settings.snapshot_by_default)
+    if snapshot is None:
+        return error(400, "invalid_snapshot", "snapshot takes true, false, 1 or 0")
+    service.admission.admit(ip)
+    try:
+        # Taken over before accepting, so the 101 response goes out through the writer too;
+        # subscribed after, so no event frame can reach the socket before the 101.
+        writer = socket_writer_from(
+            websocket.scope,
+            max_waiting=settings.queue_size,
+            send_timeout=settings.send_timeout_seconds,
+            spawn=service.hub.spawn,
+        )
+        await websocket.accept()
+        subscriber = service.hub.subscribe(
+            parse_types(_query_value("types")),
+            writer,
+            heartbeat=settings.heartbeat_seconds,
+            snapshot=snapshot,
+            station=station,
+        )
+        try:
+            if writer is None:
+                code = await _stream(subscriber, settings)
+            else:
+                # The fast path: the hub writes this subscriber's frames itself; this task only
+                # reads (and drops) what the client sends until the hub ends the connection.
+                # (Inline, not a function: a frame less held by each of 10,000 connections.)
+                with subscriber.cancel_scope:
+                    while True:
+                        await websocket.receive()  # a "pong" or anything: the protocol needs none
+                if subscriber.close_code == TOO_SLOW:
+                    writer.discard_waiting()  # its close frame goes right after the frame being written
+                code = subscriber.close_code or 1000
+        finally:
+            service.hub.unsubscribe(subscriber)
+    except Exception as exc:  # a defect of ours, met by this connection only: 1011 for it alone
+        service.connection_failures["websocket"] += 1
+        log.error("a WebSocket connection failed", exc_info=exc)
+        code = INTERNAL_ERROR
+    finally:
+        service.admission.release()
+    # The close frame may wait behind a slow client's unread data; the station does not.
+    await websocket.close(code, CLOSE_REASONS.get(code, ""))
+    return None
+
+
+def _stream_station(service: ServingProcess) -> str | Response | None:
+    """The station a stream is scoped to (its UUID), None for every station, or the refusal.
+
+    A valid token is needed, in the Authorization header or ``?token=`` (else 401). Its
+    ``station_id`` claim, when present, is the scope, and ``?station_id=`` may name that
+    station only (else 403 ``station_forbidden``); without a claim, ``?station_id=`` picks
+    the scope (404 ``station_not_found`` for a station this server does not run). A
+    station process knows its stations by UUID and by key; an edge knows no scenario and
+    takes the ids as given, to be matched with the events' ``station_id``.
+
+    A function of its own so the token and its claims are not kept alive, in the
+    handler's frame, for as long as the connection lasts.
+    """
+    token = bearer_token(websocket.headers.get("Authorization")) or _query_value("token")
+    claims = verify(service.key, token)
+    if claims is None:
+        return unauthorized()
+    asked = _query_value("station_id")
+    if claims.station_id is not None:
+        claimed = _station_uuid(service, claims.station_id)
+        if claimed is None:
+            return error(
+                403,
+                "station_forbidden",
+                f"this token is for station '{claims.station_id}', which this server does not run",
+            )
+        if asked is not None and _station_uuid(service, asked) != claimed:
+            return error(403, "station_forbidden", f"this token may read station '{claims.station_id}' only")
+        return claimed
+    if asked is None:
+        return None
+    return _station_uuid(service, asked) or error(404, "station_not_found", f"no station '{asked}'")
+
+
+def _station_uuid(service: ServingProcess, wanted: str) -> str | None:
+    """The UUID of the station ``wanted`` names (a UUID or a key), None if this server runs none such.
+
+    An edge runs no scenario: the id is taken as given, the UUID the events carry.
+    """
+    if not isinstance(service, StationService):
+        return wanted or None
+    try:
+        return service.scenario.station(service.directory.station(wanted)).id
+    except NotFound:
+        return None
+
+
+def _snapshot_wanted(default: bool) -> bool | None:
+    """``?snapshot=``: true or 1, false or 0, exactly; absent, the server's default; anything else None."""
+    raw = _query_value("snapshot")
+    if raw is None:
+        return default
+    return {"true": True, "1": True, "false": False, "0": False}.get(raw)
+
+
+def _query_value(name: str) -> str | None:
+    """The first value of one query parameter, like ``websocket.args.get(name)``.
+
+    ``websocket.args`` would parse the query once and keep the result (the token
+    included) for the connection's lifetime: some 700 bytes for each of 10,000
+    clients. This parses it for the moment.
+    """
+    query = websocket.query_string.decode("latin-1")
+    return next((value for key, value in parse_qsl(query, keep_blank_values=True) if key == name), None)
+
+
+async def _stream(subscriber: Subscriber, settings: ServerSettings) -> int:
+    """Quart's path (no socket writer, e.g. the test client): send queued messages one by one.
+
+    Returns the close code when the hub ends the connection; a client that
+    disconnects ends this (and the whole handler) with :class:`ClientGone`, or, under
+    Quart-Trio's own WebSocket class, cancels it from outside.
+    """
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_ignore_client_messages)
+            with subscriber.cancel_scope:
+                while True:
+                    text = await subscriber.next_message()
+                    # A frame is sent whole or not at all: the hub's close waits for it, a socket
+                    # that accepts nothing for send_timeout does not (the client is too slow).
+                    with trio.CancelScope(shield=True) as sending:
+                        sending.deadline = trio.current_time() + settings.send_timeout_seconds
+                        await websocket.send(text)
+                    if sending.cancelled_caught:
+                        subscriber.close(TOO_SLOW)
+            nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        # The reader met the client's disconnect: raised bare, as the one-task connection expects,
+        # for Quart-Trio takes a group for a failure of the handler and logs it as an error.
+        if group.split(ClientGone)[1] is None:
+            raise ClientGone() from None
+        raise
+    return subscriber.close_code or 1000
+
+
+async def _ignore_client_messages() -> None:
+    """Read and drop whatever the client sends (a "pong", anything): the protocol needs none."""
+    while True:
+        await websocket.receive()

@@ -4,6 +4,8 @@
 (which this package does not import: a station that only serves has no use for it).
 """
 
+from .drivers.cli import UsageError, add_command, catalog_of, first_leaf, resolve_scenario
+from .drivers.harbor import Harbor, HarborCounters
 from .drivers.runner import StationRunner
 from .protocol import events, inputs, wire
 from .protocol.events import EVENT_CLASSES, EVENT_TYPES, Event
@@ -17,6 +19,7 @@ from .scenario.problems import Problem, ScenarioError
 from .scenario.schema import MAX_SPEED, MIN_SPEED
 from .station.announce import override_transition
 from .station.core import Playout
+from .station.ladder import SourceKind, SourceState
 from .station.outcomes import Emitted, InputRejected, Notice
 from .station.placement import CLOCKS, FROM_HINT, EntryPoint, Placement, parse_entry_point, place
 from .station.views import (
@@ -45,6 +48,8 @@ __all__ = [
     "Emitted",
     "EntryPoint",
     "Event",
+    "Harbor",
+    "HarborCounters",
     "InputRejected",
     "MountView",
     "Notice",
@@ -55,16 +60,22 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "ScheduleEntryView",
+    "SourceKind",
+    "SourceState",
     "SourceView",
     "StationRunner",
     "StationSnapshot",
     "StationView",
     "UnknownScenario",
     "UrlView",
+    "UsageError",
     "WebstreamView",
+    "add_command",
+    "catalog_of",
     "envelope_schema",
     "events",
     "find_catalog",
+    "first_leaf",
     "format_duration",
     "inputs",
     "load_catalog",
@@ -76,5 +87,6 @@ __all__ = [
     "parse_scenario",
     "payload_schema",
     "place",
+    "resolve_scenario",
     "wire",
 ]

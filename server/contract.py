@@ -12,8 +12,16 @@ from typing import Any
 
 import yaml
 
-from playout import EVENT_CLASSES, Event, Playout, Scenario, envelope_schema, payload_schema, wire
-from playout.protocol.events import EVENT_TYPES
+from playout import (
+    EVENT_CLASSES,
+    EVENT_TYPES,
+    Event,
+    Playout,
+    Scenario,
+    envelope_schema,
+    payload_schema,
+    wire,
+)
 
 from .hub import DEFAULT_TYPES
 

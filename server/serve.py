@@ -9,7 +9,7 @@ import hypercorn.config
 import hypercorn.trio
 import trio
 
-from playout.drivers.cli import first_leaf
+from playout import first_leaf
 
 from . import accesslog
 from .app import create_app

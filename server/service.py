@@ -5,8 +5,7 @@ import re
 import attrs
 import trio
 
-from playout import Placement, Scenario, StationRunner
-from playout.drivers.harbor import Harbor
+from playout import Harbor, Placement, Scenario, StationRunner
 
 from .auth import SigningKey
 from .directory import Directory

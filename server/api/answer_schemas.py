@@ -8,9 +8,7 @@ import typing
 
 import attrs
 
-from playout import events
-from playout.drivers.harbor import HarborCounters
-from playout.station.ladder import SourceKind, SourceState
+from playout import HarborCounters, SourceKind, SourceState, events
 
 from ..relay.entries import SKIP_REASONS
 from ..rest.answers import Schema

@@ -1,6 +1,6 @@
 """The simulation's clock: moving a manual station clock forward."""
 
-from playout.protocol.stationtime import DURATION_HINT
+from playout import DURATION_HINT
 
 from ..rest.answers import Answer, refusal
 from ..rest.endpoint import Auth, Body, Endpoint

@@ -4,8 +4,7 @@ import argparse
 import json
 import sys
 
-from playout import messages_schema
-from playout.drivers.cli import catalog_of, resolve_scenario
+from playout import catalog_of, messages_schema, resolve_scenario
 
 from ..contract import asyncapi_yaml
 from ..typescript import typescript_declarations

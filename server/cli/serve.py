@@ -12,8 +12,16 @@ from urllib.parse import urlsplit
 
 import trio
 
-from playout import MAX_SPEED, MIN_SPEED, parse_entry_point, place
-from playout.drivers.cli import UsageError, catalog_of, first_leaf, resolve_scenario
+from playout import (
+    MAX_SPEED,
+    MIN_SPEED,
+    UsageError,
+    catalog_of,
+    first_leaf,
+    parse_entry_point,
+    place,
+    resolve_scenario,
+)
 
 from .. import accesslog, keyfile
 from ..auth import KEY_ENV, SigningKey

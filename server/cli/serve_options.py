@@ -3,8 +3,7 @@
 import argparse
 from collections.abc import Callable
 
-from playout import CLOCKS, FROM_HINT, EntryPoint, parse_entry_point
-from playout.drivers.cli import add_command
+from playout import CLOCKS, FROM_HINT, EntryPoint, add_command, parse_entry_point
 
 from ..auth import KEY_ENV
 from ..relay.connection import DEFAULT_STREAM

@@ -3,8 +3,7 @@
 import argparse
 import sys
 
-from playout import parse_duration
-from playout.drivers.cli import UsageError, add_command
+from playout import UsageError, add_command, parse_duration
 
 from .. import keyfile
 from ..auth import KEY_ENV, SigningKey, mint

@@ -15,7 +15,7 @@ import coredis
 import coredis.exceptions
 import trio
 
-from playout.drivers.cli import first_leaf
+from playout import first_leaf
 
 DEFAULT_STREAM = "grimnir-sim:events"
 READ_COUNT = 1_000

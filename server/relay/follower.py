@@ -12,7 +12,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import trio
 
-from playout.drivers.cli import first_leaf
+from playout import first_leaf
 
 from .connection import (
     DEFAULT_STREAM,

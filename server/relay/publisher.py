@@ -17,7 +17,7 @@ import coredis
 import trio
 from coredis.tokens import PureToken
 
-from playout.drivers.cli import first_leaf
+from playout import first_leaf
 
 from .connection import (
     DEFAULT_STREAM,

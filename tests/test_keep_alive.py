@@ -119,6 +119,43 @@ def test_an_idle_connection_the_client_leaves_is_closed_at_once(server):
             assert client.recv(65536) == b"", "the server answered nothing more, yet did not close"
 
 
+def read_to_end(client: socket.socket) -> bytes:
+    received = b""
+    while chunk := client.recv(65536):
+        received += chunk
+    return received
+
+
+def test_a_client_that_half_closes_after_its_request_still_gets_the_whole_answer(server):
+    # Regression (review): a client that shut its sending side once its request was out got
+    # the head of the answer and an empty body, or for a POST no answer at all: Hypercorn
+    # told the app the client was gone, and Quart-Trio cancelled the handler mid-answer.
+    body = b'{"by": "1m"}'
+    requests = {
+        "GET": FOLLOW_UP,
+        "POST": (
+            b"POST /api/v1/sim/advance HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + b"Authorization: Bearer %s\r\n" % server.token.encode()
+            + b"Content-Length: %d\r\n\r\n" % len(body)
+            + body
+        ),
+    }
+    for name, request in requests.items():
+        for _ in range(5):
+            with socket.create_connection(server.address, timeout=5) as client:
+                client.sendall(request)
+                client.shutdown(socket.SHUT_WR)
+                answer = read_to_end(client)
+            head, _, content = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200"), (name, answer[:200])
+            length = next(
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            )
+            assert len(content) == length, (name, answer[:300])
+
+
 def test_complete_requests_keep_their_connection():
     # Regression (review): every answer said Connection: close, GETs included, because the app
     # answered before the body reader had seen the (empty, complete) body: no keep-alive at all.

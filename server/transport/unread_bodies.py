@@ -16,6 +16,15 @@ too large (413). Then Hypercorn, never blocked, either starts the connection's
 next request (the body was complete) or closes it (it was not): an answer that
 goes out before the whole body has been read says ``Connection: close``.
 
+A client may also close its side of the connection once its request is sent
+(a half-close). Hypercorn then hands the app ``http.disconnect`` at once, and
+Quart-Trio cancels a handler that sees it: the answer would be cut short, or
+never sent, although Hypercorn could still deliver it. So once a request has
+come whole, ``http.disconnect`` reaches the app only after the answer has been
+sent (or the app has ended); a client that is really gone only makes the
+handler's writes go nowhere. A request cut off before its body ended is
+cancelled at once, as before.
+
 A complete request's messages are queued by Hypercorn before the app starts
 (a GET's one message, or a small body's chunk and its end), but the app may
 answer before the reader has run. So an answer to a request whose body is not
@@ -49,6 +58,7 @@ def read_request_bodies(app: ASGIApp, *, forward_at_most: int) -> ASGIApp:
         # Unbounded, yet small: at most forward_at_most bytes of body and a few messages wait in it.
         to_app, app_receives = trio.open_memory_channel[Message](math.inf)
         body_read = trio.Event()
+        answered = trio.Event()
 
         async def closing_send(message: Message) -> None:
             if message["type"] == "http.response.start" and not body_read.is_set():
@@ -65,20 +75,32 @@ def read_request_bodies(app: ASGIApp, *, forward_at_most: int) -> ASGIApp:
                 # closed nor recycled. The kernel's TCP_USER_TIMEOUT bounds the wait.
                 with trio.CancelScope(shield=True):
                     await send(message)
+                answered.set()
                 return
             await send(message)
 
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_read_all, receive, to_app, forward_at_most, body_read)
-            await app(scope, app_receives.receive, closing_send)
+            nursery.start_soon(_read_all, receive, to_app, forward_at_most, body_read, answered)
+            try:
+                await app(scope, app_receives.receive, closing_send)
+            finally:
+                answered.set()
 
     return wrapped
 
 
 async def _read_all(
-    receive: Receive, to_app: trio.MemorySendChannel[Message], forward_at_most: int, body_read: trio.Event
+    receive: Receive,
+    to_app: trio.MemorySendChannel[Message],
+    forward_at_most: int,
+    body_read: trio.Event,
+    answered: trio.Event,
 ) -> None:
-    """Move every message to the app; ``body_read`` is set once the body's last chunk has come."""
+    """Move every message to the app; ``body_read`` is set once the body's last chunk has come.
+
+    Once the whole request has come, ``http.disconnect`` waits for ``answered`` (the answer
+    sent, or the app ended): the handler of a whole request always finishes.
+    """
     forwarded = 0
     async with to_app:
         while True:
@@ -90,6 +112,8 @@ async def _read_all(
                 forwarded += len(chunk)
                 if not message.get("more_body", False):
                     body_read.set()
+            elif message["type"] == "http.disconnect" and body_read.is_set():
+                await answered.wait()  # a whole request gets its answer; a cut-off one need not wait
             to_app.send_nowait(message)
             if message["type"] == "http.disconnect":
                 return

@@ -357,7 +357,18 @@ async def start_station(
 async def open_station(
     scenario: ScenarioLike, *, update_golden: bool | None = None
 ) -> AsyncIterator[Station]:
-    """``async with open_station("dj-takeover") as station:``, a Station for the block, stopped after it."""
-    async with trio.open_nursery() as nursery:
-        yield await start_station(nursery, scenario, update_golden=update_golden)
-        nursery.cancel_scope.cancel()
+    """``async with open_station("dj-takeover") as station:``, a Station for the block, stopped after it.
+
+    An unknown scenario raises before anything starts, and an error of the block (a failed
+    ``expect``'s AssertionError) comes out as itself, not inside the nursery's exception group.
+    """
+    loaded = as_scenario(scenario)
+    try:
+        async with trio.open_nursery() as nursery:
+            yield await start_station(nursery, loaded, update_golden=update_golden)
+            nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        only = group.exceptions[0] if len(group.exceptions) == 1 else None
+        if isinstance(only, Exception):
+            raise only from None
+        raise

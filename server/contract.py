@@ -41,7 +41,8 @@ def _examples(scenario: Scenario) -> dict[type[Event], dict[str, Any]]:
     return found
 
 
-def _package_version() -> str:
+def package_version() -> str:
+    """The installed grimnir-sim's version, for the documents' ``info.version``."""
     try:
         return version("grimnir-sim")
     except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
@@ -78,7 +79,7 @@ def asyncapi_document(example_scenario: Scenario) -> dict[str, Any]:
         "asyncapi": "3.0.0",
         "info": {
             "title": "Grimnir Radio event stream (grimnir-sim)",
-            "version": _package_version(),
+            "version": package_version(),
             "description": (
                 "Real-time events of a Grimnir Radio station over WebSocket, as documented on Grimnir's "
                 "WebSocket Events page and served by grimnir-sim. Every message is a JSON text frame "

@@ -83,6 +83,7 @@ async def _handle_websocket_with_another_signature(self, websocket, send, nurser
     pass
 
 
+EOF_PIECE = f"{internals.TCP_SERVER}: one of ._read_data, ._idle_timeout, ._initiate_server_close, .idle_task"
 H11_SEND = f"{internals.H11}.send (built by hypercorn.protocol.ProtocolWrapper)"
 REMOVALS = {
     f"{internals.TCP_SERVER}.protocol_send": lambda mp: mp.delattr(TCPServer, "protocol_send"),
@@ -112,9 +113,7 @@ REMOVALS = {
     f"{internals.TCP_SERVER}.run keeping .protocol and ._task_group": lambda mp: mp.setattr(
         TCPServer, "run", _does_nothing
     ),
-    f"{internals.TCP_SERVER}._read_data, ._idle_timeout, .idle_task and ._initiate_server_close": (
-        lambda mp: mp.delattr(TCPServer, "_idle_timeout")
-    ),
+    EOF_PIECE: lambda mp: mp.delattr(TCPServer, "_idle_timeout"),
     f"{internals.TRIO_WEBSOCKET} setting send_channel and receive_channel": lambda mp: mp.setattr(
         TrioASGIWebsocketConnection, "__init__", _channels_elsewhere
     ),

@@ -1,9 +1,10 @@
 """The tree's layering holds: ruff refuses an import that crosses it (the nested ruff.toml files).
 
 The pure packages (playout/protocol, playout/scenario, playout/station) do no I/O and
-keep no time; playout never imports server; the server takes from playout only what
-playout/__init__.py exports. Each rule is checked by feeding ruff one import as if it
-were a file in that folder, so removing or weakening a rule fails here.
+keep no time, and depend one way (protocol ← scenario ← station); playout never
+imports server; the server takes from playout only what playout/__init__.py exports.
+Each rule is checked by feeding ruff one import as if it were a file in that folder,
+so removing or weakening a rule fails here.
 """
 
 import shutil
@@ -38,6 +39,7 @@ def banned(path: str, source: str) -> list[str]:
         "import socket",
         "import asyncio",
         "import time",
+        "from datetime import datetime\n\nprint(datetime.now())",
         "from ..drivers import runner",
         "from playout.drivers.runner import StationRunner",
         "from playout.testing import Station",
@@ -45,6 +47,19 @@ def banned(path: str, source: str) -> list[str]:
     ],
 )
 def test_the_pure_packages_do_no_io_and_import_no_driver(package, statement):
+    assert banned(f"playout/{package}/probe.py", statement + "\n")
+
+
+@pytest.mark.parametrize(
+    ("package", "statement"),
+    [
+        ("protocol", "from ..scenario.model import Scenario"),
+        ("protocol", "from ..station import ladder"),
+        ("scenario", "from ..station.lockouts import Lockouts"),
+        ("scenario", "from playout.station.core import Playout"),
+    ],
+)
+def test_the_pure_packages_depend_one_way(package, statement):
     assert banned(f"playout/{package}/probe.py", statement + "\n")
 
 

@@ -1,8 +1,10 @@
 """The test station without pytest's fixtures: ``playout.testing`` in plain trio, as docs/testing.md shows."""
 
+import pytest
 import trio
 
-from playout.testing import event, start_station
+from playout import UnknownScenario
+from playout.testing import event, open_station, start_station
 from tests.docs_support import blocks
 from tests.support import ROOT
 
@@ -28,3 +30,23 @@ def test_a_station_in_a_nursery_of_ones_own_runs_until_it_is_cancelled():
         return station.now
 
     assert trio.run(run) == "2026-01-19T10:06:00Z"
+
+
+def test_an_unknown_scenario_raises_itself_before_anything_starts():
+    async def run() -> None:
+        async with open_station("dj-takover"):
+            raise AssertionError("the block must not run")
+
+    with pytest.raises(UnknownScenario, match="dj-takeover"):
+        trio.run(run)
+
+
+def test_a_failed_expectation_in_open_station_is_a_plain_assertion_error():
+    async def run() -> None:
+        async with open_station("dj-takeover") as station:
+            await station.expect([event("dj_connect", username="DJ Nobody")], within="10m")
+
+    with pytest.raises(AssertionError) as failure:
+        trio.run(run)
+    assert not isinstance(failure.value, BaseExceptionGroup)
+    assert "DJ Nobody" in str(failure.value)

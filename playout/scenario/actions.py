@@ -2,8 +2,8 @@
 
 Everything else about an action derives from :data:`TIMELINE_ACTIONS`: the scenario's JSON Schema
 (:mod:`playout.scenario.schema`), the builder of the timeline (:mod:`playout.scenario.timing`) and,
-where a control endpoint takes the same fields, its body's schema (server/api.py). A new action is
-one :class:`Action` here and its handler in the core.
+where a control endpoint takes the same fields, its body's schema (server/api/live.py, priority.py
+and webstreams.py). A new action is one :class:`Action` here and its handler in the core.
 """
 
 import typing

@@ -187,10 +187,6 @@ class Slot:
     title: str = ""
     crossfade_ms: int | None = None
 
-    @property
-    def id_key(self) -> str:
-        return f"slot-{self.index}"
-
 
 @attrs.frozen
 class Happening:

@@ -17,8 +17,8 @@ their answers' schemas in ``answer_schemas``, from the building blocks in
 
 import functools
 import json
-from importlib.metadata import PackageNotFoundError, version
 
+from ..contract import package_version
 from ..rest.answers import Schema
 from .clock import ADVANCE
 from .live import DJ_CONNECT, DJ_DISCONNECT, LIVE_HANDOVER, LIVE_RELEASE
@@ -53,18 +53,11 @@ API.add(
 )
 
 
-def _package_version() -> str:
-    try:
-        return version("grimnir-sim")
-    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-        return "0.0.0"
-
-
 def openapi_document() -> Schema:
     return API.document(
         {
             "title": "grimnir-sim REST API",
-            "version": _package_version(),
+            "version": package_version(),
             "description": (
                 "The REST side of a simulated Grimnir Radio station: health, public now-playing, the "
                 "simulation's state, and control. Every refusal is JSON, "

@@ -192,7 +192,7 @@ PIECES: tuple[tuple[str, str, Callable[[], bool]], ...] = (
         lambda: _method(TCPServer, "run") and _refers_to(TCPServer.run, "protocol", "_task_group"),
     ),
     (
-        f"{TCP_SERVER}._read_data, ._idle_timeout, .idle_task and ._initiate_server_close",
+        f"{TCP_SERVER}: one of ._read_data, ._idle_timeout, ._initiate_server_close, .idle_task",
         EOF_CLOSE,
         lambda: (
             _method(TCPServer, "_read_data")

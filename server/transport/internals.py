@@ -8,7 +8,7 @@ pyproject.toml pins (hypercorn 0.18, quart 0.22, quart-trio 0.12):
   fast path), and forgets the client's compression offer in Hypercorn's handshake;
 - server/transport/hypercorn_errors.py replaces two ``_send_error_response`` methods;
 - server/transport/hypercorn_cycles.py wraps ``TCPServer.run`` and drops two of its attributes;
-- server/transport/hypercorn_eof.py wraps ``TCPServer._read_data`` and ``TCPServer._idle_timeout``;
+- server/transport/hypercorn_eof.py replaces ``TCPServer._read_data`` (a copy), wraps ``_idle_timeout``;
 - server/transport/one_task_websocket.py subclasses Quart-Trio's WebSocket connection.
 
 Each falls back on its own when what it needs is not there, silently. So
@@ -195,7 +195,7 @@ PIECES: tuple[tuple[str, str, Callable[[], bool]], ...] = (
         f"{TCP_SERVER}: one of ._read_data, ._idle_timeout, ._initiate_server_close, .idle_task",
         EOF_CLOSE,
         lambda: (
-            _method(TCPServer, "_read_data")
+            _refers_to(TCPServer._read_data, "receive_some", "read_timeout", "handle")
             and _method(TCPServer, "_initiate_server_close")
             and _method(TCPServer, "_idle_timeout")
             and "idle_task" in vars(_tcp_server(None))

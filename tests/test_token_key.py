@@ -171,6 +171,15 @@ def test_token_refuses_a_port_that_cannot_be(capsys):
     assert "--port: must be 1 to 65535" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("ttl", ["0s", "500ms"])
+def test_token_refuses_a_lifetime_that_ends_at_once(ttl, capsys):
+    # Regression (issue 11 review): --ttl 0s printed a token that had already expired.
+    with pytest.raises(SystemExit) as exited:
+        main(["token", "--ttl", ttl])
+    assert exited.value.code == 2
+    assert "--ttl: " in (err := capsys.readouterr().err) and "shorter than 1s" in err
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

@@ -14,9 +14,12 @@ TOKEN_TTL = "24h"
 
 def _seconds(text: str) -> int:
     try:
-        return parse_duration(text) // 1000
+        seconds = parse_duration(text) // 1000
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    if seconds < 1:  # a token that has expired when it is printed
+        raise argparse.ArgumentTypeError(f"{text!r} is shorter than 1s: the token would expire at once")
+    return seconds
 
 
 def _port(text: str) -> int:

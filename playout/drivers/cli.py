@@ -8,9 +8,6 @@ from importlib.metadata import PackageNotFoundError, entry_points, version
 from pathlib import Path
 from typing import IO, NoReturn
 
-import trio
-import trio.testing
-
 from ..protocol import wire
 from ..protocol.events import EVENT_TYPES
 from ..protocol.stationtime import DURATION_HINT, format_duration, parse_duration
@@ -213,6 +210,10 @@ class _Progress:
 
 def run_virtual(scenario: Scenario, until_ms: int, publish: Callable[[list[Emitted]], None]) -> StationRunner:
     """Run ``scenario`` for ``until_ms`` station time on trio's autojump clock."""
+    # Here, not at the top: trio.testing imports pytest when it is installed (about 0.15 s), and
+    # every command (and `import playout`, which exports this module's helpers) would pay for it.
+    import trio.testing
+
     runner: StationRunner | None = None
 
     async def main() -> None:

@@ -1,11 +1,12 @@
 """A served station on the wall clock: entry points, wire timestamps, the repeating week."""
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
 import trio
 
-from playout import Playout, StationRunner, parse_entry_point, place, wire
+from playout import Placement, Playout, StationRunner, parse_entry_point, place, wire
 from playout.protocol.stationtime import parse_instant
 from playout.station.placement import EntryPoint
 from tests.support import shipped
@@ -178,9 +179,16 @@ async def test_the_fast_forward_is_silent_and_the_wire_shows_the_wall_clock(auto
     ]
 
 
+def _placed_at(placement: Placement) -> Callable[[], datetime]:
+    """A wall clock that reads the placement's own instant: the start took no time, whenever the test runs."""
+    return lambda: placement.wall_of(placement.entry_ms)
+
+
 async def test_on_air_after_the_fast_forward_is_what_the_scenario_gives_then(autojump_clock):
     placement = place(WEEK, parse_entry_point("Wed 21:00"), "wall", at("2026-11-30T09:00:00Z"))
-    runner = StationRunner(WEEK, lambda batch: None, placement=placement, real_probes=False)
+    runner = StationRunner(
+        WEEK, lambda batch: None, placement=placement, real_probes=False, wall_clock=_placed_at(placement)
+    )
     await run_for(runner, 1)
     (station,) = runner.core.snapshot().stations
     assert station.on_air.kind == "live" and station.djs[0].username == "DJ Sarah"
@@ -209,7 +217,9 @@ async def test_a_week_on_the_wall_clock_starts_over_at_its_end(autojump_clock):
     sunday_night = at("2026-12-06T23:59:00Z")
     placement = place(WEEK, parse_entry_point("now"), "wall", sunday_night)
     recorder = Recorder()
-    runner = StationRunner(WEEK, recorder.publish, placement=placement, real_probes=False)
+    runner = StationRunner(
+        WEEK, recorder.publish, placement=placement, real_probes=False, wall_clock=_placed_at(placement)
+    )
     began = trio.current_time()
     await run_for(runner, 180.5)
     assert runner.repeats == 1

@@ -8,8 +8,9 @@ from importlib.metadata import PackageNotFoundError, entry_points, version
 from pathlib import Path
 from typing import IO, NoReturn
 
+from ..profiles import ALL_EVENT_TYPES, HEALTH_TICK_MS, PROFILE_HELP, PROFILES, Profile
+from ..profiles.base import Translator
 from ..protocol import wire
-from ..protocol.events import EVENT_TYPES
 from ..protocol.stationtime import DURATION_HINT, format_duration, parse_duration
 from ..scenario.catalog import Catalog, UnknownScenario, find_catalog, load_catalog, looks_like_a_path
 from ..scenario.loader import load_scenario
@@ -37,10 +38,10 @@ def _duration(text: str) -> int:
 
 def _types(text: str) -> frozenset[str]:
     names = {part.strip() for part in text.split(",") if part.strip()}
-    unknown = sorted(names - set(EVENT_TYPES))
+    unknown = sorted(names - set(ALL_EVENT_TYPES))
     if unknown:
         raise argparse.ArgumentTypeError(
-            f"unknown event type {', '.join(unknown)}; known: {', '.join(EVENT_TYPES)}"
+            f"unknown event type {', '.join(unknown)}; known: {', '.join(ALL_EVENT_TYPES)}"
         )
     return frozenset(names)
 
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
             "grimnir-sim run dj-takeover",
             "grimnir-sim run default --until 2d --format text --types now_playing,live.handover",
             "grimnir-sim run scenarios/crossfade.toml --with-time",
+            "grimnir-sim run dj-takeover --profile grimnir --health-tick 1m",
         ],
     )
     run.add_argument(
@@ -118,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--with-time", action="store_true", help='jsonl: put the station time in each line as "at"'
     )
+    add_profile_options(run)
 
     check = add_command(
         commands,
@@ -140,6 +143,31 @@ def build_parser() -> argparse.ArgumentParser:
         # this package never imports them.
         COMMANDS[entry.name] = entry.load()(commands)
     return parser
+
+
+def add_profile_options(parser: argparse.ArgumentParser) -> None:
+    """``--profile`` and ``--health-tick``, as ``run`` and ``serve`` take them."""
+    parser.add_argument("--profile", choices=tuple(PROFILES), default="documented", help=PROFILE_HELP)
+    parser.add_argument(
+        "--health-tick",
+        type=_duration,
+        default=HEALTH_TICK_MS,
+        metavar="DURATION",
+        help="grimnir profile: how often each playing mount's health snapshot is sent "
+        "(default 250ms, as the real server; longer for people reading along)",
+    )
+
+
+def translator_for(
+    profile: Profile, scenario: Scenario, health_tick_ms: int, types: frozenset[str] | None = None
+) -> Translator | None:
+    """The profile's translator for ``scenario`` (None for the documented wire); when ``types`` leaves
+    out ``health``, no snapshots are made at all."""
+    if profile.translator is None:
+        return None
+    if types is not None and "health" not in types:
+        health_tick_ms = 0
+    return profile.translator(scenario, health_tick_ms)
 
 
 def catalog_of(args: argparse.Namespace) -> Catalog | None:
@@ -208,8 +236,14 @@ class _Progress:
             sys.stderr.flush()
 
 
-def run_virtual(scenario: Scenario, until_ms: int, publish: Callable[[list[Emitted]], None]) -> StationRunner:
-    """Run ``scenario`` for ``until_ms`` station time on trio's autojump clock."""
+def run_virtual(
+    scenario: Scenario,
+    until_ms: int,
+    publish: Callable[[list[Emitted]], None],
+    translator: Translator | None = None,
+) -> StationRunner:
+    """Run ``scenario`` for ``until_ms`` station time on trio's autojump clock (through a profile's
+    ``translator``, when given)."""
     # Here, not at the top: trio.testing imports pytest when it is installed (about 0.15 s), and
     # every command (and `import playout`, which exports this module's helpers) would pay for it.
     import trio.testing
@@ -218,7 +252,7 @@ def run_virtual(scenario: Scenario, until_ms: int, publish: Callable[[list[Emitt
 
     async def main() -> None:
         nonlocal runner
-        runner = StationRunner(scenario, publish, real_probes=False)
+        runner = StationRunner(scenario, publish, real_probes=False, translator=translator)
         await runner.run(until_ms=until_ms)
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
@@ -228,6 +262,15 @@ def run_virtual(scenario: Scenario, until_ms: int, publish: Callable[[list[Emitt
 
 def cmd_run(args: argparse.Namespace) -> int:
     scenario = resolve_scenario(args.scenario, catalog_of(args))
+    profile = PROFILES[args.profile]
+    unknown = sorted((args.types or frozenset()) - set(profile.event_types))
+    if unknown:
+        raise UsageError(
+            f"the {profile.name} profile sends no {', '.join(unknown)}; "
+            f"it sends: {', '.join(profile.event_types)}"
+        )
+    if args.health_tick <= 0:
+        raise UsageError("--health-tick must be greater than 0")
     until_ms = args.until if args.until is not None else scenario.duration_ms
     for webstream in scenario.webstreams.values():
         if webstream.probe.kind == "http":
@@ -246,7 +289,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             progress.update(batch[-1].at_ms)
 
     try:
-        runner = run_virtual(scenario, until_ms, publish)
+        translator = translator_for(profile, scenario, args.health_tick, args.types)
+        runner = run_virtual(scenario, until_ms, publish, translator)
         out.flush()
     finally:
         progress.finish()

@@ -24,6 +24,7 @@ from typing import Any, Literal
 import attrs
 import trio
 
+from ..profiles.base import Translator
 from ..protocol import inputs
 from ..protocol.events import HealthStatusReport
 from ..scenario.model import Scenario
@@ -63,10 +64,14 @@ class StationRunner:
         placement: Placement | None = None,
         quietly: Publish | None = None,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        translator: Translator | None = None,
     ) -> None:
+        """``translator``: a wire profile's (``playout/profiles``); what is published is its messages,
+        while :meth:`submit` and :meth:`advance` still return the core's own events."""
         self.scenario = scenario
         self.placement = placement or Placement("scenario", 0, scenario.start, None)
-        self.core = Playout(scenario, anchor=self.placement.anchor)
+        self._translator = translator
+        self.core = Playout(scenario, anchor=self.placement.anchor, keep_applied=translator is not None)
         self.repeats = 0
         """Times a repeating (whole-week, wall-clock) scenario has started over."""
         self.speed = speed if speed is not None else scenario.speed
@@ -147,7 +152,7 @@ class StationRunner:
         now_ms = self.station_now_ms()
         if target_ms < now_ms:
             raise ValueError(f"station time is already at {now_ms} ms, past {target_ms} ms")
-        upcoming = self.core.next_deadline()
+        upcoming = self._next_deadline()
         step_ms = target_ms if upcoming is None else min(upcoming, target_ms)
         return (await self._ask(_Request("advance", by_ms=step_ms - now_ms))).emitted
 
@@ -168,9 +173,9 @@ class StationRunner:
         core = self.core
         placement = self.placement
         if placement.entry_ms == 0:
-            self._publish(core.advance(0))  # the first instant happens at start, whatever the clock
+            self._out(core.advance(0))  # the first instant happens at start, whatever the clock
         else:
-            self._quietly(core.advance(placement.entry_ms))
+            self._out(core.advance(placement.entry_ms), quietly=True)
             self._base_ms = placement.entry_ms
         behind = 0.0
         if placement.clock == "wall" and not self.manual_clock:
@@ -189,7 +194,7 @@ class StationRunner:
     async def _own(self, until_ms: int | None) -> None:
         period_ms = self.placement.period_ms
         while True:
-            deadline = None if self.manual_clock else self.core.next_deadline()
+            deadline = None if self.manual_clock else self._next_deadline()
             if period_ms is not None and not self.manual_clock and (deadline is None or deadline > period_ms):
                 deadline = period_ms  # the scenario's end: it starts over
             final = (
@@ -221,9 +226,45 @@ class StationRunner:
         while period_ms is not None and now_ms >= period_ms:
             emitted += self._start_over()
             now_ms -= period_ms
+        if self._translator is not None:
+            return emitted + self._step_to(now_ms)
         batch = self.core.advance(now_ms)
         self._publish(batch)
         return emitted + batch
+
+    def _next_deadline(self) -> int | None:
+        """The core's next deadline, or the profile's next tick if that comes first."""
+        deadline = self.core.next_deadline()
+        tick = None if self._translator is None else self._translator.next_tick()
+        if tick is None or (deadline is not None and deadline <= tick):
+            return deadline
+        return tick
+
+    def _step_to(self, now_ms: int) -> list[Emitted]:
+        """Advance to ``now_ms`` one deadline at a time, the profile's ticks in their places."""
+        emitted = []
+        while (deadline := self._next_deadline()) is not None and deadline <= now_ms:
+            emitted += self._advance_core(deadline)
+        return emitted + self._advance_core(now_ms)
+
+    def _advance_core(self, now_ms: int) -> list[Emitted]:
+        """One step of the core, published (with the profile's tick, when one is due by then)."""
+        batch = self.core.advance(now_ms)
+        self._out(batch)
+        translator = self._translator
+        if translator is not None and (tick := translator.next_tick()) is not None and tick <= now_ms:
+            self._publish(translator.tick(now_ms, self.core))
+        return batch
+
+    def _out(self, batch: list[Emitted], *, core: Playout | None = None, quietly: bool = False) -> None:
+        """Publish one batch of ``core``'s events (the runner's own core by default), through the
+        profile when there is one; ``quietly``: to the silent fast-forward's receiver instead."""
+        publish = self._quietly if quietly else self._publish
+        if self._translator is None:
+            publish(batch)
+            return
+        core = core or self.core
+        publish(self._translator.translate(batch, core.drain_applied(), core))
 
     def _start_over(self) -> list[Emitted]:
         """A repeating scenario's end: its last instant, then a fresh core one period later on the wire.
@@ -235,7 +276,7 @@ class StationRunner:
         assert period_ms is not None
         old = self.core
         emitted = old.advance(period_ms - 1)
-        self._publish(emitted)
+        self._out(emitted, core=old)
         # A fresh core's status beats start one interval in; the one due at the period's end is
         # the old core's, taken after that instant's changes (as `run` has it), so none is skipped.
         beats = [
@@ -246,10 +287,12 @@ class StationRunner:
         if self._t0 is not None:
             self._t0 = self.trio_time_at(period_ms)
         self._base_ms = 0
-        self.core = Playout(self.scenario, anchor=old.clock.instant(period_ms))
+        self.core = Playout(
+            self.scenario, anchor=old.clock.instant(period_ms), keep_applied=self._translator is not None
+        )
         self.repeats += 1
         batch = self.core.advance(0) + beats
-        self._publish(batch)
+        self._out(batch)
         return emitted + batch
 
     def _serve(self, request: _Request) -> None:
@@ -264,7 +307,7 @@ class StationRunner:
                 request.snapshot = core.snapshot()
         else:
             request.snapshot = core.snapshot()
-        self._publish(request.emitted)
+        self._out(request.emitted)
 
     async def _advance_by(self, request: _Request) -> None:
         """Move a manual clock instant by instant, letting other tasks run between instants.
@@ -276,16 +319,12 @@ class StationRunner:
         period_ms = self.placement.period_ms
         while True:
             last = target if period_ms is None else min(target, period_ms - 1)
-            while (deadline := self.core.next_deadline()) is not None and deadline <= last:
-                batch = self.core.advance(deadline)
-                self._publish(batch)
-                request.emitted += batch
+            while (deadline := self._next_deadline()) is not None and deadline <= last:
+                request.emitted += self._advance_core(deadline)
                 await self._settle()
             if period_ms is None or target < period_ms:
                 break
             request.emitted += self._start_over()
             target -= period_ms
             await self._settle()
-        batch = self.core.advance(target)
-        self._publish(batch)
-        request.emitted += batch
+        request.emitted += self._advance_core(target)

@@ -1,6 +1,7 @@
 """A readable, one-line-per-event timeline for people (``--format text``)."""
 
 from ..protocol import events as ev
+from ..protocol.wire import WireEvent, go_json
 from ..scenario.model import Scenario
 from ..station.outcomes import Emitted
 
@@ -11,8 +12,10 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def describe(event: ev.Event) -> str:
+def describe(event: ev.Event | WireEvent) -> str:
     match event:
+        case WireEvent():  # another profile's message: its payload, compact
+            return go_json(event.payload).decode()
         case ev.NowPlayingMedia():
             return f'"{event.title}" by {event.artist or "unknown"} ({_clock(event.duration)})'
         case ev.NowPlayingWebstream():

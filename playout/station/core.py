@@ -19,7 +19,7 @@ from ..protocol import inputs
 from ..protocol.stationtime import StationClock
 from ..scenario.model import Happening, Scenario
 from . import on_air, priority_sources, programming, webstream_reactions
-from .outcomes import Emitted, InputRejected, Notice
+from .outcomes import Applied, Emitted, InputRejected, Notice
 from .state import CoreState, StationState
 from .timeline import Rank
 from .views import StationSnapshot, take_snapshot
@@ -29,10 +29,14 @@ from .webstreams import WebstreamHealth
 class Playout:
     """Every station of one scenario, advanced by explicit station time."""
 
-    def __init__(self, scenario: Scenario, *, anchor: datetime | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario, *, anchor: datetime | None = None, keep_applied: bool = False
+    ) -> None:
         """``anchor`` is the instant the wire shows for station millisecond 0 (default: the scenario's
-        start); the program itself always follows the scenario's calendar."""
-        self.state = CoreState(scenario, scenario.clock if anchor is None else StationClock(anchor))
+        start); the program itself always follows the scenario's calendar. With ``keep_applied``
+        the inputs applied are kept for :meth:`drain_applied` (a wire profile reads them)."""
+        clock = scenario.clock if anchor is None else StationClock(anchor)
+        self.state = CoreState(scenario, clock, keep_applied=keep_applied)
         timeline = self.state.timeline
         timeline.push(0, Rank.REFRESH, None)
         for happening in scenario.timeline:
@@ -113,6 +117,10 @@ class Playout:
         on_air.reconcile_all(self.state)
         return self.state.drain()
 
+    def drain_applied(self) -> list[Applied]:
+        """The inputs applied since the last call (from outside and from the timeline), when kept."""
+        return self.state.drain_applied()
+
     def snapshot(self) -> StationSnapshot:
         """Every station's ladder, on-air source, DJs and the webstreams' health, as typed views."""
         return take_snapshot(self.state)
@@ -147,6 +155,8 @@ def apply_input(core: CoreState, given: inputs.Input) -> None:
             programming.skip(core, given)
         case _:  # pragma: no cover - the union is closed
             raise TypeError(f"not an input: {given!r}")
+    if core.applied is not None:
+        core.applied.append(Applied(core.now_ms, given))
 
 
 def _happening(core: CoreState, item: tuple[Happening, int]) -> None:

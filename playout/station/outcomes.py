@@ -1,8 +1,10 @@
-"""What the core gives back: events with their time, scripted inputs it skipped, inputs it refused."""
+"""What the core gives back: events with their time, scripted inputs it skipped, inputs it refused,
+and (when asked) the inputs it applied."""
 
 import attrs
 
 from ..protocol import events as ev
+from ..protocol import inputs
 
 
 class InputRejected(Exception):
@@ -33,3 +35,15 @@ class Notice:
     at_ms: int
     happening: int
     message: str
+
+
+@attrs.frozen
+class Applied:
+    """An input the station applied (from outside or from its timeline) and the station time it applied at.
+
+    What a wire profile reads to tell the events of an operator's call from those the
+    station's own clock caused (the real server publishes some events from its API handlers).
+    """
+
+    at_ms: int
+    given: inputs.Input

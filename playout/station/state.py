@@ -15,7 +15,7 @@ from ..protocol import events as ev
 from ..protocol.stationtime import StationClock
 from ..scenario.model import Dj, Mount, Scenario, Station, Track
 from .ladder import AUTOMATION, FALLBACK, Ladder, Source, Tier
-from .outcomes import Emitted, InputRejected, Notice
+from .outcomes import Applied, Emitted, InputRejected, Notice
 from .schedule import Entry
 from .timeline import Rank, Timeline
 from .webstreams import WebstreamHealth
@@ -126,13 +126,15 @@ class ScriptedProbes:
 class CoreState:
     """Every station of one scenario, the webstreams' health, the timeline, the events not yet handed out."""
 
-    def __init__(self, scenario: Scenario, clock: StationClock) -> None:
+    def __init__(self, scenario: Scenario, clock: StationClock, *, keep_applied: bool = False) -> None:
         self.scenario = scenario
         self.clock = clock
         self.now_ms = 0
         self.timeline = Timeline()
         self.notices: list[Notice] = []
         self.out: list[Emitted] = []
+        self.applied: list[Applied] | None = [] if keep_applied else None
+        """The inputs applied since the last :meth:`drain_applied`, when kept (a wire profile reads them)."""
         self.webstreams = {key: WebstreamHealth(ws) for key, ws in scenario.webstreams.items()}
         self.probes = ScriptedProbes()
         self.window_end_ms = 0
@@ -167,6 +169,13 @@ class CoreState:
         """The events emitted since the last drain, in order."""
         out, self.out = self.out, []
         return out
+
+    def drain_applied(self) -> list[Applied]:
+        """The inputs applied since the last call, in order (none unless they are kept)."""
+        if not self.applied:
+            return []
+        applied, self.applied = self.applied, []
+        return applied
 
     def stamp(self) -> ev.Timestamp:
         """Now, as the wire shows it."""

@@ -1,0 +1,60 @@
+"""Wire profiles: which server's wire the station speaks.
+
+``documented`` is the protocol page (``websocket-events.txt``), the core's own
+events as they are; ``grimnir`` is what the real Grimnir server publishes for the
+same happenings (:mod:`playout.profiles.grimnir`, docs/fidelity.md). A profile is
+the one layer between the core's decisions and the wire: a later server version
+is a new translator here, not edits across the code.
+"""
+
+from collections.abc import Callable
+
+import attrs
+
+from ..protocol.events import EVENT_TYPES
+from ..scenario.model import Scenario
+from .base import Translator
+from .grimnir import HEALTH_TICK_MS, GrimnirTranslator
+from .grimnir_payloads import GRIMNIR_TYPES
+
+
+@attrs.frozen
+class Profile:
+    name: str
+    summary: str
+    translator: Callable[[Scenario, int], Translator] | None
+    """Makes a scenario's translator, given the health snapshot cadence in ms; None: the core's own events."""
+    default_types: frozenset[str]
+    """What a stream without ``types`` subscribes to."""
+    event_types: tuple[str, ...]
+    """Every type of message it publishes (besides the heartbeat)."""
+
+
+DOCUMENTED = Profile(
+    "documented",
+    "the documented protocol (websocket-events.txt), exactly",
+    None,
+    frozenset({"now_playing", "health"}),
+    EVENT_TYPES,
+)
+GRIMNIR = Profile(
+    "grimnir",
+    "the real Grimnir server's wire (friendsincode/grimnir_radio at 4b8b2c5f)",
+    lambda scenario, health_tick_ms: GrimnirTranslator(scenario, health_tick_ms=health_tick_ms),
+    frozenset({"now_playing", "health", "webstream.health"}),
+    GRIMNIR_TYPES,
+)
+PROFILES = {profile.name: profile for profile in (DOCUMENTED, GRIMNIR)}
+ALL_EVENT_TYPES = tuple(dict.fromkeys(t for p in PROFILES.values() for t in p.event_types))
+PROFILE_HELP = "the wire to speak: documented (the protocol page, the default) or grimnir (the real server's)"
+
+__all__ = [
+    "ALL_EVENT_TYPES",
+    "DOCUMENTED",
+    "GRIMNIR",
+    "HEALTH_TICK_MS",
+    "PROFILES",
+    "PROFILE_HELP",
+    "Profile",
+    "Translator",
+]

@@ -1,0 +1,441 @@
+"""The ``grimnir`` profile: what the real Grimnir server (commit 4b8b2c5f) publishes for the core's decisions.
+
+The core decides as the documented protocol says; this translator turns each
+batch of its events, with the inputs applied in it, into the messages the real
+server publishes for the same happenings, in the real order and with the real
+timing rules (docs/fidelity.md, one row per difference):
+
+- an input's messages come as its real handler publishes them: a DJ's connect is
+  the priority event (if it preempts) → ``dj_connect`` → the live ``now_playing``;
+  a disconnect is ``priority.released`` (if the DJ held a priority row) →
+  ``dj_disconnect``, with no ``live.*``; ``live.handover`` only for an operator's
+  handover; a reset always gives ``webstream.recovered``; a skip gives
+  ``now_playing {skipped}``;
+- what the real server never publishes is dropped: ``schedule_update`` (only on
+  schedule edits, which the simulator has none of), the documented ``health``
+  beats and crossfades at track boundaries, ``priority.released`` when an
+  emergency or override simply ends (the real rows stay active until released),
+  and ``now_playing`` for priority media (priority sources never change the real
+  server's audio);
+- its own cadence (:meth:`GrimnirTranslator.tick`): a ``health`` snapshot of
+  every playing mount each 250 ms (``health_tick_ms``), and ``webstream.health``
+  for each passing check of a webstream, on its check interval; a check that
+  fails or a URL's status change is announced when it happens.
+"""
+
+import uuid
+
+from ..protocol import events as ev
+from ..protocol import inputs
+from ..protocol.wire import WireEvent
+from ..scenario.model import Scenario
+from ..station.core import Playout
+from ..station.outcomes import Applied, Emitted
+from ..station.state import LivePlay, StationState, TrackPlay, WebstreamPlay
+from . import grimnir_payloads as real
+from .base import wire_event
+from .grimnir_priority import PriorityRows
+
+HEALTH_TICK_MS = 250
+"""The director's tick (internal/playout/director.go:244): a ``health`` snapshot per playing mount."""
+LIVE_ENDS_AFTER_MS = 24 * 3600 * 1000
+"""A live DJ's snapshot ``ends_at``: connect time + 24 h (``InjectLiveSource``, director.go:4896-4903)."""
+
+
+class GrimnirTranslator:
+    """One scenario's translation into the real server's wire; pure, deterministic."""
+
+    def __init__(self, scenario: Scenario, *, health_tick_ms: int = HEALTH_TICK_MS) -> None:
+        """``health_tick_ms``: the snapshot cadence (0: none, e.g. when ``health`` is filtered out)."""
+        self._scenario = scenario
+        self._ids = uuid.uuid5(uuid.NAMESPACE_URL, f"grimnir-sim/{scenario.name}/grimnir")
+        self._health_tick_ms = health_tick_ms
+        self._next_health: int | None = health_tick_ms or None
+        self._next_check = {key: ws.probe.interval_ms for key, ws in scenario.webstreams.items()}
+        self._stations = {spec.id: spec for spec in scenario.stations}
+        self._priority = PriorityRows(self._ids, [spec.id for spec in scenario.stations])
+        self._sessions: dict[str, real.DjSession] = {}
+        self._positions: dict[str, tuple[str, int]] = {}
+        self._urls = {key: ws.urls[0] for key, ws in scenario.webstreams.items()}
+        self._statuses = {key: "healthy" for key in scenario.webstreams}
+        self._webstream_station = {key: self._owner(key) for key in scenario.webstreams}
+
+    # -- the translator protocol -----------------------------------------------------------------
+
+    def translate(self, batch: list[Emitted], applied: list[Applied], core: Playout) -> list[Emitted]:
+        out: list[Emitted] = []
+        instants = sorted({e.at_ms for e in batch} | {a.at_ms for a in applied})
+        for at_ms in instants:
+            events = [e.event for e in batch if e.at_ms == at_ms]
+            given = [a.given for a in applied if a.at_ms == at_ms]
+            out += [Emitted(at_ms, message) for message in self._instant(at_ms, events, given, core)]
+        out += [Emitted(core.now_ms, message) for message in self._status_changes(core)]
+        self._catch_up(core.now_ms)
+        return out
+
+    def next_tick(self) -> int | None:
+        due = [at for at in (self._next_health, *self._next_check.values()) if at is not None]
+        return min(due, default=None)
+
+    def tick(self, now_ms: int, core: Playout) -> list[Emitted]:
+        out: list[Emitted] = []
+        if self._next_health is not None and self._next_health <= now_ms:
+            out += [Emitted(now_ms, message) for message in self._snapshots(core)]
+        for key, due in self._next_check.items():
+            if due <= now_ms and self._statuses[key] == "healthy":
+                url = core.webstreams[key].url or self._urls[key]
+                out.append(Emitted(now_ms, self._webstream_health(key, "healthy", url)))
+        self._catch_up(now_ms + 1)
+        return out
+
+    # -- one instant -------------------------------------------------------------------------------
+
+    def _instant(
+        self, at_ms: int, events: list[ev.Event], given: list[inputs.Input], core: Playout
+    ) -> list[WireEvent]:
+        stamp = core.clock.stamp(at_ms)
+        out: list[WireEvent] = []
+        for applied in given:
+            out += self._input(applied, events, core, stamp)
+        quiet_audio = any(isinstance(e, ev.PriorityReleased) for e in events) and not any(
+            isinstance(g, inputs.DisconnectDj) for g in given
+        )
+        webstream_moved = any(
+            isinstance(e, ev.WebstreamFailover | ev.WebstreamRecovered) for e in events
+        ) or any(isinstance(g, inputs.ForceFailover | inputs.ResetWebstream) for g in given)
+        for event in events:
+            match event:
+                case ev.NowPlayingMedia() if not quiet_audio:
+                    message = self._now_playing_media(event, core)
+                    if message is not None:
+                        out.append(message)
+                case ev.NowPlayingWebstream() if not (quiet_audio or webstream_moved):
+                    out.append(self._now_playing_webstream(event, core))
+                case ev.WebstreamFailover() if event.reason != "manual":
+                    out.append(self._failover(event, manual=False))
+                case ev.WebstreamRecovered() if not any(isinstance(g, inputs.ResetWebstream) for g in given):
+                    key = self._webstream_key(event.webstream_id)
+                    station = self._webstream_station[key]
+                    out.append(
+                        wire_event(
+                            "webstream.recovered",
+                            real.recovered_auto(
+                                event.webstream_id, station, self._urls[key], event.recovered_url
+                            ),
+                        )
+                    )
+                    self._urls[key] = event.recovered_url
+        return out
+
+    def _input(
+        self, given: inputs.Input, events: list[ev.Event], core: Playout, stamp: str
+    ) -> list[WireEvent]:
+        match given:
+            case inputs.ConnectDj():
+                return self._dj_connect(given, events, core, stamp)
+            case inputs.DisconnectDj():
+                return self._dj_disconnect(given, events)
+            case inputs.InsertEmergency():
+                return self._emergency(given, core)
+            case inputs.StartOverride():
+                return self._override(given, events, core)
+            case inputs.Release():
+                return self._release(given, core, stamp)
+            case inputs.HandOver():
+                return self._handover(given, events, stamp)
+            case inputs.UpdateMetadata():
+                session = self._session_of(core.stations[given.station], given.dj)
+                if session is None:
+                    return []
+                payload = real.now_playing_live(
+                    session.station_id, session.mount_id, given.artist, given.title, stamp
+                )
+                return [wire_event("now_playing", payload, session.station_id)]
+            case inputs.Skip():
+                spec = core.stations[given.station].spec
+                return [
+                    wire_event("now_playing", real.now_playing_skipped(spec.id, spec.mounts[0].id), spec.id)
+                ]
+            case inputs.ForceFailover():
+                return [
+                    self._failover(e, manual=True)
+                    for e in events
+                    if isinstance(e, ev.WebstreamFailover) and e.reason == "manual"
+                ]
+            case inputs.ResetWebstream():
+                spec = self._scenario.webstreams[given.webstream]
+                self._urls[given.webstream] = spec.urls[0]
+                station = self._webstream_station[given.webstream]
+                return [
+                    wire_event("webstream.recovered", real.recovered_reset(spec.id, station, spec.urls[0]))
+                ]
+        return []  # URL outages and probe results: announced by _status_changes
+
+    # -- DJs ---------------------------------------------------------------------------------------
+
+    def _dj_connect(
+        self, given: inputs.ConnectDj, events: list[ev.Event], core: Playout, stamp: str
+    ) -> list[WireEvent]:
+        station = core.stations[given.station]
+        connected = next(
+            (e for e in events if isinstance(e, ev.DjConnect) and e.station_id == station.spec.id), None
+        )
+        live = station.sessions.get(given.dj)
+        if connected is None or live is None:
+            return []
+        dj = live.dj
+        session = real.DjSession(
+            connected.session_id, station.spec.id, connected.mount_id, dj.user_id, dj.username
+        )
+        self._sessions[session.session_id] = session
+        priority = int(live.priority)
+        metadata = {"session_id": session.session_id, "user_id": dj.user_id, "username": dj.username}
+        out, preempted = self._priority.transition(
+            station.spec.id, priority, "live", session.session_id, metadata, ("dj", given.dj)
+        )
+        out.append(wire_event("dj_connect", real.dj_connect(session, priority, preempted), station.spec.id))
+        out.append(
+            wire_event(
+                "now_playing",
+                real.now_playing_live(station.spec.id, session.mount_id, dj.username, "Live DJ", stamp),
+                station.spec.id,
+            )
+        )
+        return out
+
+    def _dj_disconnect(self, given: inputs.DisconnectDj, events: list[ev.Event]) -> list[WireEvent]:
+        left = next((e for e in events if isinstance(e, ev.DjDisconnect)), None)
+        if left is None or left.session_id not in self._sessions:
+            return []
+        session = self._sessions.pop(left.session_id)
+        out = self._priority.released(session.station_id, lambda row: row.source_id == session.session_id)
+        out.append(
+            wire_event(
+                "dj_disconnect", real.dj_disconnect(session, left.duration_seconds), session.station_id
+            )
+        )
+        return out
+
+    def _handover(self, given: inputs.HandOver, events: list[ev.Event], stamp: str) -> list[WireEvent]:
+        session = self._sessions.get(given.session)
+        if session is None:
+            return []
+        metadata = {
+            "handover_at": stamp,
+            "session_id": session.session_id,
+            "user_id": session.user_id,
+            "username": session.username,
+        }
+        dj_key = next((dj.key for dj in self._scenario.djs.values() if dj.user_id == session.user_id), "")
+        out, kind = self._priority.transition_kind(
+            session.station_id, given.priority, "live", session.session_id, metadata, ("dj", dj_key)
+        )
+        # internal/live/handover.go:162-168
+        if given.transition == "immediate" or kind == "preempt":
+            transition = "immediate"
+        elif kind is None:
+            transition = "delayed"
+        else:
+            transition = "faded"
+        out.append(
+            wire_event(
+                "live.handover",
+                real.live_handover(session, given.priority, transition, stamp),
+                session.station_id,
+            )
+        )
+        return out
+
+    def _session_of(self, station: StationState, dj_key: str) -> real.DjSession | None:
+        live = station.sessions.get(dj_key)
+        return None if live is None else self._sessions.get(live.id)
+
+    # -- priority rows -----------------------------------------------------------------------------
+
+    def _emergency(self, given: inputs.InsertEmergency, core: Playout) -> list[WireEvent]:
+        station_id = core.stations[given.station].spec.id
+        media_id = self._scenario.tracks[given.media].id
+        old = self._priority.active(station_id)
+        if old is not None:
+            old.active = False
+        new = self._priority.row(station_id, media_id, 0, "emergency", {}, ("emergency", given.media))
+        payload = real.priority_event(
+            station_id, "emergency", old, new, preempted=old is not None, requires_fade=False
+        )
+        return [wire_event("priority.emergency", payload, station_id)]
+
+    def _override(
+        self, given: inputs.StartOverride, events: list[ev.Event], core: Playout
+    ) -> list[WireEvent]:
+        if not any(isinstance(e, ev.PriorityOverride) for e in events):
+            return []
+        station_id = core.stations[given.station].spec.id
+        if given.media is not None:
+            source_type, source_id = "media", self._scenario.tracks[given.media].id
+        else:
+            source_type, source_id = "webstream", self._scenario.webstreams[given.webstream or ""].id
+        out, _ = self._priority.transition(
+            station_id, 1, source_type, source_id, {}, ("override", given.name)
+        )
+        return out
+
+    def _release(self, given: inputs.Release, core: Playout, stamp: str) -> list[WireEvent]:
+        station_id = core.stations[given.station].spec.id
+        if given.target == "source":
+            out = self._priority.released(station_id, lambda row: row.active)
+        else:
+            handle = given.target
+            out = self._priority.released(
+                station_id, lambda row: row.handle[0] == handle and given.name in (None, row.handle[1])
+            )
+        if given.target == "dj":
+            live = core.stations[given.station].sessions.get(given.name or "")
+            session = None if live is None else self._sessions.get(live.id)
+            if session is not None:
+                out.append(wire_event("live.released", real.live_released(session, stamp), station_id))
+        return out
+
+    # -- what plays --------------------------------------------------------------------------------
+
+    def _now_playing_media(self, event: ev.NowPlayingMedia, core: Playout) -> WireEvent | None:
+        station = self._station_state(core, event.station_id)
+        if station.on_air is not None and station.on_air.kind in ("emergency", "override"):
+            return None  # priority media never reaches the real server's audio
+        entry = self._entry(station, core, event.starts_at)
+        extras = real.track_extras(event.media_id, event.title, event.artist, event.album)
+        if entry.source_type == "playlist":
+            previous, position = self._positions.get(event.station_id, ("", -1))
+            position = position + 1 if previous == entry.id else 0
+            self._positions[event.station_id] = (entry.id, position)
+            extras["position"] = position
+            if position == 0 and station.entry is not None:
+                playlist = self._scenario.playlists[station.entry.slot.target]
+                extras |= {
+                    "playlist_id": playlist.id,
+                    "playlist_name": playlist.name,
+                    "total_items": len(playlist.tracks),
+                }
+        return wire_event("now_playing", real.now_playing_entry(entry, extras), event.station_id)
+
+    def _now_playing_webstream(self, event: ev.NowPlayingWebstream, core: Playout) -> WireEvent:
+        station = self._station_state(core, event.station_id)
+        entry = self._entry(station, core, core.clock.stamp(core.now_ms))
+        extras = {
+            "artist": event.webstream_name,
+            "health_status": event.health_status,
+            "title": "On Air",
+            "url": event.url,
+            "webstream_id": event.webstream_id,
+            "webstream_name": event.webstream_name,
+        }
+        return wire_event("now_playing", real.now_playing_entry(entry, extras), event.station_id)
+
+    def _entry(self, station: StationState, core: Playout, fallback_start: str) -> real.Entry:
+        """The entry in force, as the real server's row; automation between entries is an entry of its own
+        (``source_type`` media, no id: the simulator's rotation has no schedule row)."""
+        spec = station.spec
+        entry = station.entry
+        if entry is None:
+            return real.Entry("", spec.id, spec.mounts[0].id, "media", "", fallback_start, fallback_start)
+        slot = entry.slot
+        if slot.kind == "playlist":
+            source_type, source_id = "playlist", self._scenario.playlists[slot.target].id
+        elif slot.kind == "webstream":
+            source_type, source_id = "webstream", self._scenario.webstreams[slot.target].id
+        else:
+            source_type, source_id = "live", self._scenario.djs[slot.target].user_id
+        entry_id = str(uuid.uuid5(self._ids, f"entry/{spec.key}/{slot.index}/{entry.start_ms}"))
+        return real.Entry(
+            entry_id,
+            spec.id,
+            spec.mounts[0].id,
+            source_type,
+            source_id,
+            core.clock.stamp(entry.start_ms),
+            core.clock.stamp(entry.end_ms),
+        )
+
+    def _snapshots(self, core: Playout) -> list[WireEvent]:
+        """Every playing mount's ``health`` snapshot (``emitHealthSnapshot``, director.go:4232-4247)."""
+        out = []
+        for station in core.stations.values():
+            spec, play = station.spec, station.play
+            mount_id = spec.mounts[0].id
+            entry = self._entry(station, core, "")
+            match play:
+                case TrackPlay():
+                    started = core.clock.stamp(play.start_ms)
+                    ends = entry.ends_at if entry.id else core.clock.stamp(play.end_ms)
+                    payload = real.health_snapshot(spec.id, mount_id, entry.id, play.track.id, started, ends)
+                case WebstreamPlay():
+                    webstream_id = self._scenario.webstreams[play.webstream].id
+                    payload = real.health_snapshot(
+                        spec.id, mount_id, entry.id, webstream_id, entry.starts_at, entry.ends_at
+                    )
+                case LivePlay():
+                    connected = play.session.connected_ms
+                    payload = real.health_snapshot(
+                        spec.id,
+                        play.session.mount.id,
+                        f"live:{play.session.mount.id}",
+                        "",
+                        core.clock.stamp(connected),
+                        core.clock.stamp(connected + LIVE_ENDS_AFTER_MS),
+                    )
+                case _:
+                    continue
+            out.append(wire_event("health", payload, spec.id))
+        return out
+
+    # -- webstreams --------------------------------------------------------------------------------
+
+    def _failover(self, event: ev.WebstreamFailover, *, manual: bool) -> WireEvent:
+        key = self._webstream_key(event.webstream_id)
+        spec = self._scenario.webstreams[key]
+        station = self._webstream_station[key]
+        from_index, to_index = spec.urls.index(event.failed_url), spec.urls.index(event.failover_url)
+        self._urls[key] = event.failover_url
+        if manual:
+            payload = real.failover_manual(spec.id, station, spec.urls, from_index, to_index)
+        else:
+            payload = real.failover_auto(spec.id, station, spec.name, spec.urls, from_index, to_index)
+        return wire_event("webstream.failover", payload)
+
+    def _status_changes(self, core: Playout) -> list[WireEvent]:
+        """``webstream.health`` when the URL in use starts failing, turns unhealthy or passes again."""
+        out = []
+        for key, health in core.webstreams.items():
+            status = "unhealthy" if health.active is None else health.urls[health.active].status
+            if status != self._statuses[key]:
+                self._statuses[key] = status
+                out.append(self._webstream_health(key, status, health.url or self._urls[key]))
+        return out
+
+    def _webstream_health(self, key: str, status: str, url: str) -> WireEvent:
+        spec = self._scenario.webstreams[key]
+        return wire_event(
+            "webstream.health", real.webstream_health(spec.id, self._webstream_station[key], status, url)
+        )
+
+    def _webstream_key(self, webstream_id: str) -> str:
+        return next(key for key, ws in self._scenario.webstreams.items() if ws.id == webstream_id)
+
+    def _owner(self, webstream_key: str) -> str:
+        """The station a webstream belongs to on the real server: the first that schedules it."""
+        for slot in self._scenario.slots:
+            if slot.kind == "webstream" and slot.target == webstream_key:
+                return self._scenario.station(slot.station).id
+        return self._scenario.stations[0].id
+
+    def _station_state(self, core: Playout, station_id: str) -> StationState:
+        return core.stations[self._stations[station_id].key]
+
+    def _catch_up(self, now_ms: int) -> None:
+        """Put the cadences' next times at or after ``now_ms`` (after a tick, or a silent fast-forward)."""
+        tick = self._health_tick_ms
+        if self._next_health is not None and self._next_health < now_ms:
+            self._next_health = -(-now_ms // tick) * tick
+        for key, due in self._next_check.items():
+            if due < now_ms:
+                interval = self._scenario.webstreams[key].probe.interval_ms
+                self._next_check[key] = -(-now_ms // interval) * interval

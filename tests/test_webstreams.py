@@ -7,12 +7,7 @@ from playout.station.webstreams import AllFailed, Failover, GraceStarted, Recove
 from tests.support import HITS_ALL_DAY, focused, log
 
 # Mutants of playout/station/webstreams.py that no test can catch, and why (tests/mutation_check.py).
-SURVIVING_MUTANTS = {
-    "WebstreamHealth.needs_checks: health.failures > 1": (
-        "a failure sets passes to 0 and recovery_checks is at least 1, so a URL with any failure "
-        "already needs checks by passes < recovery_checks"
-    ),
-}
+SURVIVING_MUTANTS: dict[str, str] = {}
 
 URLS = ("http://a.example/s", "http://b.example/s", "http://c.example/s")
 
@@ -83,11 +78,15 @@ def test_recovery_needs_consecutive_passes():
 
 def test_manual_failover_and_reset():
     h = health()
+    assert h.held is False
     assert h.force_failover() == [Failover(0, 1, "manual")]
+    assert h.held is True
     assert h.reset() == [Recovered()]
+    assert h.held is False
     assert h.reset() == []
     single = WebstreamHealth(Webstream("one", "id", "One", URLS[:1], ProbeSettings()))
     assert single.force_failover() == []
+    assert single.held is False
 
 
 def test_a_pass_clears_the_failures_before_it():
@@ -144,8 +143,17 @@ def test_checks_are_needed_only_while_something_can_change():
     h.record(1, True, "connection_timeout", 60_000)
     assert not h.needs_checks(1)
     h.force_failover()
-    assert h.needs_checks(0)  # the primary, waited on to come back
-    assert not h.needs_checks(1)
+    # Held off the primary: nothing waits on it (it used to be checked, and taken back at once).
+    assert not h.needs_checks(0) and not h.needs_checks(1)
+    h.reset()
+    for t in (90_000, 120_000, 150_000):
+        fail(h, 0, t)
+    h.grace_expired(155_000)
+    assert h.needs_checks(0)  # failed over automatically: the primary, waited on to come back
+    h.record(0, True, "connection_timeout", 180_000)
+    assert h.needs_checks(0)  # one pass of the two a recovery needs
+    h.record(0, True, "connection_timeout", 210_000)
+    assert h.active == 0 and not h.needs_checks(0)
 
 
 def test_a_manual_failover_or_reset_ends_the_grace():
@@ -214,7 +222,170 @@ webstream = "relay"
     rows = log(focused(body), 3 * 60_000)
     failover = [p for _, k, p in rows if k == "webstream.failover"]
     assert [p["reason"] for p in failover] == ["manual"]
-    assert [k for _, k, _ in rows if k.startswith("webstream.")] == [
-        "webstream.failover",
-        "webstream.recovered",
+    # The recovery is the reset's (it came at 10:01:00, the failover's own instant on the check grid).
+    assert [(w, k) for w, k, _ in rows if k.startswith("webstream.")] == [
+        ("2026-01-19T10:01:00Z", "webstream.failover"),
+        ("2026-01-19T10:02:00Z", "webstream.recovered"),
     ]
+
+
+# -- A manual failover holds (docs/protocol.md) ----------------------------------------------------
+#
+# Our choice: the real server keeps no hold. Its TriggerFailover (internal/webstream/service.go)
+# only moves CurrentIndex with FailoverToNext (internal/models/webstream.go), which wraps to the
+# primary after the last URL; its checker (internal/webstream/health_checker.go) checks the URL on
+# air alone and goes back to the primary only after that URL was degraded or unhealthy
+# (handleSuccessfulCheck) or by wrapping (triggerFailover). There a manual failover sticks while
+# its backup stays healthy, and ResetToPrimary (service.go) is the operator's way back.
+
+
+def test_a_manual_failover_stays_on_the_backup_whatever_the_primary_does():
+    """Issue 13: the primary's next pass (at once, on the check grid) took a healthy stream back."""
+    h = health()
+    assert h.force_failover() == [Failover(0, 1, "manual")]
+    for t in range(0, 300_000, 30_000):
+        assert h.record(0, True, "connection_timeout", t) == []
+    for t in (300_000, 330_000, 360_000):  # the primary goes down and comes back: nothing either
+        assert fail(h, 0, t) == []
+    assert h.grace_expired(365_000) == []
+    for t in (390_000, 420_000, 450_000):
+        assert h.record(0, True, "connection_timeout", t) == []
+    assert (h.active, h.url, h.status, h.held) == (1, URLS[1], "degraded", True)
+    assert h.reset() == [Recovered()]
+    assert (h.active, h.status, h.held) == (0, "healthy", False)
+
+
+def test_after_a_reset_automatic_failover_and_recovery_resume():
+    h = health()
+    h.force_failover()
+    h.reset()
+    for t in (0, 30_000, 60_000):
+        fail(h, 0, t, "http_error")
+    assert h.grace_expired(65_000) == [Failover(0, 1, "http_error")]
+    assert h.held is False
+    for t in (90_000, 120_000):
+        assert h.record(0, True, "connection_timeout", t) == []
+    assert h.record(0, True, "connection_timeout", 150_000) == [Recovered()]
+
+
+def test_while_held_a_failing_backup_fails_over_to_the_next_backup_never_the_primary():
+    h = health()  # three URLs; the primary passes all along
+    h.force_failover()
+    for t in (0, 30_000, 60_000):
+        fail(h, 1, t, "read_stall")
+    assert h.grace_expired(65_000) == [Failover(1, 2, "read_stall")]
+    for t in (90_000, 120_000, 150_000):
+        fail(h, 2, t, "http_error")
+    # Every backup has failed: the stream is dead (its stations fall back), the primary still unused.
+    assert h.grace_expired(155_000) == [AllFailed(2, "http_error")]
+    assert (h.active, h.status, h.held) == (None, "unhealthy", True)
+    assert not h.needs_checks(0)  # nothing waits on the primary it is held off
+    assert [h.record(0, True, "connection_timeout", t) for t in (160_000, 190_000, 220_000)] == [[], [], []]
+    # The first backup to pass again takes the air, as the operator's failover from the primary.
+    for t in (180_000, 210_000):
+        assert h.record(2, True, "connection_timeout", t) == []
+    assert h.record(2, True, "connection_timeout", 240_000) == [Failover(0, 2, "manual")]
+    assert h.reset() == [Recovered()]
+
+
+def test_while_held_on_the_only_backup_its_failure_leaves_the_stream_dead_until_a_reset():
+    h = WebstreamHealth(Webstream("relay", "id", "Relay", URLS[:2], ProbeSettings()))
+    h.force_failover()
+    for t in (0, 30_000, 60_000):
+        fail(h, 1, t)
+    assert h.grace_expired(65_000) == [AllFailed(1, "connection_timeout")]
+    assert h.record(0, True, "connection_timeout", 90_000) == []
+    assert h.reset() == [Recovered()]
+    assert (h.active, h.held) == (0, False)
+
+
+def test_a_manual_failover_while_held_moves_on_among_the_backups():
+    h = health()
+    assert h.force_failover() == [Failover(0, 1, "manual")]
+    assert h.force_failover() == [Failover(1, 2, "manual")]
+    assert h.force_failover() == [Failover(2, 1, "manual")]  # the first backup again, not the primary
+    two = WebstreamHealth(Webstream("relay", "id", "Relay", URLS[:2], ProbeSettings()))
+    two.force_failover()
+    assert two.force_failover() == []  # no other backup (409 over REST): the way back is a reset
+    assert (two.active, two.held) == (1, True)
+
+
+def test_a_manual_failover_from_an_automatic_one_holds_too():
+    h = health()
+    for t in (0, 30_000, 60_000):
+        fail(h, 0, t)
+    h.grace_expired(65_000)  # on the first backup, the primary failing
+    assert h.force_failover() == [Failover(1, 2, "manual")]
+    for t in (90_000, 120_000, 150_000):
+        assert h.record(0, True, "connection_timeout", t) == []
+    assert (h.active, h.held) == (2, True)
+
+
+def test_a_manual_failover_refused_changes_nothing():
+    h = all_failed()
+    assert h.force_failover() == []
+    assert (h.active, h.held) == (None, False)
+    assert h.record(0, True, "connection_timeout", 90_000) == []  # still recovering as before
+
+
+def test_without_a_hold_an_automatic_failover_wraps_to_a_primary_that_is_only_degraded():
+    h = WebstreamHealth(Webstream("relay", "id", "Relay", URLS[:2], ProbeSettings()))
+    for t in (0, 30_000, 60_000):
+        fail(h, 0, t)
+    h.grace_expired(65_000)  # on the backup
+    h.record(0, True, "connection_timeout", 90_000)
+    fail(h, 0, 120_000)  # one failure since its pass: degraded, worth a try
+    for t in (130_000, 140_000, 150_000):
+        fail(h, 1, t)
+    assert h.grace_expired(155_000) == [Failover(1, 0, "connection_timeout")]
+
+
+def test_a_manual_failover_holds_in_a_scenario_until_its_reset():
+    """The relay on air: a manual failover, an outage of the primary while held, the reset, then the
+    automatic rules again (an outage of the primary fails over and recovers by itself)."""
+    body = """
+[[schedule]]
+days = "daily"
+start = "00:00"
+duration = "24h"
+webstream = "relay"
+
+[[timeline]]
+at = "+1m"
+action = "webstream_failover"
+webstream = "relay"
+
+[[timeline]]
+at = "+3m"
+action = "webstream_outage"
+webstream = "relay"
+url = 0
+duration = "2m"
+
+[[timeline]]
+at = "+10m"
+action = "webstream_reset"
+webstream = "relay"
+
+[[timeline]]
+at = "+15m"
+action = "webstream_outage"
+webstream = "relay"
+url = 0
+duration = "2m"
+"""
+    scenario = focused(body)
+    primary, backup, _ = scenario.webstreams["relay"].urls
+    rows = log(scenario, 30 * 60_000, skip=("schedule_update",))
+    assert [(w, k, p.get("url") or p.get("failover_url") or p.get("recovered_url")) for w, k, p in rows] == [
+        ("2026-01-19T10:00:00Z", "now_playing", primary),
+        ("2026-01-19T10:01:00Z", "webstream.failover", backup),
+        ("2026-01-19T10:01:00Z", "now_playing", backup),
+        ("2026-01-19T10:10:00Z", "webstream.recovered", primary),
+        ("2026-01-19T10:10:00Z", "now_playing", primary),
+        ("2026-01-19T10:16:05Z", "webstream.failover", backup),
+        ("2026-01-19T10:16:05Z", "now_playing", backup),
+        ("2026-01-19T10:18:00Z", "webstream.recovered", primary),
+        ("2026-01-19T10:18:00Z", "now_playing", primary),
+    ]
+    assert rows[1][2]["reason"] == "manual" and rows[5][2]["reason"] == "connection_timeout"

@@ -125,6 +125,8 @@ class WebstreamView(View):
     health_status: ev.HealthStatus
     active_url: str | None
     """The URL in use; ``None`` when every URL has failed."""
+    manual_failover: bool
+    """From a manual failover until a reset: held off the primary URL, whatever its health."""
     urls: tuple[UrlView, ...]
 
 
@@ -166,6 +168,7 @@ def take_snapshot(core: CoreState) -> StationSnapshot:
                 name=health.spec.name,
                 health_status=health.status,
                 active_url=health.url,
+                manual_failover=health.held,
                 urls=tuple(
                     UrlView(url=url, status=h.status, consecutive_failures=h.failures)
                     for url, h in zip(health.spec.urls, health.urls, strict=True)

@@ -33,14 +33,19 @@ def probe_result(core: CoreState, given: inputs.ProbeResult) -> None:
 
 
 def force_failover(core: CoreState, given: inputs.ForceFailover) -> None:
+    """An operator's failover: onto a backup, held there until a reset (docs/protocol.md)."""
     health = core.webstream(given.webstream)
     changes = health.force_failover()
     if not changes:
-        raise InputRejected("conflict", f"webstream '{given.webstream}' has no other usable URL")
+        raise InputRejected(
+            "conflict",
+            f"webstream '{given.webstream}' has no other usable backup URL (a reset returns to the primary)",
+        )
     apply_changes(core, health, changes)
 
 
 def reset(core: CoreState, given: inputs.ResetWebstream) -> None:
+    """Back on the primary, every failure and a manual failover's hold forgotten; every URL checked again."""
     health = core.webstream(given.webstream)
     apply_changes(core, health, health.reset())
     for index in range(len(health.urls)):

@@ -5,6 +5,11 @@ it ``unhealthy``; after ``failure_threshold`` consecutive failures of the URL on
 air and a grace period the stream fails over to the next usable URL of its chain.
 Recovery to the primary needs ``recovery_checks`` consecutive passes (hysteresis,
 so a flapping primary cannot make the station flap).
+
+An operator's failover holds the stream off its primary until a reset, whatever
+the primary's health: its passes bring nothing back, and while held an automatic
+failover moves on among the backups only (docs/protocol.md, "A manual failover
+holds").
 """
 
 import attrs
@@ -55,6 +60,8 @@ class WebstreamHealth:
         self.active: int | None = 0
         """Index of the URL in use; ``None`` when every URL has failed."""
         self.grace_until: int | None = None
+        self.held = False
+        """From a manual failover until :meth:`reset`: the primary URL is out of the chain."""
 
     @property
     def status(self) -> HealthStatus:
@@ -70,14 +77,13 @@ class WebstreamHealth:
         return None if self.active is None else self.spec.urls[self.active]
 
     def needs_checks(self, index: int) -> bool:
-        """False while a URL passes and nothing waits on it, so scripted checks may be skipped."""
-        health = self.urls[index]
-        return (
-            health.failures > 0
-            or health.passes < self.settings.recovery_checks
-            or self.active is None
-            or (index == 0 and self.active != 0)
-        )
+        """False once a URL has passed ``recovery_checks`` times in a row, so scripted checks may be skipped.
+
+        Only a failing or recovering URL can change anything (a failure zeroes its passes).
+        Every URL has failed before none is on air, and a primary passing that often is
+        on air, unless a manual failover holds the stream off it: then nothing waits on it.
+        """
+        return self.urls[index].passes < self.settings.recovery_checks
 
     def record(self, index: int, ok: bool, reason: FailoverReason, now_ms: int) -> list[Change]:
         """Take one check's result; return what changed."""
@@ -100,11 +106,13 @@ class WebstreamHealth:
         health.status = "healthy"
         if index == self.active:
             self.grace_until = None
-        if health.passes < self.settings.recovery_checks:
+        if health.passes < self.settings.recovery_checks or (index == 0 and self.held):
             return []
         if self.active is None:
             self.active = index
-            return [Recovered()] if index == 0 else [Failover(0, index, self.urls[0].reason)]
+            if index == 0:
+                return [Recovered()]
+            return [Failover(0, index, "manual" if self.held else self.urls[0].reason)]
         if index == 0 and self.active != 0:
             self.active = 0
             return [Recovered()]
@@ -120,25 +128,33 @@ class WebstreamHealth:
         return self._move_on(current.reason)
 
     def force_failover(self) -> list[Change]:
-        """An operator's failover: the next usable URL, or nothing when there is none."""
-        if self.active is None or self._next_usable() is None:
+        """An operator's failover: onto the next usable backup, held off the primary until :meth:`reset`.
+
+        Nothing when no backup is usable (the way back to the primary is a reset).
+        """
+        if self.active is None or self._next_usable(skip_primary=True) is None:
             return []
+        self.held = True
         self.grace_until = None
         return self._move_on("manual")
 
     def reset(self) -> list[Change]:
-        """Forget every failure and go back to the primary URL."""
+        """Forget every failure and the hold, and go back to the primary URL."""
         was = self.active
         self.urls = [UrlHealth(passes=self.settings.recovery_checks) for _ in self.spec.urls]
         self.active = 0
         self.grace_until = None
+        self.held = False
         return [] if was == 0 else [Recovered()]
 
-    def _next_usable(self) -> int | None:
+    def _next_usable(self, *, skip_primary: bool) -> int | None:
+        """The next URL after the one on air that is not unhealthy, nor the primary if ``skip_primary``."""
         assert self.active is not None
         count = len(self.urls)
         for step in range(1, count):
             candidate = (self.active + step) % count
+            if candidate == 0 and skip_primary:
+                continue
             if self.urls[candidate].status != "unhealthy":  # a degraded backup is still worth a try
                 return candidate
         return None
@@ -146,7 +162,7 @@ class WebstreamHealth:
     def _move_on(self, reason: FailoverReason) -> list[Change]:
         failed = self.active
         assert failed is not None
-        target = self._next_usable()
+        target = self._next_usable(skip_primary=self.held)
         if target is None:
             self.active = None
             return [AllFailed(failed, reason)]

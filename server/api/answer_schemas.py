@@ -86,6 +86,10 @@ HARBOR_COUNTERS = _object({name: COUNT for name in attrs.fields_dict(HarborCount
 URL_HEALTH = API.schema(
     "UrlHealth", _object({"url": TEXT, "status": HEALTH_STATUS, "consecutive_failures": COUNT})
 )
+MANUAL_FAILOVER = {
+    "type": "boolean",
+    "description": "true from a manual failover until a reset: held off the primary URL, whatever its health",
+}
 STATION = API.schema(
     "StationState",
     _object(
@@ -143,6 +147,7 @@ SIM_STATE_BODY = API.schema(
                         "name": TEXT,
                         "health_status": HEALTH_STATUS,
                         "active_url": _nullable(TEXT),
+                        "manual_failover": MANUAL_FAILOVER,
                         "urls": _array(URL_HEALTH),
                     }
                 )
@@ -302,6 +307,7 @@ WEBSTREAM = API.schema(
             "current_index": {"type": "integer", "minimum": -1},
             "health_status": HEALTH_STATUS,
             "url_health": _array(URL_HEALTH),
+            "manual_failover": MANUAL_FAILOVER,
         }
     ),
 )

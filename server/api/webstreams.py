@@ -13,21 +13,29 @@ WEBSTREAM_FAILOVER = Endpoint(
     "POST",
     "/api/v1/webstreams/{webstream_id}/failover",
     operation_id="failOverWebstream",
-    summary="Move a webstream to its next usable URL",
+    summary="Move a webstream to its next usable backup URL, held there until a reset",
+    description=(
+        "The webstream stays off its primary URL, whatever the primary's health, until "
+        "POST /api/v1/webstreams/{webstream_id}/reset (manual_failover is true meanwhile). If the "
+        "backup on air fails, it fails over to the next usable backup; when none is left, the "
+        "webstream is down until a backup passes again or the reset."
+    ),
     tag="webstreams",
     auth=Auth.ADMIN,
     path_params=(WEBSTREAM_ID,),
     answers={
         **WEBSTREAM_ANSWERS,
         404: refusal("webstream_not_found", description="No such webstream."),
-        409: refusal("conflict", description="No other URL is usable."),
+        409: refusal(
+            "conflict", description="No other backup URL is usable (a reset returns to the primary)."
+        ),
     },
 )
 WEBSTREAM_RESET = Endpoint(
     "POST",
     "/api/v1/webstreams/{webstream_id}/reset",
     operation_id="resetWebstream",
-    summary="Put a webstream back on its primary URL",
+    summary="Put a webstream back on its primary URL, its failures and a manual failover's hold forgotten",
     tag="webstreams",
     auth=Auth.ADMIN,
     path_params=(WEBSTREAM_ID,),

@@ -13,7 +13,7 @@ OUTAGE = TIMELINE_ACTIONS["webstream_outage"]
 
 
 async def webstream_failover(service: StationService, webstream_id: str) -> Response:
-    """The webstream onto its next usable URL."""
+    """The webstream onto its next usable backup URL, held there until a reset."""
     key = service.directory.webstream(webstream_id)
     await service.runner.submit(inputs.ForceFailover(webstream=key))
     return ok(await webstream_state(service, key))
@@ -56,4 +56,5 @@ async def webstream_state(service: StationService, key: str) -> dict[str, Any]:
         "current_index": urls.index(found.active_url) if found.active_url else -1,
         "health_status": found.health_status,
         "url_health": [u.as_json() for u in found.urls],
+        "manual_failover": found.manual_failover,
     }

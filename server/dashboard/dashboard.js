@@ -204,9 +204,10 @@ function renderWebstreams() {
   list.replaceChildren(...webstreams.map((w) => {
     const item = document.createElement("li");
     const urls = w.urls.map((u) => `${u.url} (${u.status})`).join(", ");
-    item.innerHTML = `<strong></strong> <span class="health-${w.health_status}">${w.health_status}</span> — on <code></code><br><small></small>`;
+    item.innerHTML = `<strong></strong> <span class="health-${w.health_status}">${w.health_status}</span> — on <code></code><em></em><br><small></small>`;
     item.querySelector("strong").textContent = w.name;
     item.querySelector("code").textContent = w.active_url || "no URL";
+    item.querySelector("em").textContent = w.manual_failover ? " (manual failover: held until reset)" : "";
     item.querySelector("small").textContent = urls;
     return item;
   }));

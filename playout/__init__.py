@@ -4,9 +4,18 @@
 (which this package does not import: a station that only serves has no use for it).
 """
 
-from .drivers.cli import UsageError, add_command, catalog_of, first_leaf, resolve_scenario
+from .drivers.cli import (
+    UsageError,
+    add_command,
+    add_profile_options,
+    catalog_of,
+    first_leaf,
+    resolve_scenario,
+    translator_for,
+)
 from .drivers.harbor import Harbor, HarborCounters
 from .drivers.runner import StationRunner
+from .profiles import DOCUMENTED, PROFILES, Profile
 from .protocol import events, inputs, wire
 from .protocol.events import EVENT_CLASSES, EVENT_TYPES, Event
 from .protocol.schemas import envelope_schema, messages_schema, payload_schema
@@ -36,12 +45,14 @@ from .station.views import (
 
 __all__ = [
     "CLOCKS",
+    "DOCUMENTED",
     "DURATION_HINT",
     "EVENT_CLASSES",
     "EVENT_TYPES",
     "FROM_HINT",
     "MAX_SPEED",
     "MIN_SPEED",
+    "PROFILES",
     "TIMELINE_ACTIONS",
     "Catalog",
     "DjView",
@@ -57,6 +68,7 @@ __all__ = [
     "Placement",
     "Playout",
     "Problem",
+    "Profile",
     "Scenario",
     "ScenarioError",
     "ScheduleEntryView",
@@ -71,6 +83,7 @@ __all__ = [
     "UsageError",
     "WebstreamView",
     "add_command",
+    "add_profile_options",
     "catalog_of",
     "envelope_schema",
     "events",
@@ -88,5 +101,6 @@ __all__ = [
     "payload_schema",
     "place",
     "resolve_scenario",
+    "translator_for",
     "wire",
 ]

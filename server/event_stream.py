@@ -55,7 +55,7 @@ async def events(service: ServingProcess) -> Response | None:
         )
         await websocket.accept()
         subscriber = service.hub.subscribe(
-            parse_types(_query_value("types")),
+            parse_types(_query_value("types"), service.hub.known_types, service.hub.default_types),
             writer,
             heartbeat=settings.heartbeat_seconds,
             snapshot=snapshot,

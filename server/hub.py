@@ -50,16 +50,19 @@ STATIONLESS_TYPES = frozenset(cls.TYPE for cls in EVENT_CLASSES if "station_id" 
 """Types whose events belong to no station (a webstream is the scenario's, shared by its stations)."""
 
 
-def parse_types(raw: str | None) -> frozenset[str]:
+def parse_types(
+    raw: str | None, known: frozenset[str] = KNOWN_TYPES, default: frozenset[str] = DEFAULT_TYPES
+) -> frozenset[str]:
     """The ``types`` query parameter: comma-separated, blanks trimmed, empty parts skipped.
 
-    Unknown names are silently ignored, a name given twice counts once, and no
-    parameter (or one with no name in it: empty, blanks, commas) means ``now_playing`` and ``health``.
+    Unknown names (not in ``known``) are silently ignored, a name given twice counts once, and no
+    parameter (or one with no name in it: empty, blanks, commas) means ``default``
+    (``now_playing`` and ``health`` in the documented profile).
     """
     names = frozenset(part.strip() for part in (raw or "").split(",") if part.strip())
     if not names:  # no parameter, or only blanks and commas: the default
-        return DEFAULT_TYPES
-    return names & KNOWN_TYPES
+        return default
+    return names & known
 
 
 def text_frame(text: str) -> bytes:
@@ -145,12 +148,22 @@ class Subscriber:
 
 
 class Hub:
-    def __init__(self, *, queue_size: int = 64, max_dropped: int = 256) -> None:
+    def __init__(
+        self,
+        *,
+        queue_size: int = 64,
+        max_dropped: int = 256,
+        known_types: Iterable[str] = KNOWN_TYPES,
+        default_types: frozenset[str] = DEFAULT_TYPES,
+    ) -> None:
+        """``known_types``, ``default_types``: the wire profile's (the documented protocol's by default)."""
         self.queue_size = queue_size
         self.max_dropped = max_dropped
-        self._by_type: dict[str, set[Subscriber]] = {name: set() for name in KNOWN_TYPES}
+        self.known_types = frozenset(known_types)
+        self.default_types = default_types
+        self._by_type: dict[str, set[Subscriber]] = {name: set() for name in self.known_types}
         """The subscribers of each type that get every station's events."""
-        self._by_station: dict[str, dict[str, set[Subscriber]]] = {name: {} for name in KNOWN_TYPES}
+        self._by_station: dict[str, dict[str, set[Subscriber]]] = {name: {} for name in self.known_types}
         """The subscribers of each type scoped to one station, by station (no empty sets are kept)."""
         self._subscribers: set[Subscriber] = set()
         self._pings: list[tuple[float, int, Subscriber]] = []
@@ -198,7 +211,9 @@ class Hub:
         station's with ``station``), in the same step as it joins, so no live event comes
         before them and none is missed between.
         """
-        subscriber = Subscriber(_shared(frozenset(types) & KNOWN_TYPES), self.queue_size, writer, station)
+        subscriber = Subscriber(
+            _shared(frozenset(types) & self.known_types), self.queue_size, writer, station
+        )
         if snapshot and "now_playing" in subscriber.types:
             if station is None:
                 for text, frame in self._now_playing.values():

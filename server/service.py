@@ -5,7 +5,7 @@ import re
 import attrs
 import trio
 
-from playout import Harbor, Placement, Scenario, StationRunner
+from playout import PROFILES, Harbor, Placement, Profile, Scenario, StationRunner, translator_for
 
 from .auth import SigningKey
 from .directory import Directory
@@ -37,6 +37,14 @@ class ServerSettings:
     """Send each new client the current ``now_playing`` first, unless it asks ``snapshot=false``."""
     access_log: bool = False
     """Log each HTTP request and each WebSocket's open and close (``server.accesslog``)."""
+    profile: str = "documented"
+    """The wire spoken (``playout.profiles``): ``documented`` or ``grimnir``."""
+    health_tick_ms: int = 250
+    """The ``grimnir`` profile's health snapshot cadence."""
+
+    @property
+    def wire_profile(self) -> Profile:
+        return PROFILES[self.profile]
 
 
 class ServingProcess:
@@ -45,7 +53,13 @@ class ServingProcess:
     def __init__(self, key: SigningKey, settings: ServerSettings | None) -> None:
         self.key = key
         self.settings = settings or ServerSettings()
-        self.hub = Hub(queue_size=self.settings.queue_size, max_dropped=self.settings.max_dropped)
+        profile = self.settings.wire_profile
+        self.hub = Hub(
+            queue_size=self.settings.queue_size,
+            max_dropped=self.settings.max_dropped,
+            known_types=profile.event_types,
+            default_types=profile.default_types,
+        )
         self.admission = Admission(self.settings.max_connections, self.settings.per_ip_per_minute)
         self.shutdown = Shutdown()
         """Begun when the process starts to stop: from then on every newcomer is refused (503)."""
@@ -91,6 +105,7 @@ class StationService(ServingProcess):
             settle=self.hub.settle,
             placement=placement,
             quietly=self.hub.remember,
+            translator=translator_for(self.settings.wire_profile, scenario, self.settings.health_tick_ms),
         )
         self.directory = Directory(scenario)
         self.harbor_port = harbor_port if harbor_port is not None else scenario.harbor.port

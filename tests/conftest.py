@@ -33,6 +33,8 @@ def _events_follow_the_contract(monkeypatch):
 
     def checked(self, batch):
         for emitted in batch:
+            if isinstance(emitted.event, wire.WireEvent):
+                continue  # another profile's message: not the documented contract's
             validate_message(wire.to_message(emitted.event))
         publish(self, batch)
 

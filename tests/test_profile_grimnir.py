@@ -228,3 +228,26 @@ def test_run_speaks_the_profile_and_an_unknown_one_is_one_line():
     assert "documented" in bad.stderr and "grimnir" in bad.stderr
     wrong = grimnir_sim("run", "dj-takeover", "--types", "webstream.health")
     assert wrong.returncode == 2 and "documented profile sends no webstream.health" in wrong.stderr
+
+
+async def test_serve_speaks_the_profile_and_subscribes_webstream_health_by_default(autojump_clock):
+    """internal/api/api.go:1673-1675 (no types: now_playing, health, webstream.health); the messages are
+    the translator's, marshalled as Go marshals a map."""
+    import trio
+
+    from server.service import ServerSettings
+    from tests.server_support import served
+
+    settings = ServerSettings(profile="grimnir", health_tick_ms=60_000)
+    async with served(shipped("dj-takeover"), settings) as station:
+        assert station.service.hub.default_types == {"now_playing", "health", "webstream.health"}
+        async with station.events("types=dj_connect,priority.override") as ws:
+            got = []
+            with trio.move_on_after(6 * 60):
+                while len(got) < 2:
+                    message = await ws.receive()
+                    if message != '{"type":"ping"}':
+                        got.append(message)
+    assert [json.loads(m)["type"] for m in got] == ["priority.override", "dj_connect"]
+    assert all(m.startswith('{"payload":{') for m in got)
+    assert "source_ip" not in json.loads(got[1])["payload"]

@@ -153,7 +153,7 @@ def add_profile_options(parser: argparse.ArgumentParser) -> None:
         type=_duration,
         default=HEALTH_TICK_MS,
         metavar="DURATION",
-        help="grimnir profile: how often each playing mount's health snapshot is sent "
+        help="grimnir profile: how often, in station time, each playing mount's health snapshot is sent "
         "(default 250ms, as the real server; longer for people reading along)",
     )
 

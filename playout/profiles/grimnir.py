@@ -122,6 +122,7 @@ class GrimnirTranslator:
                             real.recovered_auto(
                                 event.webstream_id, station, self._urls[key], event.recovered_url
                             ),
+                            station,
                         )
                     )
                     self._urls[key] = event.recovered_url
@@ -166,9 +167,8 @@ class GrimnirTranslator:
                 spec = self._scenario.webstreams[given.webstream]
                 self._urls[given.webstream] = spec.urls[0]
                 station = self._webstream_station[given.webstream]
-                return [
-                    wire_event("webstream.recovered", real.recovered_reset(spec.id, station, spec.urls[0]))
-                ]
+                payload = real.recovered_reset(spec.id, station, spec.urls[0])
+                return [wire_event("webstream.recovered", payload, station)]
         return []  # URL outages and probe results: announced by _status_changes
 
     # -- DJs ---------------------------------------------------------------------------------------
@@ -399,7 +399,7 @@ class GrimnirTranslator:
             payload = real.failover_manual(spec.id, station, spec.urls, from_index, to_index)
         else:
             payload = real.failover_auto(spec.id, station, spec.name, spec.urls, from_index, to_index)
-        return wire_event("webstream.failover", payload)
+        return wire_event("webstream.failover", payload, station)
 
     def _status_changes(self, core: Playout) -> list[WireEvent]:
         """``webstream.health`` when the URL in use starts failing, turns unhealthy or passes again."""
@@ -412,10 +412,8 @@ class GrimnirTranslator:
         return out
 
     def _webstream_health(self, key: str, status: str, url: str) -> WireEvent:
-        spec = self._scenario.webstreams[key]
-        return wire_event(
-            "webstream.health", real.webstream_health(spec.id, self._webstream_station[key], status, url)
-        )
+        spec, station = self._scenario.webstreams[key], self._webstream_station[key]
+        return wire_event("webstream.health", real.webstream_health(spec.id, station, status, url), station)
 
     def _webstream_key(self, webstream_id: str) -> str:
         return next(key for key, ws in self._scenario.webstreams.items() if ws.id == webstream_id)

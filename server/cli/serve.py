@@ -74,6 +74,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError("--send-timeout must be greater than 0")
     if not args.heartbeat > 0:
         raise UsageError("--heartbeat must be greater than 0")
+    if args.health_tick <= 0:
+        raise UsageError("--health-tick must be greater than 0")
     placement = None
     if scenario is not None:
         entry = args.entry or parse_entry_point("now" if args.clock == "wall" else "start")
@@ -96,6 +98,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         per_ip_per_minute=args.per_ip_per_minute,
         snapshot_by_default=args.snapshot,
         access_log=args.access_log,
+        profile=args.profile,
+        health_tick_ms=args.health_tick,
         **({"cors_origins": tuple(args.cors_origin)} if args.cors_origin else {}),
     )
     key = SigningKey.from_environment()

@@ -3,7 +3,7 @@
 import argparse
 from collections.abc import Callable
 
-from playout import CLOCKS, FROM_HINT, EntryPoint, add_command, parse_entry_point
+from playout import CLOCKS, FROM_HINT, EntryPoint, add_command, add_profile_options, parse_entry_point
 
 from ..auth import KEY_ENV
 from ..relay.connection import DEFAULT_STREAM
@@ -49,8 +49,10 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
             "grimnir-sim serve live-harbor --harbor-port 9001",
             "grimnir-sim serve --from 'Wed 20:00' --snapshot",
             "grimnir-sim serve dj-takeover --clock scenario",
+            "grimnir-sim serve --profile grimnir --health-tick 5s",
         ],
     )
+    add_profile_options(parser)
     parser.add_argument(
         "scenario",
         nargs="?",

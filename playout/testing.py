@@ -20,6 +20,7 @@ import orjson
 import trio
 
 from . import (
+    PROFILES,
     Emitted,
     Scenario,
     StationRunner,
@@ -29,6 +30,7 @@ from . import (
     load_scenario,
     parse_duration,
     parse_scenario,
+    translator_for,
     wire,
 )
 
@@ -336,10 +338,26 @@ def as_scenario(scenario: ScenarioLike) -> Scenario:
     return load_scenario(load_catalog(catalog_path).resolve(text))
 
 
+def _checked_profile(profile: str) -> None:
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile '{profile}'; known: {', '.join(PROFILES)}")
+
+
 async def start_station(
-    nursery: trio.Nursery, scenario: ScenarioLike, *, update_golden: bool | None = None
+    nursery: trio.Nursery,
+    scenario: ScenarioLike,
+    *,
+    update_golden: bool | None = None,
+    profile: str = "documented",
+    health_tick_ms: int = 250,
 ) -> Station:
-    """Run ``scenario`` on a manual clock in ``nursery`` (until it is cancelled); return its Station."""
+    """Run ``scenario`` on a manual clock in ``nursery`` (until it is cancelled); return its Station.
+
+    ``profile``: the wire it speaks (``documented`` or ``grimnir``, docs/fidelity.md); with
+    ``grimnir``, each playing mount's ``health`` snapshot comes every ``health_tick_ms`` of
+    station time (the real server's 250 ms; a longer tick makes long waits quicker).
+    """
+    _checked_profile(profile)
     loaded = as_scenario(scenario)
     station: Station | None = None
 
@@ -347,7 +365,8 @@ async def start_station(
         assert station is not None
         station.record(batch)
 
-    runner = StationRunner(loaded, record, manual_clock=True, real_probes=False)
+    translator = translator_for(PROFILES[profile], loaded, health_tick_ms)
+    runner = StationRunner(loaded, record, manual_clock=True, real_probes=False, translator=translator)
     station = Station(runner, update_golden=update_golden)
     await nursery.start(runner.run)
     return station
@@ -355,17 +374,25 @@ async def start_station(
 
 @asynccontextmanager
 async def open_station(
-    scenario: ScenarioLike, *, update_golden: bool | None = None
+    scenario: ScenarioLike,
+    *,
+    update_golden: bool | None = None,
+    profile: str = "documented",
+    health_tick_ms: int = 250,
 ) -> AsyncIterator[Station]:
     """``async with open_station("dj-takeover") as station:``, a Station for the block, stopped after it.
 
     An unknown scenario raises before anything starts, and an error of the block (a failed
     ``expect``'s AssertionError) comes out as itself, not inside the nursery's exception group.
     """
+    _checked_profile(profile)
     loaded = as_scenario(scenario)
     try:
         async with trio.open_nursery() as nursery:
-            yield await start_station(nursery, loaded, update_golden=update_golden)
+            station = await start_station(
+                nursery, loaded, update_golden=update_golden, profile=profile, health_tick_ms=health_tick_ms
+            )
+            yield station
             nursery.cancel_scope.cancel()
     except BaseExceptionGroup as group:
         only = group.exceptions[0] if len(group.exceptions) == 1 else None

@@ -23,9 +23,11 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
+import attrs
 import pytest
 import trio
 
+from playout import PROFILES
 from playout.testing import UPDATE_ENV, ScenarioLike, Station, as_scenario, start_station
 
 from .auth import SigningKey, mint
@@ -76,8 +78,17 @@ class Simulator:
         self._nursery = nursery
         self._update_golden = update_golden
 
-    async def start(self, scenario: ScenarioLike) -> Station:
-        return await start_station(self._nursery, scenario, update_golden=self._update_golden)
+    async def start(
+        self, scenario: ScenarioLike, *, profile: str = "documented", health_tick_ms: int = 250
+    ) -> Station:
+        """``profile="grimnir"``: the real server's wire (docs/fidelity.md)."""
+        return await start_station(
+            self._nursery,
+            scenario,
+            update_golden=self._update_golden,
+            profile=profile,
+            health_tick_ms=health_tick_ms,
+        )
 
 
 class ServerFactory:
@@ -95,8 +106,14 @@ class ServerFactory:
         speed: float | None = None,
         settings: ServerSettings | None = None,
         roles: Iterable[str] = ("admin",),
+        profile: str | None = None,
     ) -> ServedStation:
+        """``profile``: the wire served (``documented``, ``grimnir``), else ``settings``'s."""
         loaded = as_scenario(scenario)
+        if profile is not None:
+            if profile not in PROFILES:
+                raise ValueError(f"unknown profile '{profile}'; known: {', '.join(PROFILES)}")
+            settings = attrs.evolve(settings or ServerSettings(), profile=profile)
         key = SigningKey.generate()
         service = StationService(loaded, key, settings, speed=speed, manual_clock=manual_clock)
         running = await self._nursery.start(partial(serve, service, host="127.0.0.1", port=0))

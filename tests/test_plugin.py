@@ -133,3 +133,31 @@ async def test_noisy(grimnir):
     result.stdout.fnmatch_lines(
         ["*expected nothing from 2026-01-19T10:00:00Z to 2026-01-19T10:04:00Z, but got 1:*"]
     )
+
+
+async def test_a_station_in_the_grimnir_profile_speaks_the_real_wire(grimnir):
+    """internal/live/service.go:223-271: the priority event, then dj_connect (no source_ip); the harbor's
+    now_playing "Live DJ" (internal/harbor/server.go:280-289); no live.handover on a connect."""
+    station = await grimnir.start("dj-takeover", profile="grimnir", health_tick_ms=60_000)
+    got = await station.expect(
+        ["priority.override", "dj_connect", event("now_playing", title="Live DJ")], within="10m", strict=True
+    )
+    assert "source_ip" not in got[1].payload and got[1].payload["priority"] == 1
+    assert station.of_type("live.handover") == []
+    await station.expect([event("health", status="playing")], within="2m")
+
+
+async def test_an_unknown_profile_names_the_known_ones(grimnir, grimnir_server):
+    with pytest.raises(ValueError, match="unknown profile 'grimnr'; known: documented, grimnir"):
+        await grimnir.start("dj-takeover", profile="grimnr")
+    with pytest.raises(ValueError, match="known: documented, grimnir"):
+        await grimnir_server.serve("dj-takeover", profile="grimnr")
+
+
+async def test_a_served_station_in_the_grimnir_profile(grimnir_server):
+    station = await grimnir_server.serve("dj-takeover", profile="grimnir")
+    assert station.service.settings.profile == "grimnir"
+    async with open_websocket_url(station.events_url_with(["dj_connect"])) as ws:
+        await station.advance("5m")
+        message = json.loads(await ws.get_message())
+    assert message["type"] == "dj_connect" and "source_ip" not in message["payload"]

@@ -15,7 +15,7 @@ from .drivers.cli import (
 )
 from .drivers.harbor import Harbor, HarborCounters
 from .drivers.runner import StationRunner
-from .profiles import DOCUMENTED, PROFILES, Profile
+from .profiles import ALL_EVENT_TYPES, DOCUMENTED, PROFILES, Profile
 from .protocol import events, inputs, wire
 from .protocol.events import EVENT_CLASSES, EVENT_TYPES, Event
 from .protocol.schemas import envelope_schema, messages_schema, payload_schema
@@ -44,6 +44,7 @@ from .station.views import (
 )
 
 __all__ = [
+    "ALL_EVENT_TYPES",
     "CLOCKS",
     "DOCUMENTED",
     "DURATION_HINT",

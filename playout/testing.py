@@ -20,8 +20,11 @@ import orjson
 import trio
 
 from . import (
+    ALL_EVENT_TYPES,
+    DOCUMENTED,
     PROFILES,
     Emitted,
+    Profile,
     Scenario,
     StationRunner,
     find_catalog,
@@ -80,8 +83,22 @@ class Match:
 
 
 def event(type_: str, **fields: Any) -> Match:
-    """``event("dj_connect", username="DJ Mike")``: a type and payload fields to match."""
+    """``event("dj_connect", username="DJ Mike")``: a type and payload fields to match.
+
+    A type no profile sends is refused at once (:class:`ValueError`, with the closest names).
+    """
+    _check_name("event type", type_, ALL_EVENT_TYPES)
     return Match(type_, fields)
+
+
+def _check_name(what: str, name: str, known: Iterable[str], context: str = "") -> None:
+    """Refuse ``name`` unless it is ``known``: the closest names first, then all of them."""
+    known = sorted(known)
+    if name in known:
+        return
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise ValueError(f"unknown {what} {name!r}{context}{hint} (known: {', '.join(known)})")
 
 
 Expected = str | Match | tuple[str, dict[str, Any]]
@@ -98,10 +115,13 @@ def _as_match(expected: Expected) -> Match:
 class Station:
     """A running scenario: its recorded events, ways to drive it, and assertions."""
 
-    def __init__(self, runner: StationRunner, *, update_golden: bool | None = None) -> None:
+    def __init__(
+        self, runner: StationRunner, *, update_golden: bool | None = None, profile: Profile = DOCUMENTED
+    ) -> None:
         """Record ``runner``'s events through :meth:`record`; ``update_golden=None`` follows
-        ``GRIMNIR_UPDATE_GOLDEN``."""
+        ``GRIMNIR_UPDATE_GOLDEN``; ``profile``: the wire the runner speaks (names are checked against it)."""
         self.runner = runner
+        self.profile = profile
         self.scenario: Scenario = runner.scenario
         self.events: list[Recorded] = []
         self._cursor = 0
@@ -211,6 +231,8 @@ class Station:
         matchers = [_as_match(e) for e in expected]
         if not matchers:
             raise ValueError("expect needs at least one event")
+        for matcher in matchers:
+            self._check_names(matcher.type, matcher.fields)
         start_ms = self.now_ms
         deadline = start_ms + parse_duration(within)
         found: list[int] = []
@@ -226,6 +248,15 @@ class Station:
             self._cursor = found[-1] + 1
             return [self.events[i] for i in found]
         raise AssertionError(self._explain(matchers, found, start_ms, deadline, strict))
+
+    def _check_names(self, type_: str, fields: dict[str, Any]) -> None:
+        """Refuse a type this station's wire never sends, or a payload key that type never has."""
+        profile = self.profile
+        _check_name("event type", type_, profile.event_types, f" for the {profile.name} profile")
+        known = (profile.payload_fields or {}).get(type_)
+        if known is not None:
+            for name in fields:
+                _check_name("payload field", name, known, f" of {type_}")
 
     def _find(self, matchers: list[Match], strict: bool) -> list[int]:
         events = self.events
@@ -253,7 +284,10 @@ class Station:
     ) -> str:
         stamp = self.scenario.clock.stamp
         order = "consecutively" if strict else "in this order"
-        lines = [f"expected {order} by {stamp(deadline)} (waited from {stamp(start_ms)}):"]
+        lines = [
+            self._headline(matchers[len(found)], found, stamp(deadline)),
+            f"expected {order} by {stamp(deadline)} (waited from {stamp(start_ms)}):",
+        ]
         for position, matcher in enumerate(matchers):
             if position < len(found):
                 lines.append(f"  ✓ {matcher}  at {self.events[found[position]].at}")
@@ -272,9 +306,24 @@ class Station:
             lines += [f"  {e.at} {e.type}" for e in before]
         return "\n".join(lines)
 
+    def _headline(self, missing: Match, found: list[int], deadline: str) -> str:
+        """The failure's first line: the first expectation not met, and what came instead."""
+        after = found[-1] + 1 if found else self._cursor
+        same_type = [e for e in self.events[after:] if e.type == missing.type]
+        if not same_type:
+            others = len(self.events) - after
+            return f"expected {missing} by {deadline}, got no {missing.type} ({others} other event(s))"
+        first = same_type[0]
+        shown = ", ".join(f"{key}={first.payload.get(key)!r}" for key in missing.fields)
+        got = f"{first.type} ({shown})" if shown else first.type
+        more = f" and {len(same_type) - 1} more {missing.type}" if len(same_type) > 1 else ""
+        return f"expected {missing} by {deadline}, got {got} at {first.at}{more}"
+
     async def expect_quiet(self, duration: str | int | float, *, types: Iterable[str] | None = None) -> None:
         """Let ``duration`` pass and assert that nothing (of ``types``) happened meanwhile."""
         wanted = set(types) if types is not None else None
+        for name in wanted or ():
+            self._check_names(name, {})
         start = len(self.events)
         start_at = self.now
         await self.advance(duration)
@@ -367,7 +416,7 @@ async def start_station(
 
     translator = translator_for(PROFILES[profile], loaded, health_tick_ms)
     runner = StationRunner(loaded, record, manual_clock=True, real_probes=False, translator=translator)
-    station = Station(runner, update_golden=update_golden)
+    station = Station(runner, update_golden=update_golden, profile=PROFILES[profile])
     await nursery.start(runner.run)
     return station
 

@@ -48,11 +48,39 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "grimnir: a test of a grimnir-sim scenario")
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """A failed expectation in a test that uses this plugin's fixtures is reported as itself.
+
+    pytest-trio runs the test in a nursery, which wraps whatever the test raises in an
+    exception group; a lone AssertionError (``expect``'s explanation) comes out bare, so
+    pytest's report and summary line start with what was expected and what came instead.
+    """
+    try:
+        return (yield)
+    except BaseExceptionGroup as group:
+        fixtures = getattr(item, "fixturenames", ())
+        leaf = _lone_leaf(group)
+        if isinstance(leaf, AssertionError) and ("grimnir" in fixtures or "grimnir_server" in fixtures):
+            raise leaf from None
+        raise
+
+
+def _lone_leaf(group: BaseExceptionGroup) -> BaseException | None:
+    """The one exception inside nested single-member groups, else None."""
+    while len(group.exceptions) == 1:
+        only = group.exceptions[0]
+        if not isinstance(only, BaseExceptionGroup):
+            return only
+        group = only
+    return None
+
+
 class ServedStation(Station):
     """A station served on a loopback port: connect a client to ``events_url`` with ``token``."""
 
     def __init__(self, service: StationService, running: RunningServer, token: str, **options: Any) -> None:
-        super().__init__(service.runner, **options)
+        super().__init__(service.runner, profile=service.settings.wire_profile, **options)
         self.service = service
         self.server = running
         self.url = running.url

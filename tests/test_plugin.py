@@ -1,6 +1,7 @@
 """The pytest plugin, used as a test author would, and its failure messages."""
 
 import json
+import time
 
 import pytest
 import trio
@@ -102,7 +103,8 @@ async def test_a_served_station_for_client_tests(grimnir_server):
         await station.expect(["dj_connect", "live.handover"], within="0s")
 
 
-def test_failure_messages_show_expected_arrived_and_around(pytester):
+def test_failure_messages_show_expected_arrived_and_around(pytester, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")  # the summary line, whole
     pytester.makeini("[pytest]\ntrio_mode = true\n")
     pytester.makepyfile(
         f"""
@@ -119,8 +121,16 @@ async def test_noisy(grimnir):
     await station.expect_quiet("4m", types=["now_playing"])
 """
     )
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-rf")
     result.assert_outcomes(failed=2)
+    assert "ExceptionGroup" not in result.stdout.str()  # one AssertionError, as itself
+    result.stdout.fnmatch_lines(
+        [
+            "FAILED test_failure_messages_show_expected_arrived_and_around.py::test_wrong - AssertionError: "
+            "expected live.handover (priority=2) by 2026-01-19T10:10:00Z, got live.handover (priority=1) "
+            "at 2026-01-19T10:05:00Z",
+        ]
+    )
     result.stdout.fnmatch_lines(
         [
             "*expected in this order by 2026-01-19T10:10:00Z (waited from 2026-01-19T10:00:00Z):*",
@@ -161,3 +171,25 @@ async def test_a_served_station_in_the_grimnir_profile(grimnir_server):
         await station.advance("5m")
         message = json.loads(await ws.get_message())
     assert message["type"] == "dj_connect" and "source_ip" not in message["payload"]
+
+
+def test_a_misspelled_type_or_field_is_refused_at_once_with_the_closest_names():
+    began = time.perf_counter()
+    with pytest.raises(ValueError, match=r"unknown event type 'dj\.connect'; did you mean 'dj_connect'"):
+        event("dj.connect")
+    assert time.perf_counter() - began < 0.01
+
+
+async def test_expect_checks_names_against_the_stations_profile_before_waiting(grimnir):
+    station = await grimnir.start("dj-takeover")
+    with pytest.raises(
+        ValueError, match=r"unknown payload field 'user_name' of dj_connect; did you mean 'username'"
+    ):
+        await station.expect([event("dj_connect", user_name="DJ Mike")], within="1d")
+    with pytest.raises(
+        ValueError, match=r"unknown event type 'webstream\.health' for the documented profile"
+    ):
+        await station.expect(["webstream.health"], within="1d")
+    with pytest.raises(ValueError, match="unknown event type 'now_plying' for the documented profile"):
+        await station.expect_quiet("1m", types=["now_plying"])
+    assert station.now == "2026-01-19T10:00:00Z"  # refused before any time passed

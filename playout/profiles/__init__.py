@@ -7,11 +7,11 @@ the one layer between the core's decisions and the wire: a later server version
 is a new translator here, not edits across the code.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import attrs
 
-from ..protocol.events import EVENT_TYPES
+from ..protocol.events import EVENT_CLASSES, EVENT_TYPES
 from ..scenario.model import Scenario
 from .base import Translator
 from .grimnir import HEALTH_TICK_MS, GrimnirTranslator
@@ -28,6 +28,15 @@ class Profile:
     """What a stream without ``types`` subscribes to."""
     event_types: tuple[str, ...]
     """Every type of message it publishes (besides the heartbeat)."""
+    payload_fields: Mapping[str, frozenset[str]] | None = None
+    """Every payload key each type may carry (what a test's matcher may name), where known."""
+
+
+def _documented_fields() -> dict[str, frozenset[str]]:
+    fields: dict[str, set[str]] = {}
+    for cls in EVENT_CLASSES:
+        fields.setdefault(cls.TYPE, set()).update(attrs.fields_dict(cls))
+    return {name: frozenset(keys) for name, keys in fields.items()}
 
 
 DOCUMENTED = Profile(
@@ -36,6 +45,7 @@ DOCUMENTED = Profile(
     None,
     frozenset({"now_playing", "health"}),
     EVENT_TYPES,
+    _documented_fields(),
 )
 GRIMNIR = Profile(
     "grimnir",

@@ -279,6 +279,25 @@ def replaced(text: str, *changes: tuple[str, str]) -> str:
     return text
 
 
+def _unwrapped(output: str) -> str:
+    """pytest's "E" lines without their prefix: each run of them loses the "E" and the spaces
+    all of its lines share, so the text keeps its own indentation."""
+    lines = output.splitlines(keepends=True)
+    index = 0
+    while index < len(lines):
+        if not lines[index].startswith("E "):
+            index += 1
+            continue
+        end = index
+        while end < len(lines) and lines[end].startswith("E"):
+            end += 1
+        block = [line[1:] for line in lines[index:end]]
+        shared = min(len(line) - len(line.lstrip(" ")) for line in block if line.strip())
+        lines[index:end] = [line[shared:] if line.strip() else line.lstrip(" ") for line in block]
+        index = end
+    return "".join(lines)
+
+
 def shown(output: str) -> re.Pattern[str]:
     """A pattern for output the docs show: a line that is only ``…`` stands for any lines,
     a ``…`` within a line for any text."""
@@ -371,8 +390,9 @@ class ExamplesOfTestingMd:
         expected = {"failed": str(len(self.failing))} if self.failing else {}
         assert counts == {**expected, "passed": str(len(self.passing))}, report
         # Without -v, pytest names each failure in its short summary; the failure text is shown
-        # as pytest prints an exception group's lines ("    | ") or a plain one's ("E   ").
-        unwrapped = re.sub(r"^(?:E   | *\| ?)", "", result.stdout, flags=re.M)
+        # as pytest prints an exception group's lines ("    | ") or a plain one's ("E" and the
+        # raising line's indentation).
+        unwrapped = _unwrapped(re.sub(r"^ *\| ?", "", result.stdout, flags=re.M))
         for test, output in self.failing.items():
             assert f"FAILED {test} - " in result.stdout, report
             assert shown(output).search(unwrapped), f"the docs show:\n{output}\n{report}"

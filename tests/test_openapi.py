@@ -222,6 +222,15 @@ def test_the_checker_passes_what_the_document_says(checker, method, path, status
     assert checker.check(method, path, status, headers, body) is None
 
 
+def test_an_upgrade_is_an_operation_only_on_the_event_streams_path(checker):
+    not_found = b'{"error":"not_found","detail":"x"}'
+    assert checker.check("GET", "/api/v1/events", 101, {}, b"", upgrade=True) is None
+    assert checker.check("GET", "/api/v1/health", 404, JSON, not_found, upgrade=True) is None
+    assert checker.check("GET", "/api/v1/event", 404, JSON, not_found, upgrade=True) is None
+    refused = checker.check("GET", "/api/v1/health", 200, JSON, b'{"status":"ok"}', upgrade=True)
+    assert isinstance(refused, ContractViolation)
+
+
 async def test_the_suites_quart_client_is_checked(rest_contract, autojump_clock, monkeypatch):
     async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
         app = station.client.app

@@ -89,7 +89,7 @@ async def test_options_is_a_204_with_allow_on_every_path_and_head_the_gets_answe
     autojump_clock,
 ):
     async with served(shipped("dj-takeover"), manual_clock=True) as station:
-        for path in {concrete(endpoint.path) for endpoint in api.API.endpoints} - {api.EVENTS.path}:
+        for path in {concrete(endpoint.path) for endpoint in api.API.endpoints}:  # the stream's too
             methods = {e.method for e in api.API.endpoints if re.fullmatch(template(e.path), path)}
             response = await station.client.options(path)  # no token: OPTIONS needs none
             assert response.status_code == 204, path
@@ -102,10 +102,27 @@ async def test_options_is_a_204_with_allow_on_every_path_and_head_the_gets_answe
                 got = await station.client.get(path, headers=ADMIN)
                 head = await station.client.head(path, headers=ADMIN)
                 assert (head.status_code, head.content_type) == (got.status_code, got.content_type), path
-        # The stream's path takes only the upgrade: anything else is its documented 400.
-        for method in ("OPTIONS", "HEAD"):
+        # The stream's path takes only the upgrade: a plain GET or HEAD is its documented 400.
+        for method in ("GET", "HEAD"):
             response = await station.client.open(api.EVENTS.path, method=method)
             assert response.status_code == 400
+
+
+async def test_the_streams_path_answers_options_with_the_methods_its_405_names(autojump_clock):
+    async with served(shipped("dj-takeover"), manual_clock=True) as station:
+        wrong = await station.client.post(api.EVENTS.path, headers=ADMIN)
+        assert wrong.status_code == 405
+        options = await station.client.options(api.EVENTS.path)
+        assert options.status_code == 204
+        assert options.headers["Allow"] == wrong.headers["Allow"]
+        assert set(options.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+        # A CORS preflight is answered as on every path (a browser sends none for a WebSocket).
+        preflight = await station.client.options(
+            api.EVENTS.path,
+            headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"},
+        )
+        assert preflight.status_code == 204
+        assert preflight.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
 
 
 async def upgrade_refusal(client, path: str):

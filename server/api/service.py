@@ -44,8 +44,8 @@ EVENTS = Endpoint(
     description=(
         "A WebSocket upgrade. The messages are described by the AsyncAPI document (docs/asyncapi.yaml): "
         'each event as {"type": ..., "payload": {...}} in emission order, and {"type":"ping"} every 15 s. '
-        "Limits are checked first, then the token and its station, all before the upgrade. A request "
-        "without the upgrade is refused with 400."
+        "Limits are checked first, then the token and its station, all before the upgrade. A GET or HEAD "
+        "without the upgrade is refused with 400; OPTIONS answers 204 with Allow, as on every path."
     ),
     query=(
         Param(

@@ -50,8 +50,10 @@ EVENTS = Endpoint(
     query=(
         Param(
             "types",
-            "Comma-separated event types; blanks trimmed, empty parts skipped, unknown names ignored. "
-            "Absent or empty: " + ",".join(t for t in EVENT_TYPES if t in DEFAULT_TYPES) + ".",
+            "Comma-separated event types; blanks trimmed, empty parts skipped, unknown names ignored; "
+            "given more than once, every occurrence counts. Absent or empty: "
+            + ",".join(t for t in EVENT_TYPES if t in DEFAULT_TYPES)
+            + ".",
             {"type": "string", "examples": ["now_playing,live.handover,live.released"]},
         ),
         Param("token", "A JWT, instead of the Authorization header.", {"type": "string"}),

@@ -14,7 +14,7 @@ import trio
 from quart import Response, websocket
 
 from .auth import bearer_token, verify
-from .directory import NotFound
+from .directory import NotFound, canonical
 from .hub import GOING_AWAY, INTERNAL_ERROR, TOO_SLOW, Subscriber, parse_types
 from .responses import error, refused, unauthorized
 from .service import ServerSettings, ServingProcess, StationService
@@ -124,10 +124,10 @@ def _stream_station(service: ServingProcess) -> str | Response | None:
 def _station_uuid(service: ServingProcess, wanted: str) -> str | None:
     """The UUID of the station ``wanted`` names (a UUID or a key), None if this server runs none such.
 
-    An edge runs no scenario: the id is taken as given, the UUID the events carry.
+    An edge runs no scenario: the id is taken as given (a UUID in lower case), as the events carry it.
     """
     if not isinstance(service, StationService):
-        return wanted or None
+        return canonical(wanted) or None
     try:
         return service.scenario.station(service.directory.station(wanted)).id
     except NotFound:

@@ -10,7 +10,7 @@ from quart import g
 
 from playout import Emitted, wire
 
-from ..directory import NotFound
+from ..directory import NotFound, canonical
 from ..rest.routes import BadRequest, Forbidden
 from ..service import StationService
 
@@ -43,7 +43,7 @@ def claimed_station() -> str | None:
 
 
 def source_uuid(service: StationService, source_id: str) -> str:
-    """Short ids of media and webstreams name the override that plays them."""
+    """Short ids of media and webstreams name the override that plays them; a UUID in lower case."""
     for find, table in (
         (service.directory.track, service.scenario.tracks),
         (service.directory.webstream, service.scenario.webstreams),
@@ -52,7 +52,7 @@ def source_uuid(service: StationService, source_id: str) -> str:
             return table[find(source_id)].id
         except NotFound:
             continue
-    return source_id
+    return canonical(source_id)
 
 
 def messages(emitted: list[Emitted]) -> list[dict[str, Any]]:

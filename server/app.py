@@ -13,13 +13,14 @@ from collections.abc import Callable
 
 import trio
 from quart import Response, redirect, request, websocket
-from quart_cors import cors, cors_exempt
+from quart_cors import cors_exempt
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import NotFound as NoSuchPath
 
 from . import api
 from .control import bind_control
+from .cors import with_cors
 from .directory import NotFound
 from .event_stream import events
 from .reads import bind_reads, bind_station_reads
@@ -118,13 +119,7 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
         log.error("%s %s failed", request.method, request.path, exc_info=exc)
         return error(500, "internal_error", "the server failed on this request; the failure is logged")
 
-    return cors(
-        app,
-        allow_origin=list(service.settings.cors_origins),
-        allow_headers=["Authorization", "Content-Type"],
-        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
-        max_age=600,
-    )
+    return with_cors(app, service.settings.cors_origins)
 
 
 async def _background_work(

@@ -278,3 +278,20 @@ def test_serve_refuses_seconds_out_of_range_in_one_line(option, value, capsys):
     assert exited.value.code == 2
     error = capsys.readouterr().err
     assert "must be 0.1 to 3600 seconds" in error and "Traceback" not in error
+
+
+@pytest.mark.parametrize(
+    ("origin", "error"),
+    [
+        ("http://localhost:3000/app", "has a path"),
+        ("https://app.example/?x=1", "has a query"),
+        ("localhost:3000", "is not an origin"),
+        ("http://localhost:99999", "is not an origin"),
+    ],
+)
+def test_serve_refuses_a_cors_origin_that_is_not_one_in_one_line(origin, error, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--cors-origin", origin])
+    assert exited.value.code == 2
+    said = capsys.readouterr().err
+    assert f"argument --cors-origin: {origin!r} {error}" in said and "Traceback" not in said

@@ -9,9 +9,11 @@ import pytest
 import trio
 
 from playout import Playout, wire
+from server.cors import allowed_origin
 from server.event_stream import _station_uuid
 from server.relay.follower import StreamFollower
-from server.service import EdgeService
+from server.service import EdgeService, ServerSettings
+from tests.serve_support import Server
 from tests.server_support import ADMIN, KEY, LISTENER, served, token
 from tests.support import HITS_ALL_DAY, focused, shipped
 
@@ -369,6 +371,57 @@ class TestCors:
         async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
             response = await station.client.get("/api/v1/health", headers={"Origin": "https://evil.example"})
             assert "Access-Control-Allow-Origin" not in response.headers
+
+    async def test_a_page_may_read_retry_after_allow_and_www_authenticate(self, autojump_clock):
+        async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
+            response = await station.client.get(
+                "/api/v1/sim/state", headers={"Origin": "http://localhost:3000"}
+            )
+            assert response.status_code == 401 and response.headers["Access-Control-Allow-Origin"]
+            exposed = response.headers["Access-Control-Expose-Headers"].split(", ")
+            assert set(exposed) == {"Retry-After", "Allow", "WWW-Authenticate"}
+
+    async def test_the_wildcard_allows_every_origin(self, autojump_clock):
+        settings = ServerSettings(cors_origins=("*",))
+        async with served(focused(HITS_ALL_DAY), settings, manual_clock=True) as station:
+            for origin in ("https://app.example", "http://localhost:3000"):
+                response = await station.client.options(
+                    "/api/v1/playout/skip",
+                    headers={
+                        "Origin": origin,
+                        "Access-Control-Request-Method": "POST",
+                        "Access-Control-Request-Headers": "authorization,content-type",
+                    },
+                )
+                assert response.headers["Access-Control-Allow-Origin"] == "*"
+                # A wildcard in Allow-Headers would not cover Authorization: it is named.
+                assert "authorization" in response.headers["Access-Control-Allow-Headers"].lower()
+
+
+@pytest.mark.parametrize(
+    ("given", "allowed"),
+    [
+        ("http://localhost:3000/", "http://localhost:3000"),
+        ("https://App.Example", "https://app.example"),
+        ("HTTPS://app.example:443/", "https://app.example"),
+        ("http://app.example:80", "http://app.example"),
+        ("http://app.example:8080", "http://app.example:8080"),
+        ("http://[::1]:5173/", "http://[::1]:5173"),
+        ("*", "*"),
+    ],
+)
+def test_an_allowed_origin_is_written_as_browsers_send_it(given, allowed):
+    assert allowed_origin(given) == allowed
+
+
+def test_a_cors_origin_given_with_a_trailing_slash_matches_on_a_served_station():
+    server = Server("dj-takeover", "--manual-clock", "--cors-origin", "https://app.example/")
+    try:
+        response = server.http.get("/api/v1/health", headers={"Origin": "https://app.example"})
+        assert response.headers["Access-Control-Allow-Origin"] == "https://app.example"
+        assert "Retry-After" in response.headers["Access-Control-Expose-Headers"]
+    finally:
+        assert server.stop() == 0
 
 
 class TestControlAnswers:

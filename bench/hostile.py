@@ -27,7 +27,7 @@ then:
 
 The target (issue 11): one hostile client raises RSS by at most 1 MiB above a normal
 connection, at its peak and after it has left. Prints each run, then a table with the
-median and the spread (min-max) of every attack; ``--json`` writes every run.
+median and the spread (min to max) of every attack; ``--json`` writes every run.
 """
 
 import argparse
@@ -647,11 +647,15 @@ def passed(run: dict) -> bool:
 
 
 def spread(values: list[int]) -> str:
+    """The median and, for several runs, the range: ``-4 KiB (-12 to 0)``.
+
+    "to", not a hyphen: a residual is often negative, and ``-12--4`` or ``-4-0`` reads as one number.
+    """
     values = sorted(values)
     middle = statistics.median(values)
     if len(values) == 1:
         return f"{middle:,.0f} KiB"
-    return f"{middle:,.0f} KiB ({values[0]:,}-{values[-1]:,})"
+    return f"{middle:,.0f} KiB ({values[0]:,} to {values[-1]:,})"
 
 
 def machine() -> dict:
@@ -712,7 +716,7 @@ def main() -> int:
                 file=sys.stderr, flush=True,
             )  # fmt: skip
     print(f"\none hostile client per fresh server, {args.runs} run(s) each, {args.seconds:g} s attacks; "
-          "median (min-max) above the baseline (the server with one normal client):")  # fmt: skip
+          "median (min to max) above the baseline (the server with one normal client):")  # fmt: skip
     print(f"  {'attack':<22} {'peak RSS':>24} {'residual RSS':>24}  {'target':<8} verdict")
     for name in names:
         mine = [run for run in runs if run["attack"] == name]

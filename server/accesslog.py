@@ -165,5 +165,5 @@ def _log_request(scope: dict[str, Any], method: str, status: int | None, started
 def _types(scope: dict[str, Any]) -> str:
     """The event types the connection gets, as the events route reads its ``types`` parameter."""
     query = scope.get("query_string", b"").decode("latin-1")
-    asked = next((value for name, value in parse_qsl(query, keep_blank_values=True) if name == "types"), None)
+    asked = [value for name, value in parse_qsl(query, keep_blank_values=True) if name == "types"]
     return ",".join(sorted(parse_types(asked))) or "(none)"

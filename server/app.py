@@ -13,12 +13,14 @@ from collections.abc import Callable
 
 import trio
 from quart import Response, redirect, request, websocket
-from quart_cors import cors, cors_exempt
+from quart_cors import cors_exempt
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import NotFound as NoSuchPath
 
 from . import api
 from .control import bind_control
+from .cors import with_cors
 from .directory import NotFound
 from .event_stream import events
 from .reads import bind_reads, bind_station_reads
@@ -58,6 +60,17 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
     @app.before_serving
     async def start() -> None:
         await app.nursery.start(_background_work, service)
+
+    @app.before_websocket
+    async def no_such_stream() -> None:
+        """An upgrade to a path with no WebSocket endpoint: 404, like a plain request to an unknown path.
+
+        Werkzeug would answer 400 for a path that serves plain HTTP, and quart_cors's own hook,
+        which runs after this one, would refuse any upgrade without a view (no Origin, no
+        exemption to find) with 400 before the routing failure is even raised.
+        """
+        if websocket.routing_exception is not None:
+            raise NoSuchPath(f"no WebSocket endpoint at this path; the event stream is {api.EVENTS.path}")
 
     @app.before_request
     async def refuse_while_stopping() -> Response | None:
@@ -106,13 +119,7 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
         log.error("%s %s failed", request.method, request.path, exc_info=exc)
         return error(500, "internal_error", "the server failed on this request; the failure is logged")
 
-    return cors(
-        app,
-        allow_origin=list(service.settings.cors_origins),
-        allow_headers=["Authorization", "Content-Type"],
-        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
-        max_age=600,
-    )
+    return with_cors(app, service.settings.cors_origins)
 
 
 async def _background_work(

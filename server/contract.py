@@ -122,7 +122,8 @@ def asyncapi_document(example_scenario: Scenario) -> dict[str, Any]:
                                     "type": "string",
                                     "description": (
                                         "Comma-separated event types; blanks trimmed, empty parts skipped, "
-                                        "unknown names ignored. Absent: "
+                                        "unknown names ignored; given more than once, every occurrence "
+                                        "counts. Absent: "
                                         + ",".join(t for t in EVENT_TYPES if t in DEFAULT_TYPES)
                                         + "."
                                     ),

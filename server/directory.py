@@ -1,14 +1,22 @@
 """Finds a scenario's stations, mounts, media, DJs and webstreams by UUID or by key.
 
 Clients of the real server send UUIDs; people typing curl commands send keys
-(``main``, ``mike``). Both work everywhere an id is taken.
+(``main``, ``mike``). Both work everywhere an id is taken. UUIDs in any case: they
+are case-insensitive (RFC 9562), and this server's own are lower case.
 """
 
+import re
 from typing import TypeVar
 
 from playout import Scenario
 
 T = TypeVar("T")
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+
+
+def canonical(wanted: str) -> str:
+    """``wanted`` in lower case (the canonical form, this server's) when it is a UUID; else as given."""
+    return wanted.lower() if _UUID.fullmatch(wanted) else wanted
 
 
 class NotFound(LookupError):
@@ -37,9 +45,10 @@ class Directory:
 
     @staticmethod
     def _find(index: dict[str, str], kind: str, wanted: object) -> str:
-        if not isinstance(wanted, str) or wanted not in index:
+        found = None if not isinstance(wanted, str) else index.get(wanted) or index.get(canonical(wanted))
+        if found is None:
             raise NotFound(kind, str(wanted))
-        return index[wanted]
+        return found
 
     def station(self, wanted: object) -> str:
         return self._find(self._stations, "station", wanted)
@@ -60,6 +69,6 @@ class Directory:
     def mount(self, station: str, wanted: object) -> str:
         """A mount of ``station`` by UUID or key; returns its key."""
         for mount in self.scenario.station(station).mounts:
-            if wanted in (mount.id, mount.key):
+            if wanted == mount.key or (isinstance(wanted, str) and canonical(wanted) == mount.id):
                 return mount.key
         raise NotFound("mount", str(wanted))

@@ -14,7 +14,7 @@ import trio
 from quart import Response, websocket
 
 from .auth import bearer_token, verify
-from .directory import NotFound
+from .directory import NotFound, canonical
 from .hub import GOING_AWAY, INTERNAL_ERROR, TOO_SLOW, Subscriber, parse_types
 from .responses import error, refused, unauthorized
 from .service import ServerSettings, ServingProcess, StationService
@@ -55,7 +55,7 @@ async def events(service: ServingProcess) -> Response | None:
         )
         await websocket.accept()
         subscriber = service.hub.subscribe(
-            parse_types(_query_value("types"), service.hub.known_types, service.hub.default_types),
+            parse_types(_query_values("types"), service.hub.known_types, service.hub.default_types),
             writer,
             heartbeat=settings.heartbeat_seconds,
             snapshot=snapshot,
@@ -124,10 +124,10 @@ def _stream_station(service: ServingProcess) -> str | Response | None:
 def _station_uuid(service: ServingProcess, wanted: str) -> str | None:
     """The UUID of the station ``wanted`` names (a UUID or a key), None if this server runs none such.
 
-    An edge runs no scenario: the id is taken as given, the UUID the events carry.
+    An edge runs no scenario: the id is taken as given (a UUID in lower case), as the events carry it.
     """
     if not isinstance(service, StationService):
-        return wanted or None
+        return canonical(wanted) or None
     try:
         return service.scenario.station(service.directory.station(wanted)).id
     except NotFound:
@@ -143,14 +143,19 @@ def _snapshot_wanted(default: bool) -> bool | None:
 
 
 def _query_value(name: str) -> str | None:
-    """The first value of one query parameter, like ``websocket.args.get(name)``.
+    """The first value of one query parameter, like ``websocket.args.get(name)``."""
+    return next(iter(_query_values(name)), None)
+
+
+def _query_values(name: str) -> list[str]:
+    """Every value of one query parameter, in order, like ``websocket.args.getlist(name)``.
 
     ``websocket.args`` would parse the query once and keep the result (the token
     included) for the connection's lifetime: some 700 bytes for each of 10,000
     clients. This parses it for the moment.
     """
     query = websocket.query_string.decode("latin-1")
-    return next((value for key, value in parse_qsl(query, keep_blank_values=True) if key == name), None)
+    return [value for key, value in parse_qsl(query, keep_blank_values=True) if key == name]
 
 
 async def _stream(subscriber: Subscriber, settings: ServerSettings) -> int:

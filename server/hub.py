@@ -51,15 +51,16 @@ STATIONLESS_TYPES = frozenset(cls.TYPE for cls in EVENT_CLASSES if "station_id" 
 
 
 def parse_types(
-    raw: str | None, known: frozenset[str] = KNOWN_TYPES, default: frozenset[str] = DEFAULT_TYPES
+    values: Iterable[str], known: frozenset[str] = KNOWN_TYPES, default: frozenset[str] = DEFAULT_TYPES
 ) -> frozenset[str]:
-    """The ``types`` query parameter: comma-separated, blanks trimmed, empty parts skipped.
+    """Every value of the ``types`` query parameter: comma-separated, blanks trimmed, empty parts skipped.
 
-    Unknown names (not in ``known``) are silently ignored, a name given twice counts once, and no
-    parameter (or one with no name in it: empty, blanks, commas) means ``default``
-    (``now_playing`` and ``health`` in the documented profile).
+    The names of every occurrence count (``types=a&types=b`` is ``types=a,b``). Unknown names
+    (not in ``known``) are silently ignored, a name given twice counts once, and no parameter (or
+    none with a name in it: empty, blanks, commas) means ``default`` (``now_playing`` and
+    ``health`` in the documented profile).
     """
-    names = frozenset(part.strip() for part in (raw or "").split(",") if part.strip())
+    names = frozenset(part.strip() for value in values for part in value.split(",") if part.strip())
     if not names:  # no parameter, or only blanks and commas: the default
         return default
     return names & known

@@ -15,6 +15,7 @@ from quart import Response, request, send_from_directory
 from playout import StationView, events
 
 from . import api
+from .directory import canonical
 from .responses import error, ok
 from .rest.routes import Routes
 from .service import EdgeService, StationService
@@ -76,7 +77,7 @@ async def dashboard_file(name: str) -> Response:
 
 
 async def public_now_playing(service: StationService) -> Response:
-    wanted = request.args["station_id"]
+    wanted = canonical(request.args["station_id"])
     snapshot = await service.runner.snapshot()
     station = next((s for s in snapshot.stations if wanted in (s.id, s.key)), None)
     if station is None:

@@ -8,6 +8,7 @@ import trio
 from playout import PROFILES, Harbor, Placement, Profile, Scenario, StationRunner, translator_for
 
 from .auth import SigningKey
+from .cors import LOOPBACK_ORIGIN
 from .directory import Directory
 from .hub import Hub
 from .limits import Admission
@@ -15,8 +16,6 @@ from .relay.follower import StreamFollower
 from .relay.publisher import StreamPublisher
 from .shutdown import RETRY_AFTER_SECONDS, Shutdown
 from .vitals import Vitals
-
-LOOPBACK_ORIGIN = re.compile(r"^https?://(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d{1,5})?$")
 
 
 @attrs.frozen
@@ -33,6 +32,7 @@ class ServerSettings:
     send_timeout_seconds: float = 10.0
     """A client whose socket accepts nothing for this long is cut off."""
     cors_origins: tuple[str | re.Pattern[str], ...] = (LOOPBACK_ORIGIN,)
+    """Browser origins allowed on the REST API: as ``server.cors.allowed_origin`` writes them, or patterns."""
     snapshot_by_default: bool = False
     """Send each new client the current ``now_playing`` first, unless it asks ``snapshot=false``."""
     access_log: bool = False

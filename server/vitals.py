@@ -13,7 +13,8 @@ FREEZE_EVERY arrivals the young generations are collected (a short pause) and
 everything left is frozen (``gc.freeze``:
 moved out of the collector's sight, which costs nothing), so later
 collections only walk what is new. Everything alive when serving starts is
-frozen at once.
+frozen at once. ``freezes`` counts every freeze: that first one, one after every
+FREEZE_EVERY arrivals, and one after each full collection.
 
 Frozen objects are never collected, so garbage cycles left by connections that
 have gone would stay. None are left: the hub breaks the one cycle of its own
@@ -87,7 +88,7 @@ class Vitals:
         # What is alive once serving starts (modules, the app, the scenario) lives for good:
         # collected once now, while no client waits, and kept out of every later collection.
         gc.collect()
-        gc.freeze()
+        self._freeze(len(self._hub), len(self._hub) + self._hub.departed, self.lingered)
         passes = _LoopPasses(self)
         trio.lowlevel.add_instrument(passes)
         try:

@@ -73,11 +73,11 @@ def rest_contract(monkeypatch, request) -> Iterator[RestContract]:
         async def _asgi_send(self, message: dict) -> None:
             path = _scope_path(self.scope)
             if message["type"] == "websocket.accept":
-                checker.check("GET", path, 101, {}, b"")
+                checker.check("GET", path, 101, {}, b"", upgrade=True)
             elif message["type"] == "websocket.http.response.body" and not message.get("more_body", False):
                 body = bytes(self.response_data) + message["body"]
                 assert self.headers is not None and self.status_code is not None
-                checker.check("GET", path, self.status_code, self.headers, body)
+                checker.check("GET", path, self.status_code, self.headers, body, upgrade=True)
             await super()._asgi_send(message)
 
     monkeypatch.setattr(TrioClient, "http_connection_class", CheckedHTTPConnection)
@@ -117,7 +117,12 @@ def rest_contract(monkeypatch, request) -> Iterator[RestContract]:
 
     def checked_handshake(self, response):
         checker.check(
-            "GET", self.uri.resource_name, response.status_code, response.headers, bytes(response.body)
+            "GET",
+            self.uri.resource_name,
+            response.status_code,
+            response.headers,
+            bytes(response.body),
+            upgrade=True,
         )
         return process_response(self, response)
 

@@ -17,7 +17,9 @@ Only paths under ``/api/`` are the API's (the dashboard's page and files are not
 The document has every path's OPTIONS (CORS preflight included) and every GET's
 HEAD, as the server answers them. A path the document does not have must be answered 404,
 a method a documented path does not have 405, each with the document's
-``UnknownPath`` / ``WrongMethod`` answer.
+``UnknownPath`` / ``WrongMethod`` answer. A WebSocket upgrade is an operation only where the
+document's GET answers 101 (the event stream); to any other path it is one the document does
+not have, so 404 too.
 """
 
 import functools
@@ -60,6 +62,11 @@ class RestContract:
             )
             for _, name in UNMATCHED.values()
         }
+        self._upgrade_paths = {
+            path
+            for path, operations in document["paths"].items()
+            if "101" in operations.get("get", {}).get("responses", {})
+        }
         self.checked = 0
         self.violations: list[ContractViolation] = []
 
@@ -70,8 +77,11 @@ class RestContract:
         status: int,
         headers: Mapping[str, str],
         body: bytes,
+        *,
+        upgrade: bool = False,
     ) -> ContractViolation | None:
-        """Check one answer; the violation (also kept) or ``None``. Answers outside the API pass."""
+        """Check one answer (``upgrade``: to a WebSocket upgrade request, a GET); the violation (also
+        kept) or ``None``. Answers outside the API pass."""
         path = urlsplit(url).path
         if not path.startswith("/api/"):
             return None
@@ -82,6 +92,8 @@ class RestContract:
             body, status_code=status, headers=dict(headers), content_type=lowered.get("content-type", "")
         )
         try:
+            if upgrade and path not in self._upgrade_paths:
+                raise PathNotFound(path)
             self.openapi.validate_response(request, response)
             return None
         except (PathNotFound, OperationNotFound) as unmatched:

@@ -10,7 +10,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from server.accesslog import redact_query, target
+from server.accesslog import _types, redact_query, target
 from tests.serve_support import Server
 
 LINE = re.compile(
@@ -106,6 +106,19 @@ def test_without_the_flag_nothing_is_logged():
 )
 def test_every_token_value_is_redacted(query, logged):
     assert redact_query(query) == logged
+
+
+@pytest.mark.parametrize(
+    ("query", "logged"),
+    [
+        (b"types=now_playing&types=dj_connect", "dj_connect,now_playing"),
+        (b"types=&types=health", "health"),
+        (b"types=&types=", "health,now_playing"),
+        (b"", "health,now_playing"),
+    ],
+)
+def test_the_types_logged_are_every_types_parameter_as_the_stream_reads_them(query, logged):
+    assert _types({"query_string": query}) == logged
 
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJ1aWQiOiJ1In0.c2lnbmF0dXJl"

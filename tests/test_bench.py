@@ -1,9 +1,12 @@
 """The fan-out benchmark still runs end to end (a tiny run; figures are printed, never asserted)."""
 
+import importlib
 import json
 import re
 import subprocess
 import sys
+
+import pytest
 
 from tests.support import ROOT
 
@@ -49,3 +52,25 @@ def test_the_hostile_client_benchmark_runs_every_attack_and_the_server_survives_
     assert all(run["still_serving"] for run in runs), [r["attack"] for r in runs if not r["still_serving"]]
     (bomb,) = (run for run in runs if run["attack"] == "deflate-bomb")
     assert bomb["details"]["extension_refused"]
+
+
+@pytest.fixture
+def hostile(monkeypatch):
+    """bench/hostile.py as a module (it imports its neighbour fanout.py as a top-level module)."""
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    return importlib.import_module("hostile")
+
+
+@pytest.mark.parametrize(
+    ("values", "shown"),
+    [
+        ([0, -4, 0], "0 KiB (-4 to 0)"),
+        ([-12, -4, -4], "-4 KiB (-12 to -4)"),
+        ([40, 52, 40], "40 KiB (40 to 52)"),
+        ([1_024, 0, 2_048], "1,024 KiB (0 to 2,048)"),
+        ([0, 0, 0], "0 KiB (0 to 0)"),
+        ([12], "12 KiB"),
+    ],
+)
+def test_the_hostile_tables_spread_shows_both_ends_of_the_range_even_when_negative(hostile, values, shown):
+    assert hostile.spread(values) == shown

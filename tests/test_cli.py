@@ -2,11 +2,16 @@
 
 import argparse
 import json
+import os
 import shlex
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 import tomllib
+from collections.abc import Callable
 
 import pytest
 
@@ -278,3 +283,82 @@ def test_serve_refuses_seconds_out_of_range_in_one_line(option, value, capsys):
     assert exited.value.code == 2
     error = capsys.readouterr().err
     assert "must be 0.1 to 3600 seconds" in error and "Traceback" not in error
+
+
+@pytest.mark.parametrize(
+    ("origin", "error"),
+    [
+        ("http://localhost:3000/app", "has a path"),
+        ("https://app.example/?x=1", "has a query"),
+        ("localhost:3000", "is not an origin"),
+        ("http://localhost:99999", "is not an origin"),
+    ],
+)
+def test_serve_refuses_a_cors_origin_that_is_not_one_in_one_line(origin, error, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--cors-origin", origin])
+    assert exited.value.code == 2
+    said = capsys.readouterr().err
+    assert f"argument --cors-origin: {origin!r} {error}" in said and "Traceback" not in said
+
+
+def interrupted_serve(*arguments: str, ready: Callable[[], object]) -> subprocess.CompletedProcess:
+    """``serve`` with ``arguments``, sent SIGINT once ``ready()`` returns (it waits for the process)."""
+    environment = {**os.environ, "GRIMNIR_JWT_SIGNING_KEY": "cli-signing-key-0123456789abcdef0123"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "playout", "serve", *arguments, "--port", "0"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        ready()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+def test_ctrl_c_while_serve_reads_its_scenario_is_one_line_and_status_130(tmp_path):
+    fifo = tmp_path / "scenario.toml"
+    os.mkfifo(fifo)
+    writer: list[int] = []
+
+    def reading() -> None:
+        """Until serve opens the scenario (a FIFO) for reading; it then waits for its text."""
+        deadline = time.monotonic() + 60
+        while not writer:
+            try:
+                writer.append(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:  # ENXIO: no reader yet
+                assert time.monotonic() < deadline, "serve never opened its scenario"
+                time.sleep(0.05)
+
+    try:
+        result = interrupted_serve(str(fifo), ready=reading)
+    finally:
+        for fd in writer:
+            os.close(fd)
+    assert result.returncode == 130
+    assert result.stderr == "grimnir-sim: interrupted\n" and result.stdout == ""
+
+
+def test_ctrl_c_while_serve_waits_for_redis_is_one_line_and_status_130():
+    with socket.socket() as silent:  # accepts the connection, never answers PING
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        silent.settimeout(60)
+        redis = f"redis://127.0.0.1:{silent.getsockname()[1]}"
+        connections: list[socket.socket] = []
+        try:
+            result = interrupted_serve(
+                "dj-takeover", "--redis", redis, ready=lambda: connections.append(silent.accept()[0])
+            )
+        finally:
+            for connection in connections:
+                connection.close()
+    assert result.returncode == 130
+    assert result.stderr == "grimnir-sim: interrupted\n" and result.stdout == ""

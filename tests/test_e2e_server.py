@@ -57,6 +57,8 @@ def test_both_auth_forms_filters_events_and_heartbeat(server):
         # Hypercorn upgrade moved what it reaches into, this says so, not just a slower server.
         vitals = server.http.get("/api/v1/sim/server").json()
         assert vitals["connections"] == vitals["on_the_fast_path"] == 2
+        # Two arrivals, far from the next freeze (every 200): the one at start-up is counted.
+        assert vitals["gc"]["freezes"] == 1 and vitals["gc"]["frozen_objects"] > 0
 
 
 def test_bad_token_is_refused_with_401(server):

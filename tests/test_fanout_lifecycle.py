@@ -9,6 +9,7 @@ from collections import deque
 import httpx
 import pytest
 import trio
+import trio.testing
 from hypercorn.trio.tcp_server import TCPServer
 from trio_websocket import ConnectionClosed, open_websocket_url
 
@@ -81,6 +82,16 @@ def test_the_collector_policy_freezes_after_arrivals_and_collects_only_after_lin
         assert vitals.collections == 1
     finally:
         gc.unfreeze()
+
+
+async def test_the_freeze_at_start_up_is_counted_like_every_other():
+    vitals = Vitals(FakeHub())  # type: ignore[arg-type]
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(vitals.run)
+        await trio.testing.wait_all_tasks_blocked()  # it has frozen what lives for good and sleeps
+        assert vitals.freezes == 1 and gc.get_freeze_count() > 0
+        nursery.cancel_scope.cancel()
+    assert gc.get_freeze_count() == 0
 
 
 def test_a_departure_counts_as_lingering_only_while_its_connection_is_alive():

@@ -192,3 +192,26 @@ def test_hypercorns_own_refusals_are_json_like_every_other_error(server, request
     assert head.split(b" ")[1] == status
     assert b"content-type: application/json" in head.lower()
     assert json.loads(body)["error"] == error
+
+
+@pytest.mark.parametrize("coding", ["gzip, chunked", "chunked, gzip", "gzip"])
+def test_a_transfer_coding_other_than_chunked_alone_is_a_json_501_that_closes_the_connection(server, coding):
+    """RFC 9112 section 6.1: a transfer coding the server does not understand SHOULD get 501, and
+    h11 implements chunked only. Where chunked is not the last coding (``chunked, gzip``, ``gzip``)
+    section 6.3 asks for 400; h11 refuses those heads with the same 501 before the app sees them.
+    Either way the connection is closed, so no part of the body is read as another request."""
+    body = b"2\r\n{}\r\n0\r\n\r\n"
+    request = (
+        b"POST /api/v1/playout/skip HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Authorization: Bearer " + server.token.encode() + b"\r\n"
+        b"Transfer-Encoding: " + coding.encode() + b"\r\n\r\n" + body
+    )
+    with socket.create_connection(server.address, timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):  # to the end: the server closes the connection
+            answer += chunk
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] == b"501"
+    assert b"connection: close" in head.lower()
+    assert json.loads(rest)["error"] == "not_implemented"  # one answer, nothing after it

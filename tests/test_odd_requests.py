@@ -3,9 +3,13 @@
 import re
 
 import pytest
+from quart.testing.connections import WebsocketResponseError
 
 from server import api
-from tests.server_support import ADMIN, served, token
+from server.app import create_app
+from server.relay.follower import StreamFollower
+from server.service import EdgeService
+from tests.server_support import ADMIN, KEY, served, token
 from tests.support import HITS_ALL_DAY, focused, shipped
 
 WITH_BODIES = [endpoint for endpoint in api.API.endpoints if endpoint.body is not None]
@@ -85,7 +89,7 @@ async def test_options_is_a_204_with_allow_on_every_path_and_head_the_gets_answe
     autojump_clock,
 ):
     async with served(shipped("dj-takeover"), manual_clock=True) as station:
-        for path in {concrete(endpoint.path) for endpoint in api.API.endpoints} - {api.EVENTS.path}:
+        for path in {concrete(endpoint.path) for endpoint in api.API.endpoints}:  # the stream's too
             methods = {e.method for e in api.API.endpoints if re.fullmatch(template(e.path), path)}
             response = await station.client.options(path)  # no token: OPTIONS needs none
             assert response.status_code == 204, path
@@ -98,10 +102,55 @@ async def test_options_is_a_204_with_allow_on_every_path_and_head_the_gets_answe
                 got = await station.client.get(path, headers=ADMIN)
                 head = await station.client.head(path, headers=ADMIN)
                 assert (head.status_code, head.content_type) == (got.status_code, got.content_type), path
-        # The stream's path takes only the upgrade: anything else is its documented 400.
-        for method in ("OPTIONS", "HEAD"):
+        # The stream's path takes only the upgrade: a plain GET or HEAD is its documented 400.
+        for method in ("GET", "HEAD"):
             response = await station.client.open(api.EVENTS.path, method=method)
             assert response.status_code == 400
+
+
+async def test_the_streams_path_answers_options_with_the_methods_its_405_names(autojump_clock):
+    async with served(shipped("dj-takeover"), manual_clock=True) as station:
+        wrong = await station.client.post(api.EVENTS.path, headers=ADMIN)
+        assert wrong.status_code == 405
+        options = await station.client.options(api.EVENTS.path)
+        assert options.status_code == 204
+        assert options.headers["Allow"] == wrong.headers["Allow"]
+        assert set(options.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+        # A CORS preflight is answered as on every path (a browser sends none for a WebSocket).
+        preflight = await station.client.options(
+            api.EVENTS.path,
+            headers={"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"},
+        )
+        assert preflight.status_code == 204
+        assert preflight.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+
+
+async def upgrade_refusal(client, path: str):
+    """The HTTP answer to a WebSocket upgrade to ``path`` (which must be refused)."""
+    refused = None
+    try:
+        async with client.websocket(path) as ws:
+            await ws.receive()
+    except* WebsocketResponseError as group:
+        refused = group.exceptions[0].response
+    assert refused is not None, f"the upgrade to {path} was not refused"
+    return refused
+
+
+UNKNOWN_UPGRADE_PATHS = ["/api/v1/event", "/api/v1/events/", "/api/v1/health", "/", "/nope"]
+
+
+async def test_an_upgrade_to_a_path_without_the_stream_is_a_json_404_like_plain_http(autojump_clock):
+    async with served(shipped("dj-takeover"), manual_clock=True) as station:
+        for path in UNKNOWN_UPGRADE_PATHS:
+            refused = await upgrade_refusal(station.client, f"{path}?token={token()}")
+            assert refused.status_code == 404, path
+            assert (await refused.get_json())["error"] == "not_found", path
+    # An edge sends every other plain request to the station; an upgrade it cannot serve is a 404.
+    edge = create_app(EdgeService(StreamFollower("redis://127.0.0.1:9"), KEY)).test_client()
+    for path in UNKNOWN_UPGRADE_PATHS:
+        refused = await upgrade_refusal(edge, f"{path}?token={token()}")
+        assert refused.status_code == 404, path
 
 
 class TestStationClaim:

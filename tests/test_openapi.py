@@ -215,11 +215,21 @@ def test_the_checker_refuses_what_the_document_does_not_say(checker, method, pat
         ("GET", "/dashboard/dashboard.js", 200, {"Content-Type": "text/javascript"}, b""),
         ("OPTIONS", "/api/v1/playout/skip", 204, {"Allow": "POST, OPTIONS"}, b""),
         ("HEAD", "/api/v1/sim/state", 401, {**JSON, "WWW-Authenticate": "Bearer"}, b""),
-        ("OPTIONS", "/api/v1/events", 400, JSON, b'{"error":"bad_request","detail":"x"}'),
+        ("OPTIONS", "/api/v1/events", 204, {"Allow": "GET, HEAD, OPTIONS"}, b""),
+        ("HEAD", "/api/v1/events", 400, JSON, b""),
     ],
 )
 def test_the_checker_passes_what_the_document_says(checker, method, path, status, headers, body):
     assert checker.check(method, path, status, headers, body) is None
+
+
+def test_an_upgrade_is_an_operation_only_on_the_event_streams_path(checker):
+    not_found = b'{"error":"not_found","detail":"x"}'
+    assert checker.check("GET", "/api/v1/events", 101, {}, b"", upgrade=True) is None
+    assert checker.check("GET", "/api/v1/health", 404, JSON, not_found, upgrade=True) is None
+    assert checker.check("GET", "/api/v1/event", 404, JSON, not_found, upgrade=True) is None
+    refused = checker.check("GET", "/api/v1/health", 200, JSON, b'{"status":"ok"}', upgrade=True)
+    assert isinstance(refused, ContractViolation)
 
 
 async def test_the_suites_quart_client_is_checked(rest_contract, autojump_clock, monkeypatch):

@@ -145,6 +145,12 @@ class TestFilters:
             )
         assert [t for t in got if t != "ping"] == ["dj_connect", "live.handover"]
 
+    async def test_every_types_parameter_counts(self, autojump_clock):
+        scenario = focused(HITS_ALL_DAY + '\n[[timeline]]\nat = "+1m"\naction = "dj_connect"\ndj = "mike"\n')
+        async with served(scenario) as station:
+            got = await self.collect(station, "types=dj_connect&types=&types=bogus,live.handover", 100)
+        assert [t for t in got if t != "ping"] == ["dj_connect", "live.handover"]
+
     async def test_all_unknown_types_get_only_the_heartbeat(self, autojump_clock):
         async with served(shipped("dj-takeover")) as station:
             got = await self.collect(station, "types=bogus,also.bogus", 61)

@@ -9,7 +9,12 @@ import pytest
 import trio
 
 from playout import Playout, wire
-from tests.server_support import ADMIN, LISTENER, served, token
+from server.cors import allowed_origin
+from server.event_stream import _station_uuid
+from server.relay.follower import StreamFollower
+from server.service import EdgeService, ServerSettings
+from tests.serve_support import Server
+from tests.server_support import ADMIN, KEY, LISTENER, served, token
 from tests.support import HITS_ALL_DAY, focused, shipped
 
 ALL_TYPES = (
@@ -367,6 +372,57 @@ class TestCors:
             response = await station.client.get("/api/v1/health", headers={"Origin": "https://evil.example"})
             assert "Access-Control-Allow-Origin" not in response.headers
 
+    async def test_a_page_may_read_retry_after_allow_and_www_authenticate(self, autojump_clock):
+        async with served(focused(HITS_ALL_DAY), manual_clock=True) as station:
+            response = await station.client.get(
+                "/api/v1/sim/state", headers={"Origin": "http://localhost:3000"}
+            )
+            assert response.status_code == 401 and response.headers["Access-Control-Allow-Origin"]
+            exposed = response.headers["Access-Control-Expose-Headers"].split(", ")
+            assert set(exposed) == {"Retry-After", "Allow", "WWW-Authenticate"}
+
+    async def test_the_wildcard_allows_every_origin(self, autojump_clock):
+        settings = ServerSettings(cors_origins=("*",))
+        async with served(focused(HITS_ALL_DAY), settings, manual_clock=True) as station:
+            for origin in ("https://app.example", "http://localhost:3000"):
+                response = await station.client.options(
+                    "/api/v1/playout/skip",
+                    headers={
+                        "Origin": origin,
+                        "Access-Control-Request-Method": "POST",
+                        "Access-Control-Request-Headers": "authorization,content-type",
+                    },
+                )
+                assert response.headers["Access-Control-Allow-Origin"] == "*"
+                # A wildcard in Allow-Headers would not cover Authorization: it is named.
+                assert "authorization" in response.headers["Access-Control-Allow-Headers"].lower()
+
+
+@pytest.mark.parametrize(
+    ("given", "allowed"),
+    [
+        ("http://localhost:3000/", "http://localhost:3000"),
+        ("https://App.Example", "https://app.example"),
+        ("HTTPS://app.example:443/", "https://app.example"),
+        ("http://app.example:80", "http://app.example"),
+        ("http://app.example:8080", "http://app.example:8080"),
+        ("http://[::1]:5173/", "http://[::1]:5173"),
+        ("*", "*"),
+    ],
+)
+def test_an_allowed_origin_is_written_as_browsers_send_it(given, allowed):
+    assert allowed_origin(given) == allowed
+
+
+def test_a_cors_origin_given_with_a_trailing_slash_matches_on_a_served_station():
+    server = Server("dj-takeover", "--manual-clock", "--cors-origin", "https://app.example/")
+    try:
+        response = server.http.get("/api/v1/health", headers={"Origin": "https://app.example"})
+        assert response.headers["Access-Control-Allow-Origin"] == "https://app.example"
+        assert "Retry-After" in response.headers["Access-Control-Expose-Headers"]
+    finally:
+        assert server.stop() == 0
+
 
 class TestControlAnswers:
     async def test_advance_is_capped(self, autojump_clock):
@@ -444,3 +500,54 @@ class TestControlAnswers:
                 },
             )
             assert status == 200 and body["source_id"] == connected["session_id"]
+
+
+class TestUuidCase:
+    """UUIDs are case-insensitive (RFC 9562): an upper-case one names the same thing, and answers
+    carry the canonical lower-case form."""
+
+    async def test_upper_case_uuids_in_bodies_paths_queries_and_claims(self, autojump_clock):
+        scenario = focused(HITS_ALL_DAY)
+        station_id, up = scenario.stations[0].id, str.upper
+        mount_id = scenario.stations[0].mounts[0].id
+        alert, mike = scenario.tracks["alert"].id, scenario.djs["mike"].user_id
+        async with served(scenario, manual_clock=True) as station:
+            status, body = await station.get(f"/api/v1/public/now-playing?station_id={up(station_id)}")
+            assert (status, body["station_id"]) == (200, station_id)
+            status, connected = await station.post(
+                "/api/v1/sim/djs/connect",
+                {"dj": up(mike), "station_id": up(station_id), "mount_id": up(mount_id), "priority": 2},
+            )
+            assert status == 200
+            session = connected["session_id"]
+            status, body = await station.post(
+                "/api/v1/live/sessions/handover",
+                {"session_id": up(session), "station_id": up(station_id), "priority": 1, "immediate": True},
+            )
+            assert (status, body["session_id"]) == (200, session)
+            released = await station.client.delete(
+                f"/api/v1/live/sessions/{up(session)}/handover", headers=ADMIN
+            )
+            assert released.status_code == 200
+            status, body = await station.post(
+                "/api/v1/priority/override",
+                {"station_id": up(station_id), "source_id": up(session), "source_type": "live"},
+            )
+            assert (status, body["source_id"]) == (200, session)
+            status, _ = await station.post(
+                "/api/v1/priority/emergency", {"station_id": up(station_id), "media_id": up(alert)}
+            )
+            assert status == 200
+            path = f"/api/v1/priority/{up(alert)}?station_id={up(station_id)}"
+            assert (await station.client.delete(path, headers=ADMIN)).status_code == 200
+            claim = {"Authorization": f"Bearer {token(roles=('admin',), station_id=up(station_id))}"}
+            status, _ = await station.post("/api/v1/sim/advance", {"by": "1s"}, headers=claim)
+            assert status == 200
+            async with station.events(f"types=now_playing&snapshot=true&station_id={up(station_id)}") as ws:
+                message = json.loads(await ws.receive())  # the upgrade was not refused
+                assert message["payload"]["station_id"] == station_id
+
+    def test_an_edge_matches_an_upper_case_station_uuid_as_the_events_carry_it(self):
+        edge = EdgeService(StreamFollower("redis://127.0.0.1:9"), KEY)
+        station_id = "5cb4d2db-968e-5a43-8abd-f10c30c67944"
+        assert _station_uuid(edge, station_id.upper()) == station_id

@@ -421,3 +421,49 @@ class TestControlAcrossStations:
             response = await station.client.delete(path, headers=for_main)
             assert response.status_code == 403
             assert (await response.get_json())["error"] == "station_forbidden"
+
+
+MAIN_MOUNT, SECOND_MOUNT = (station.mounts[0].id for station in SCENARIO.stations)
+WITH_A_STATION_AND_A_MOUNT = [
+    ("/api/v1/playout/skip", {}),
+    ("/api/v1/sim/djs/connect", {"dj": "mike"}),
+    ("/api/v1/sim/djs/disconnect", {"dj": "mike"}),
+    ("/api/v1/priority/emergency", {"media_id": "one"}),
+    ("/api/v1/priority/override", {"source_id": "two"}),
+    ("/api/v1/live/sessions/handover", {"session_id": "x", "priority": 1}),
+]
+
+
+class TestStationAndMount:
+    """A body naming a station_id and a mount_id: the mount must be that station's, or nothing happens."""
+
+    @pytest.mark.parametrize(("path", "body"), WITH_A_STATION_AND_A_MOUNT, ids=lambda v: str(v))
+    async def test_a_mount_of_another_station_is_a_400_that_names_both(self, path, body, autojump_clock):
+        async with served(SCENARIO, manual_clock=True) as station:
+            _, before = await station.get("/api/v1/sim/state")
+            status, refused = await station.post(
+                path, {**body, "station_id": "main", "mount_id": SECOND_MOUNT}
+            )
+            assert (status, refused["error"]) == (400, "mount_mismatch")
+            assert SECOND_MOUNT in refused["detail"] and "'second'" in refused["detail"]
+            assert "'main'" in refused["detail"]
+            _, after = await station.get("/api/v1/sim/state")
+            assert before == after, "a refused request changed the station"
+
+    @pytest.mark.parametrize(("path", "body"), WITH_A_STATION_AND_A_MOUNT, ids=lambda v: str(v))
+    async def test_a_mount_no_station_has_is_a_404_with_a_station_id_too(self, path, body, autojump_clock):
+        async with served(SCENARIO, manual_clock=True) as station:
+            status, refused = await station.post(path, {**body, "station_id": "main", "mount_id": "nope"})
+            assert (status, refused["error"]) == (404, "mount_not_found")
+
+    async def test_a_mount_of_the_named_station_is_taken(self, autojump_clock):
+        async with served(SCENARIO, manual_clock=True) as station:
+            for station_id, mount_id in (("main", MAIN_MOUNT), (MAIN.upper(), MAIN_MOUNT.upper())):
+                status, _ = await station.post(
+                    "/api/v1/playout/skip", {"station_id": station_id, "mount_id": mount_id}
+                )
+                assert status == 200
+            status, connected = await station.post(
+                "/api/v1/sim/djs/connect", {"dj": "sarah", "station_id": "second", "mount_id": SECOND_MOUNT}
+            )
+            assert status == 200, connected

@@ -21,6 +21,8 @@ from .runner import StationRunner
 from .textlog import TextLog
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+"""SIGINT (Ctrl-C) before a command handles it: 128 + 2, as a shell reports a command it interrupted."""
 CATALOG_HELP = "the scenario catalog (default: $GRIMNIR_SIM_CATALOG, ./scenarios.toml, or the shipped one)"
 COMMAND_GROUP = "grimnir_sim.commands"
 
@@ -346,11 +348,18 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    # Ctrl-C before a command handles it (serve does once it serves): one line and the shell's 130,
+    # not a traceback, whether it comes while the commands load, a scenario loads or a station starts.
+    try:
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:
+        return _interrupted()
     status = EXIT_USAGE
     # except*: a command's errors may surface from inside trio nurseries, as exception groups.
     try:
         status = COMMANDS[args.command](args)
+    except* KeyboardInterrupt:
+        status = _interrupted()
     except* ScenarioError as group:
         print(f"error: {first_leaf(group).summary()}", file=sys.stderr)  # type: ignore[attr-defined]
     except* (UsageError, UnknownScenario) as group:
@@ -360,6 +369,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         status = 0
     return status
+
+
+def _interrupted() -> int:
+    print("grimnir-sim: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def first_leaf(error: BaseException) -> BaseException:

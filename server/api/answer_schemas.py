@@ -277,7 +277,11 @@ SIM_SERVER_BODY = API.schema(
             "gc": _object(
                 {
                     "frozen_objects": COUNT,
-                    "freezes": COUNT,
+                    "freezes": {
+                        **COUNT,
+                        "description": "gc.freeze() calls since serving started: the one at start-up, "
+                        "one after every 200 arrivals, one after each full collection",
+                    },
                     "full_collections_after_churn": COUNT,
                     "lingering_departures": {
                         **COUNT,

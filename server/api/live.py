@@ -5,7 +5,7 @@ from playout import TIMELINE_ACTIONS
 from ..rest.answers import Answer, refusal
 from ..rest.endpoint import Auth, Body, Endpoint, Param
 from .answer_schemas import DJ_CONNECTED, DJ_DISCONNECTED, HANDED_OVER, SESSION_RELEASED
-from .schemas import ID, MOUNT_ID, STATION_IN_BODY, STATION_OF_BODY_REFUSED
+from .schemas import ID, MOUNT_ID, MOUNT_MISMATCH, STATION_IN_BODY, STATION_OF_BODY_REFUSED
 
 LIVE_HANDOVER = Endpoint(
     "POST",
@@ -28,7 +28,13 @@ LIVE_HANDOVER = Endpoint(
     ),
     answers={
         200: Answer("The handover.", HANDED_OVER),
-        404: refusal("station_not_found", "not_found", description="No such station, or connected session."),
+        400: MOUNT_MISMATCH,
+        404: refusal(
+            "station_not_found",
+            "mount_not_found",
+            "not_found",
+            description="No such station or mount, or no such connected session.",
+        ),
         409: refusal(
             "conflict",
             "no_preemption",

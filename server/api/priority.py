@@ -5,7 +5,7 @@ from playout import TIMELINE_ACTIONS
 from ..rest.answers import Answer, refusal
 from ..rest.endpoint import Auth, Body, Endpoint, Param
 from .answer_schemas import EMERGENCY_ACTIVATED, OVERRIDE_ACTIVATED, SKIPPED, SOURCE_RELEASED
-from .schemas import ID, STATION_IN_BODY, STATION_OF_BODY_REFUSED
+from .schemas import ID, MOUNT_MISMATCH, STATION_IN_BODY, STATION_OF_BODY_REFUSED
 
 INSERT_EMERGENCY = Endpoint(
     "POST",
@@ -21,7 +21,13 @@ INSERT_EMERGENCY = Endpoint(
     ),
     answers={
         200: Answer("The emergency is on air.", EMERGENCY_ACTIVATED),
-        404: refusal("station_not_found", "media_not_found", description="No such station, or media."),
+        400: MOUNT_MISMATCH,
+        404: refusal(
+            "station_not_found",
+            "media_not_found",
+            "mount_not_found",
+            description="No such station, media or mount.",
+        ),
     },
 )
 START_OVERRIDE = Endpoint(
@@ -45,12 +51,14 @@ START_OVERRIDE = Endpoint(
     ),
     answers={
         200: Answer("The override is on the ladder.", OVERRIDE_ACTIVATED),
+        400: MOUNT_MISMATCH,
         404: refusal(
             "station_not_found",
             "media_not_found",
             "webstream_not_found",
+            "mount_not_found",
             "not_found",
-            description="No such station, media or webstream; not_found: no such connected session.",
+            description="No such station, media, webstream or mount; not_found: no such connected session.",
         ),
         409: refusal(
             "conflict",

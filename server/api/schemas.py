@@ -76,10 +76,14 @@ EVENTS_LIST: Schema = {**_array(EVENT_MESSAGE), "description": "The events the c
 
 MOUNT_ID = "a mount's UUID: the station it belongs to"
 STATION_IN_BODY = {"station_id": ID, "mount_id": {**ID, "description": MOUNT_ID}}
+MOUNT_MISMATCH = refusal(
+    "mount_mismatch",
+    description="mount_mismatch: mount_id names a mount of another station than station_id does.",
+)
 STATION_OF_BODY_REFUSED = {
     400: refusal(
         "station_id_required",
         description="station_id_required: no station_id or mount_id, and the scenario has several stations.",
-    ),
+    ).merged(MOUNT_MISMATCH),
     404: refusal("station_not_found", "mount_not_found", description="No such station, or mount."),
 }

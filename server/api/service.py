@@ -44,14 +44,16 @@ EVENTS = Endpoint(
     description=(
         "A WebSocket upgrade. The messages are described by the AsyncAPI document (docs/asyncapi.yaml): "
         'each event as {"type": ..., "payload": {...}} in emission order, and {"type":"ping"} every 15 s. '
-        "Limits are checked first, then the token and its station, all before the upgrade. A request "
-        "without the upgrade is refused with 400."
+        "Limits are checked first, then the token and its station, all before the upgrade. A GET or HEAD "
+        "without the upgrade is refused with 400; OPTIONS answers 204 with Allow, as on every path."
     ),
     query=(
         Param(
             "types",
-            "Comma-separated event types; blanks trimmed, empty parts skipped, unknown names ignored. "
-            "Absent or empty: " + ",".join(t for t in EVENT_TYPES if t in DEFAULT_TYPES) + ".",
+            "Comma-separated event types; blanks trimmed, empty parts skipped, unknown names ignored; "
+            "given more than once, every occurrence counts. Absent or empty: "
+            + ",".join(t for t in EVENT_TYPES if t in DEFAULT_TYPES)
+            + ".",
             {"type": "string", "examples": ["now_playing,live.handover,live.released"]},
         ),
         Param("token", "A JWT, instead of the Authorization header.", {"type": "string"}),

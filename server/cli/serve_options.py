@@ -6,6 +6,7 @@ from collections.abc import Callable
 from playout import CLOCKS, FROM_HINT, EntryPoint, add_command, add_profile_options, parse_entry_point
 
 from ..auth import KEY_ENV
+from ..cors import allowed_origin
 from ..relay.connection import DEFAULT_STREAM
 from . import Handler
 from .serve import cmd_serve
@@ -16,6 +17,13 @@ def _entry_point(text: str) -> EntryPoint:
         return parse_entry_point(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _origin(text: str) -> str:
+    try:
+        return allowed_origin(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} {exc}") from None
 
 
 def _positive(text: str) -> int:
@@ -129,8 +137,10 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
     parser.add_argument(
         "--cors-origin",
         action="append",
+        type=_origin,
         metavar="ORIGIN",
-        help="allow this browser origin on the REST API (repeatable; default: any loopback origin)",
+        help="allow this browser origin, scheme://host[:port], on the REST API (repeatable; * allows "
+        "every origin; default: any loopback origin)",
     )
     parser.add_argument(
         "--access-log",

@@ -6,6 +6,7 @@ from quart import Response, request
 
 from playout import TIMELINE_ACTIONS, InputRejected, SourceView, events, inputs
 
+from ..directory import canonical
 from ..responses import error, ok
 from ..service import StationService
 from .scope import allowed, messages, station_of
@@ -18,10 +19,11 @@ async def live_handover(service: StationService, body: dict[str, Any]) -> Respon
     station = station_of(service, body, required=True)
     before = (await service.runner.snapshot()).station(station).on_air
     transition = "immediate" if body.get("immediate") else "faded"
+    session = canonical(body["session_id"])
     emitted, snapshot = await service.runner.submit_and_snapshot(
         inputs.HandOver(
             station=station,
-            session=body["session_id"],
+            session=session,
             priority=int(body["priority"]),
             transition=transition,
         )
@@ -30,7 +32,7 @@ async def live_handover(service: StationService, body: dict[str, Any]) -> Respon
     handover = next((e for e in emitted if isinstance(e.event, events.LiveHandover)), None)
     response: dict[str, Any] = {
         "success": True,
-        "session_id": body["session_id"],
+        "session_id": session,
         "handover_at": handover.event.handover_at if handover else None,
         "transition_type": transition,
         "previous_source": _source_info(before),
@@ -41,6 +43,7 @@ async def live_handover(service: StationService, body: dict[str, Any]) -> Respon
 
 async def live_release(service: StationService, session_id: str) -> Response:
     """A DJ off the ladder, on whichever station they are connected to; they stay connected."""
+    session_id = canonical(session_id)
     for station in service.scenario.stations:
         state = (await service.runner.snapshot()).station(station.key)
         if any(dj.session_id == session_id for dj in state.djs):

@@ -6,6 +6,7 @@ from quart import Response, request
 
 from playout import TIMELINE_ACTIONS, Emitted, InputRejected, events, inputs, override_transition
 
+from ..directory import canonical
 from ..responses import ok
 from ..service import StationService
 from .scope import claimed_station, source_uuid, station_of
@@ -39,7 +40,7 @@ async def start_override(service: StationService, body: dict[str, Any]) -> Respo
     if source_type == "live":
         given: inputs.Input = inputs.HandOver(
             station=station,
-            session=body["source_id"],
+            session=canonical(body["source_id"]),
             priority=1,
             transition=transition,
             announce_override=True,
@@ -57,7 +58,7 @@ async def start_override(service: StationService, body: dict[str, Any]) -> Respo
         )
     emitted, snapshot = await service.runner.submit_and_snapshot(given)
     if isinstance(given, inputs.HandOver):
-        source_id = body["source_id"]  # a live override's source is the DJ's session
+        source_id = given.session  # a live override's source is the DJ's session
     else:
         ladder = snapshot.station(station).ladder
         source_id = next(s.source_id for s in reversed(ladder) if s.name == given.name)

@@ -10,16 +10,22 @@ from quart import g
 
 from playout import Emitted, wire
 
-from ..directory import NotFound
+from ..directory import NotFound, canonical
 from ..rest.routes import BadRequest, Forbidden
 from ..service import StationService
 
 
 def station_of(service: StationService, body: dict[str, Any], *, required: bool) -> str:
-    """The station a request changes; never one outside its token's ``station_id`` claim."""
+    """The station a request changes; never one outside its token's ``station_id`` claim.
+
+    A body may name it by ``station_id`` or by ``mount_id``; naming both, the mount must be the
+    station's (else 404 ``mount_not_found``, or 400 ``mount_mismatch`` for another station's).
+    """
     directory = service.directory
     if "station_id" in body:
         station = directory.station(body["station_id"])
+        if "mount_id" in body:
+            _mount_of(service, station, body)
     elif "mount_id" in body:
         station = directory.station_of_mount(body["mount_id"])
     elif not required and len(service.scenario.stations) == 1:
@@ -27,6 +33,20 @@ def station_of(service: StationService, body: dict[str, Any], *, required: bool)
     else:
         raise BadRequest("station_id_required", "give station_id (a station's UUID or id)")
     return allowed(station)
+
+
+def _mount_of(service: StationService, station: str, body: dict[str, Any]) -> None:
+    """Refuses a body whose ``mount_id`` is no mount of ``station``, the one its ``station_id`` names."""
+    mount_id = body["mount_id"]
+    try:
+        service.directory.mount(station, mount_id)
+    except NotFound:
+        owner = service.directory.station_of_mount(mount_id)  # NotFound: no station has it (404)
+        raise BadRequest(
+            "mount_mismatch",
+            f"mount_id {mount_id!r} is a mount of station '{owner}', but station_id "
+            f"{body['station_id']!r} names station '{station}'",
+        ) from None
 
 
 def allowed(station: str) -> str:
@@ -43,7 +63,7 @@ def claimed_station() -> str | None:
 
 
 def source_uuid(service: StationService, source_id: str) -> str:
-    """Short ids of media and webstreams name the override that plays them."""
+    """Short ids of media and webstreams name the override that plays them; a UUID in lower case."""
     for find, table in (
         (service.directory.track, service.scenario.tracks),
         (service.directory.webstream, service.scenario.webstreams),
@@ -52,7 +72,7 @@ def source_uuid(service: StationService, source_id: str) -> str:
             return table[find(source_id)].id
         except NotFound:
             continue
-    return source_id
+    return canonical(source_id)
 
 
 def messages(emitted: list[Emitted]) -> list[dict[str, Any]]:

@@ -188,10 +188,7 @@ def _options_operation(endpoints: list[Endpoint]) -> Schema:
     parameters = _path_parameters(first)
     if parameters:
         operation["parameters"] = parameters
-    if first.websocket:
-        operation["responses"] = {"400": NOT_AN_UPGRADE.response_object()}
-    else:
-        operation["responses"] = {"204": METHODS.response_object()}
+    operation["responses"] = {"204": METHODS.response_object()}
     if parameters:
         operation["responses"]["404"] = NO_ROUTE.response_object()
     return operation

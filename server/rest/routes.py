@@ -91,12 +91,19 @@ class Routes:
         return bind
 
     def websocket(self, endpoint: Endpoint) -> Callable[[Handler], Handler]:
-        """A WebSocket handler, bound as it is: it checks its limits and token itself (see :class:`Auth`)."""
+        """A WebSocket handler, bound as it is: it checks its limits and token itself (see :class:`Auth`).
+
+        The path answers plain HTTP too, as every path does: OPTIONS with its methods (204 and
+        ``Allow``, the methods its 405 names), a GET or HEAD that is no upgrade with 400.
+        """
         if not endpoint.websocket:
             raise ValueError(f"{endpoint.path} is not a WebSocket endpoint")
 
         def bind(handler: Handler) -> Handler:
             self.app.add_websocket(endpoint.rule, endpoint.operation_id, handler)
+            self.app.add_url_rule(
+                endpoint.rule, f"{endpoint.operation_id}NotAnUpgrade", _not_an_upgrade, methods=["GET"]
+            )
             return handler
 
         return bind
@@ -121,6 +128,12 @@ class Routes:
                 )
             g.token_station = station  # the handler refuses to change any other station
         return None
+
+
+async def _not_an_upgrade() -> Response:
+    return error(
+        400, "bad_request", "this path takes only a WebSocket upgrade (a GET with Upgrade: websocket)"
+    )
 
 
 async def read_body(body: Body) -> dict[str, Any]:

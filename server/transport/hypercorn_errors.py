@@ -1,7 +1,8 @@
 """JSON bodies for the answers Hypercorn gives by itself, before any handler runs.
 
-A malformed request line, a head over 16 KiB (431) or a broken WebSocket upgrade
-is answered by Hypercorn, not by the app, with an empty body, while every other
+A malformed request line, a head over 16 KiB (431), a transfer coding other than
+chunked (501, RFC 9112 section 6.1) or a broken WebSocket upgrade is answered by
+Hypercorn, not by the app, with an empty body, while every other
 error of this server is ``{"error": "<code>", "detail": "..."}``. Hypercorn (0.18)
 has no setting for these bodies, so :func:`install` replaces the two methods that
 send them, ``H11Protocol._send_error_response`` and ``WSStream._send_error_response``,

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 
 import trio
-from quart import Response, redirect, request, websocket
+from quart import Response, has_websocket_context, redirect, request, websocket
 from quart_cors import cors_exempt
 from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
@@ -114,9 +114,14 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
 
     @app.errorhandler(Exception)
     async def defect(exc: Exception) -> Response:
-        """A defect met by one request: that request gets a JSON 500; it is logged and counted."""
-        service.connection_failures["rest"] += 1
-        log.error("%s %s failed", request.method, request.path, exc_info=exc)
+        """A defect met by one request, or by an upgrade before it is accepted: a JSON 500 for it
+        alone; it is logged and counted."""
+        if has_websocket_context():
+            service.connection_failures["websocket"] += 1
+            log.error("WebSocket %s failed", websocket.path, exc_info=exc)
+        else:
+            service.connection_failures["rest"] += 1
+            log.error("%s %s failed", request.method, request.path, exc_info=exc)
         return error(500, "internal_error", "the server failed on this request; the failure is logged")
 
     return with_cors(app, service.settings.cors_origins)

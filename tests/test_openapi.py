@@ -118,7 +118,7 @@ def test_the_shared_answers_follow_from_each_declaration():
             assert not any("content" in answer for answer in head.values()), path
     events = paths["/api/v1/events"]["get"]
     assert {"types", "token", "station_id"} <= {p["name"] for p in events["parameters"]}
-    assert set(events["responses"]) == {"101", "400", "401", "403", "404", "429", "503"}
+    assert set(events["responses"]) == {"101", "400", "401", "403", "404", "429", "500", "503"}
     assert events["security"] == [{"bearer": []}, {"queryToken": []}]
     assert set(openapi_document()["components"]["securitySchemes"]) == {"bearer", "queryToken"}
 

@@ -95,6 +95,12 @@ EVENTS = Endpoint(
             description="Too many new connections from this IP in the last minute.",
             headers=RETRY_AFTER,
         ),
+        500: refusal(
+            "internal_error",
+            description="A defect of the server's, met by this upgrade before it was accepted: it is logged "
+            "and counted (websocket in /api/v1/sim/server's connection_failures), and nothing else is "
+            "affected.",
+        ),
         503: refusal(
             "too_many_connections",
             description="too_many_connections: the connection limit is reached.",

@@ -13,6 +13,8 @@ import os
 import shlex
 import subprocess
 import sys
+import tarfile
+import zipfile
 from pathlib import Path
 
 import attrs
@@ -67,9 +69,15 @@ def _run(*command: str | Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    dist = tmp_path_factory.mktemp("dist")
-    _run(sys.executable, "-m", "build", "--outdir", dist, ROOT)
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with the sdist and the wheel built from it."""
+    folder = tmp_path_factory.mktemp("dist")
+    _run(sys.executable, "-m", "build", "--outdir", folder, ROOT)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def installed(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Installed:
     (wheel,) = dist.glob("grimnir_sim-*.whl")
     venv = tmp_path_factory.mktemp("venv")
     # No pip inside the venv: this interpreter's pip installs into it (--python), which
@@ -91,6 +99,19 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
         check=True,
     )
     return Installed(venv, Path(probe.stdout.strip()).parent, elsewhere, environment)
+
+
+def test_neither_archive_ships_the_vendored_agpl_files(dist: Path) -> None:
+    """tests/real_dashboard/vendor/ holds the real server's dashboard script and test harness
+    (AGPL-3.0-or-later) for tests/test_real_dashboard.py: the sdist has that test, not them."""
+    (sdist,) = dist.glob("grimnir_sim-*.tar.gz")
+    (wheel,) = dist.glob("grimnir_sim-*.whl")
+    with tarfile.open(sdist) as archive:
+        names = archive.getnames()
+    with zipfile.ZipFile(wheel) as archive:
+        names += archive.namelist()
+    assert any(name.endswith("/tests/real_dashboard/run.mjs") for name in names)
+    assert [name for name in names if "/real_dashboard/vendor/" in name] == []
 
 
 def test_the_installed_package_lists_its_own_scenarios(installed: Installed) -> None:

@@ -70,6 +70,10 @@ class PriorityRows:
         payload = real.priority_event(station_id, kind, row, following, preempted=False, requires_fade=True)
         return [wire_event("priority.released", payload, station_id)]
 
+    def find(self, station_id: str, source_id: str) -> real.Row | None:
+        """The first row of the station that plays ``source_id`` (``Release``'s lookup), active or not."""
+        return next((row for row in self._rows.get(station_id, []) if row.source_id == source_id), None)
+
     def active(self, station_id: str) -> real.Row | None:
         return next((row for row in self._rows[station_id] if row.active), None)
 

@@ -36,10 +36,15 @@ async def grimnir(schedule: str = HITS_ALL_DAY):
         yield station
 
 
+PEER = ("127.0.0.1", 51234)
+
+
 async def call(station, method: str, path: str, body=None, *, raw: bytes | None = None, headers=ADMIN):
-    """``(status, body bytes, response)``; ``body`` as JSON unless ``raw`` is given."""
+    """``(status, body bytes, response)``, from :data:`PEER`; ``body`` as JSON unless ``raw`` is given."""
     data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
-    response = await station.client.open(path, method=method, data=data, headers=headers)
+    response = await station.client.open(
+        path, method=method, data=data, headers=headers, scope_base={"client": PEER}
+    )
     return response.status_code, await response.get_data(), response
 
 
@@ -155,3 +160,160 @@ async def test_a_configured_api_key_is_a_platform_admin_and_any_other_key_is_ref
         assert status == 200
         status, body, _ = await call(station, "POST", path, headers={"X-API-Key": "other", **ADMIN})
         assert (status, body) == (401, b'{"error":"unauthorized"}')
+
+
+# -- POST /priority/emergency -----------------------------------------------------------------------
+
+
+async def test_an_emergency_answers_its_row_then_the_audit_duplicate_follows_the_service_event(
+    autojump_clock,
+):
+    """internal/api/priority.go:42-83 (handlePriorityEmergency: the map answer, the audit after the
+    service's event, internal/api/api.go:2319-2328) and internal/priority/service.go:46-62."""
+    async with grimnir() as station:
+        i = ids(station)
+        emergency = {"station_id": i["station"], "media_id": i["one"]}
+        (status, body, _), got = await heard(
+            station,
+            lambda: call(station, "POST", "/api/v1/priority/emergency", emergency),
+            "priority.emergency",
+        )
+        row = station.service.translator.priority.active(i["station"])
+        assert status == 200
+        assert body == (
+            b'{"preempted":false,"source_id":"' + row.id.encode() + b'","status":"emergency_activated",'
+            b'"transition_type":"emergency"}\n'
+        )
+        assert [kind for kind, _ in got] == ["priority.emergency", "priority.emergency"]
+        assert got[0][1]["new_source_id"] == row.id and "ip_address" not in got[0][1]
+        assert got[1][1] == {
+            "ip_address": "127.0.0.1:51234",
+            "media_id": i["one"],
+            "mount_id": "",
+            "resource_id": row.id,
+            "resource_type": "priority_source",
+            "station_id": i["station"],
+            "user_agent": "curl/8.5.0",
+            "user_id": "u1",
+        }
+        forwarded = {**ADMIN, "X-Forwarded-For": "203.0.113.9, 10.0.0.1"}
+        _, got = await heard(
+            station,
+            lambda: call(station, "POST", "/api/v1/priority/emergency", emergency, headers=forwarded),
+            "priority.emergency",
+        )
+        assert got[1][1]["ip_address"] == "203.0.113.9"  # chi's RealIP (internal/server/server.go:141-158)
+
+
+async def test_an_emergency_without_a_body_or_a_field_is_400(autojump_clock):
+    """internal/api/priority.go:44-52: ``json.NewDecoder(r.Body).Decode`` of nothing is invalid_json;
+    an empty station_id or media_id is station_id_and_media_id_required."""
+    async with grimnir() as station:
+        path = "/api/v1/priority/emergency"
+        assert (await call(station, "POST", path))[:2] == (400, error("invalid_json"))
+        assert (await call(station, "POST", path, raw=b"[1]"))[:2] == (400, error("invalid_json"))
+        only_station = {"station_id": ids(station)["station"], "media_id": ""}
+        assert (await call(station, "POST", path, only_station))[:2] == (
+            400,
+            error("station_id_and_media_id_required"),
+        )
+
+
+async def test_an_emergency_of_what_the_database_lacks_is_500(autojump_clock):
+    """internal/api/priority.go:62-67: the service's failure is 500 emergency_insertion_failed (no 404)."""
+    async with grimnir() as station:
+        body = {"station_id": ids(station)["station"], "media_id": "00000000-0000-0000-0000-000000000000"}
+        assert (await call(station, "POST", "/api/v1/priority/emergency", body))[:2] == (
+            500,
+            error("emergency_insertion_failed"),
+        )
+
+
+# -- POST /priority/override ------------------------------------------------------------------------
+
+
+async def test_an_override_switches_with_its_audit_then_another_cannot_preempt_it(autojump_clock):
+    """internal/api/priority.go:86-150 (handlePriorityOverride: 409 no_preemption with no event when
+    the transition is none; the audit after the service's ``priority.override``)."""
+    async with grimnir() as station:
+        i = ids(station)
+        override = {"station_id": i["station"], "source_type": "media", "source_id": i["one"]}
+        (status, body, _), got = await heard(
+            station,
+            lambda: call(station, "POST", "/api/v1/priority/override", override, headers=DJ),
+            "priority.override",
+        )
+        row = station.service.translator.priority.active(i["station"])
+        assert status == 200
+        assert body == (
+            b'{"preempted":false,"requires_fade":false,"source_id":"' + row.id.encode() + b'",'
+            b'"status":"override_activated","transition_type":"switch"}\n'
+        )
+        assert [kind for kind, _ in got] == ["priority.override", "priority.override"]
+        assert {k: got[1][1][k] for k in ("resource_id", "source_id", "source_type", "user_id")} == {
+            "resource_id": row.id,
+            "source_id": i["one"],
+            "source_type": "media",
+            "user_id": "u2",
+        }
+        again = {**override, "source_id": i["two"]}
+        (status, body, _), got = await heard(
+            station, lambda: call(station, "POST", "/api/v1/priority/override", again), "priority.override"
+        )
+        assert (status, body, got) == (
+            409,
+            b'{"message":"Cannot preempt current priority source","status":"no_preemption"}\n',
+            [],
+        )
+
+
+async def test_an_override_needs_station_and_source_then_live_or_media(autojump_clock):
+    """internal/api/priority.go:93-108: station_id_and_source_id_required first, then
+    invalid_source_type for anything but ``live`` or ``media`` (a webstream too, or none)."""
+    async with grimnir() as station:
+        i = ids(station)
+        path = "/api/v1/priority/override"
+        assert (await call(station, "POST", path, {"station_id": i["station"]}))[:2] == (
+            400,
+            error("station_id_and_source_id_required"),
+        )
+        for source_type in ("webstream", None):
+            body = {"station_id": i["station"], "source_id": i["relay"], "source_type": source_type}
+            assert (await call(station, "POST", path, body))[:2] == (400, error("invalid_source_type"))
+
+
+# -- DELETE /priority/{sourceID} --------------------------------------------------------------------
+
+
+async def test_a_release_finds_its_row_by_what_it_plays_not_by_the_row_id(autojump_clock):
+    """internal/api/priority.go:153-196 and internal/priority/service.go:175-190 (Release looks the row
+    up by its ``source_id`` column: the media id; the row id the POST returned is a 500 release_failed)."""
+    async with grimnir() as station:
+        i = ids(station)
+        emergency = {"station_id": i["station"], "media_id": i["one"]}
+        _, answer, _ = await call(station, "POST", "/api/v1/priority/emergency", emergency)
+        row_id = json.loads(answer)["source_id"]
+        by_row = await call(station, "DELETE", f"/api/v1/priority/{row_id}", {"station_id": i["station"]})
+        assert by_row[:2] == (500, error("release_failed"))
+        (status, body, _), got = await heard(
+            station,
+            lambda: call(station, "DELETE", f"/api/v1/priority/{i['one']}", {"station_id": i["station"]}),
+            "priority.released",
+        )
+        assert (status, body) == (200, b'{"status":"released","transition_type":"fallback"}\n')
+        assert [kind for kind, _ in got] == ["priority.released", "priority.released"]
+        assert {k: got[1][1][k] for k in ("resource_id", "resource_type", "station_id")} == {
+            "resource_id": i["one"],
+            "resource_type": "priority_source",
+            "station_id": i["station"],
+        }
+
+
+async def test_a_release_needs_a_body_with_the_station(autojump_clock):
+    """internal/api/priority.go:160-169: no body is invalid_json, ``{}`` is station_id_required (the query
+    is not read); internal/api/priority.go:269 (admin, manager: a dj is refused)."""
+    async with grimnir() as station:
+        path = f"/api/v1/priority/{ids(station)['one']}?station_id={ids(station)['station']}"
+        assert (await call(station, "DELETE", path))[:2] == (400, error("invalid_json"))
+        assert (await call(station, "DELETE", path, {}))[:2] == (400, error("station_id_required"))
+        assert (await call(station, "DELETE", path, {}, headers=DJ))[:2] == (403, error("insufficient_role"))

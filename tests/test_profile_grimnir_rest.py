@@ -317,3 +317,254 @@ async def test_a_release_needs_a_body_with_the_station(autojump_clock):
         assert (await call(station, "DELETE", path))[:2] == (400, error("invalid_json"))
         assert (await call(station, "DELETE", path, {}))[:2] == (400, error("station_id_required"))
         assert (await call(station, "DELETE", path, {}, headers=DJ))[:2] == (403, error("insufficient_role"))
+
+
+# -- POST /live/sessions/handover, DELETE /live/sessions/{id}/handover -----------------------------
+
+
+async def test_a_handover_answers_the_struct_after_the_priority_event_and_both_live_handovers(autojump_clock):
+    """internal/api/live.go:329-423 (handleLiveStartHandover: struct answer in declaration order, audit
+    after the service's ``live.handover``) and internal/live/handover.go:61-216 (StartHandover)."""
+    async with grimnir() as station:
+        i = ids(station)
+        session = await connect_mike(station, priority=2)
+        previous = station.service.translator.priority.active(i["station"])
+        request = {
+            "session_id": session,
+            "station_id": i["station"],
+            "mount_id": i["mount"],
+            "user_id": i["mike"],
+            "priority": 1,
+        }
+        (status, body, _), got = await heard(
+            station,
+            lambda: call(station, "POST", "/api/v1/live/sessions/handover", request, headers=DJ),
+            "priority.override,live.handover",
+        )
+        assert status == 200
+        answer = json.loads(body)
+        assert body.endswith(b"}\n") and list(answer) == [
+            "success",
+            "session_id",
+            "handover_at",
+            "transition_type",
+            "previous_source",
+            "new_source",
+        ]
+        assert (answer["success"], answer["session_id"], answer["transition_type"]) == (
+            True,
+            session,
+            "immediate",
+        )
+        assert answer["previous_source"]["source_id"] == previous.source_id == session
+        assert answer["new_source"] == {
+            "priority": 1,
+            "source_type": "live",
+            "source_id": session,
+            "metadata": {"user_id": i["mike"], "username": "DJ Mike"},
+        }
+        assert [kind for kind, _ in got] == ["priority.override", "live.handover", "live.handover"]
+        audit = got[2][1]
+        assert {
+            k: audit[k] for k in ("mount_id", "priority", "resource_id", "resource_type", "transition_type")
+        } == {
+            "mount_id": i["mount"],
+            "priority": 1,
+            "resource_id": session,
+            "resource_type": "live_session",
+            "transition_type": "immediate",
+        }
+        assert "session_id" not in audit and audit["user_id"] == "u2"
+
+
+async def test_a_handover_needs_its_four_fields_and_priority_one_or_two(autojump_clock):
+    """internal/api/live.go:337-347: session_station_mount_user_required when any of the four is empty,
+    then invalid_priority unless 1 or 2 (a missing priority is 0); a string priority is invalid_json."""
+    async with grimnir() as station:
+        i = ids(station)
+        path = "/api/v1/live/sessions/handover"
+        full = {"session_id": "s", "station_id": i["station"], "mount_id": i["mount"], "user_id": i["mike"]}
+        for missing in full:
+            partial = {**full, missing: "", "priority": 1}
+            assert (await call(station, "POST", path, partial))[:2] == (
+                400,
+                error("session_station_mount_user_required"),
+            )
+        for priority in (None, 0, 3):
+            body = full if priority is None else {**full, "priority": priority}
+            assert (await call(station, "POST", path, body))[:2] == (400, error("invalid_priority"))
+        assert (await call(station, "POST", path, {**full, "priority": "1"}))[:2] == (
+            400,
+            error("invalid_json"),
+        )
+        assert (await call(station, "POST", path, {**full, "priority": 1.0}))[:2] == (
+            400,
+            error("invalid_json"),
+        )
+
+
+async def test_a_handover_of_an_unknown_session_or_another_user_is_a_500_struct(autojump_clock):
+    """internal/live/handover.go:67-88 (session not found, user mismatch) answered by
+    internal/api/live.go:366-378 with only success, session_id, the zero handover_at, error set."""
+    async with grimnir() as station:
+        i = ids(station)
+        path = "/api/v1/live/sessions/handover"
+        base = {"station_id": i["station"], "mount_id": i["mount"], "user_id": i["mike"], "priority": 1}
+        status, body, _ = await call(station, "POST", path, {**base, "session_id": "nobody"})
+        assert (status, body) == (
+            500,
+            b'{"success":false,"session_id":"nobody","handover_at":"0001-01-01T00:00:00Z","transition_type":"",'
+            b'"error":"session not found: live session not found"}\n',
+        )
+        session = await connect_mike(station)
+        status, body, _ = await call(station, "POST", path, {**base, "session_id": session, "user_id": "u9"})
+        assert status == 500 and json.loads(body)["error"] == "user mismatch"
+
+
+async def test_a_handover_release_is_priority_released_then_live_released_and_every_failure_is_500(
+    autojump_clock,
+):
+    """internal/api/live.go:425-443 (any ReleaseHandover error is 500 release_failed: its 404 branch
+    compares a wrapped error with ``==``) and internal/live/handover.go:218-246."""
+    async with grimnir() as station:
+        i = ids(station)
+        assert (await call(station, "DELETE", "/api/v1/live/sessions/nobody/handover"))[:2] == (
+            500,
+            error("release_failed"),
+        )
+        session = await connect_mike(station, priority=2)
+        request = {
+            "session_id": session,
+            "station_id": i["station"],
+            "mount_id": i["mount"],
+            "user_id": i["mike"],
+            "priority": 1,
+        }
+        await call(station, "POST", "/api/v1/live/sessions/handover", request)
+        path = f"/api/v1/live/sessions/{session}/handover"
+        (status, body, _), got = await heard(
+            station, lambda: call(station, "DELETE", path, headers=DJ), "priority.released,live.released"
+        )
+        assert (status, body) == (200, b'{"status":"released"}\n')
+        assert [kind for kind, _ in got] == ["priority.released", "live.released"]  # no audit message
+        assert (await call(station, "DELETE", path))[:2] == (500, error("release_failed"))
+
+
+# -- POST /playout/skip -----------------------------------------------------------------------------
+
+
+async def test_a_skip_needs_a_mount_and_answers_skipped_even_for_a_mount_it_does_not_run(autojump_clock):
+    """internal/api/api.go:1368-1388 (handlePlayoutSkip: mount_id_required; StopPipeline's error only
+    logged; ``now_playing {mount_id, skipped, station_id}`` published; no audit)."""
+    async with grimnir() as station:
+        path = "/api/v1/playout/skip"
+        assert (await call(station, "POST", path, raw=b""))[:2] == (400, error("invalid_json"))
+        assert (await call(station, "POST", path, {"station_id": "x"}))[:2] == (
+            400,
+            error("mount_id_required"),
+        )
+        (status, body, _), got = await heard(
+            station, lambda: call(station, "POST", path, {"mount_id": "elsewhere"}), "now_playing"
+        )
+        assert (status, body) == (200, b'{"status":"skipped"}\n')
+        assert got == [("now_playing", {"mount_id": "elsewhere", "skipped": True, "station_id": ""})]
+        i = ids(station)
+        (status, _, _), got = await heard(
+            station,
+            lambda: call(
+                station, "POST", path, {"station_id": i["station"], "mount_id": i["mount"]}, headers=DJ
+            ),
+            "now_playing",
+        )
+        assert status == 200
+        assert got[0] == (
+            "now_playing",
+            {"mount_id": i["mount"], "skipped": True, "station_id": i["station"]},
+        )
+
+
+# -- POST /webstreams/{id}/failover, /reset ---------------------------------------------------------
+
+WEBSTREAM_FIELDS = [
+    "id",
+    "station_id",
+    "name",
+    "description",
+    "urls",
+    "health_check_enabled",
+    "health_check_interval_sec",
+    "health_check_timeout_sec",
+    "health_check_method",
+    "failover_enabled",
+    "failover_grace_ms",
+    "auto_recover_enabled",
+    "preflight_check",
+    "buffer_size_ms",
+    "reconnect_delay_ms",
+    "max_reconnect_attempts",
+    "passthrough_metadata",
+    "override_metadata",
+    "active",
+    "current_url",
+    "current_index",
+    "health_status",
+    "created_at",
+    "updated_at",
+]
+
+
+async def test_a_failover_answers_the_webstream_struct_then_its_audit_follows(autojump_clock):
+    """internal/api/webstream.go:302-333 (handleTriggerWebstreamFailover: health not consulted; the
+    audit after the service's manual ``webstream.failover``) and :62-89, :360-389 (webstreamResponse)."""
+    async with grimnir() as station:
+        i = ids(station)
+        primary, backup, _ = station.service.scenario.webstreams["relay"].urls
+        path = f"/api/v1/webstreams/{i['relay']}/failover"
+        (status, body, _), got = await heard(
+            station, lambda: call(station, "POST", path), "webstream.failover"
+        )
+        answer = json.loads(body)
+        assert status == 200 and body.endswith(b"}\n") and list(answer) == WEBSTREAM_FIELDS
+        assert (answer["current_url"], answer["current_index"], answer["urls"][0]) == (backup, 1, primary)
+        assert [kind for kind, _ in got] == ["webstream.failover", "webstream.failover"]
+        audit = got[1][1]
+        assert {k: audit[k] for k in ("name", "new_index", "new_url", "resource_id", "resource_type")} == {
+            "name": "Relay",
+            "new_index": 1,
+            "new_url": backup,
+            "resource_id": i["relay"],
+            "resource_type": "webstream",
+        }
+
+
+async def test_a_failover_of_an_unknown_webstream_is_500_and_a_dj_may_not(autojump_clock):
+    """internal/api/webstream.go:309-313 (any service error is 500 failover_failed, no 404) and
+    internal/api/api.go:374 (admin, manager only)."""
+    async with grimnir() as station:
+        assert (await call(station, "POST", "/api/v1/webstreams/nothing/failover"))[:2] == (
+            500,
+            error("failover_failed"),
+        )
+        path = f"/api/v1/webstreams/{ids(station)['relay']}/failover"
+        assert (await call(station, "POST", path, headers=DJ))[:2] == (403, error("insufficient_role"))
+
+
+async def test_a_reset_answers_the_primary_and_sends_recovered_without_an_audit(autojump_clock):
+    """internal/api/webstream.go:335-356 (handleResetWebstreamToPrimary: 500 reset_failed, no audit)
+    and internal/webstream/service.go:328-358 (``webstream.recovered {url}`` even on the primary)."""
+    async with grimnir() as station:
+        i = ids(station)
+        assert (await call(station, "POST", "/api/v1/webstreams/nothing/reset"))[:2] == (
+            500,
+            error("reset_failed"),
+        )
+        (status, body, _), got = await heard(
+            station,
+            lambda: call(station, "POST", f"/api/v1/webstreams/{i['relay']}/reset"),
+            "webstream.recovered",
+        )
+        primary = station.service.scenario.webstreams["relay"].urls[0]
+        answer = json.loads(body)
+        assert status == 200 and list(answer) == WEBSTREAM_FIELDS
+        assert (answer["current_url"], answer["current_index"]) == (primary, 0)
+        assert [kind for kind, _ in got] == ["webstream.recovered"]

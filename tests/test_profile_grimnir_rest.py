@@ -6,6 +6,8 @@ sorted or a struct's fields in declaration order, and the encoder's newline.
 """
 
 import json
+import subprocess
+import sys
 from contextlib import asynccontextmanager
 
 import jwt
@@ -568,3 +570,81 @@ async def test_a_reset_answers_the_primary_and_sends_recovered_without_an_audit(
         assert status == 200 and list(answer) == WEBSTREAM_FIELDS
         assert (answer["current_url"], answer["current_index"]) == (primary, 0)
         assert [kind for kind, _ in got] == ["webstream.recovered"]
+
+
+# -- GET /analytics/now-playing, /public/now-playing ------------------------------------------------
+
+
+async def test_now_playing_is_the_newest_history_row_sorted_public_on_both_paths(autojump_clock):
+    """internal/api/api.go:1409-1499 (handleAnalyticsNowPlaying, routes :242 and :244 outside the auth
+    group) with the row recordPlayHistory writes (internal/playout/director.go:4272-4340)."""
+    async with grimnir() as station:
+        i = ids(station)
+        track = station.service.scenario.tracks["one"]
+        for path in ("/api/v1/analytics/now-playing", "/api/v1/public/now-playing"):
+            status, body, _ = await call(station, "GET", f"{path}?station_id={i['station']}", headers={})
+            answer = json.loads(body)
+            assert status == 200 and body.endswith(b"}\n") and list(answer) == sorted(answer)
+            assert set(answer) == {
+                "album",
+                "artist",
+                "ended_at",
+                "id",
+                "is_live_dj",
+                "media_id",
+                "mount_id",
+                "source_type",
+                "started_at",
+                "station_id",
+                "status",
+                "title",
+                "type",
+            }
+            assert (answer["media_id"], answer["title"], answer["status"]) == (
+                track.id,
+                track.title,
+                "playing",
+            )
+            assert (answer["type"], answer["source_type"], answer["is_live_dj"]) == ("", "", False)
+            assert (
+                answer["started_at"] == "2026-01-19T10:00:00Z"
+                and answer["ended_at"] == "2026-01-19T10:03:00Z"
+            )
+
+
+async def test_now_playing_is_live_while_a_dj_is_connected(autojump_clock):
+    """internal/api/api.go:1451-1470: an active live session makes ``is_live_dj`` true and
+    ``source_type`` live, with ``session_started_at``, whatever automation plays."""
+    async with grimnir() as station:
+        i = ids(station)
+        await connect_mike(station)
+        _, body, _ = await call(station, "GET", f"/api/v1/analytics/now-playing?station_id={i['station']}")
+        answer = json.loads(body)
+        assert (answer["is_live_dj"], answer["source_type"]) == (True, "live")
+        assert answer["session_started_at"] == "2026-01-19T10:00:00Z"
+
+
+async def test_now_playing_refusals_are_the_handlers(autojump_clock):
+    """internal/api/api.go:1410-1432: no station_id is 400 station_id_required; a station id Postgres
+    cannot read as a UUID is 500 db_error; a UUID with no history row is ``{"status":"idle"}``."""
+    async with grimnir() as station:
+        path = "/api/v1/analytics/now-playing"
+        assert (await call(station, "GET", path, headers={}))[:2] == (400, error("station_id_required"))
+        assert (await call(station, "GET", f"{path}?station_id=main", headers={}))[:2] == (
+            500,
+            error("db_error"),
+        )
+        other = f"{path}?station_id=00000000-0000-0000-0000-000000000000"
+        assert (await call(station, "GET", other, headers={}))[:2] == (200, b'{"status":"idle"}\n')
+
+
+def test_an_api_key_needs_the_grimnir_profile():
+    """The documented API has no X-API-Key: ``serve --api-key`` without ``--profile grimnir`` is a usage
+    error (exit status 2, one line)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "playout", "serve", "--api-key", "k"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "--api-key" in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -14,6 +14,7 @@ import jwt
 import trio
 
 from server.auth import ALGORITHM
+from server.rest.go_wire import chi_refusal
 from server.service import ServerSettings
 from tests.server_support import KEY, served, token
 from tests.support import HITS_ALL_DAY, focused
@@ -648,3 +649,19 @@ def test_an_api_key_needs_the_grimnir_profile():
         timeout=60,
     )
     assert done.returncode == 2 and "--api-key" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+async def test_an_unknown_path_and_a_wrong_method_are_chis_own_answers(autojump_clock):
+    """internal/api/api.go (no NotFound or MethodNotAllowed handler installed on the chi router): chi's
+    ``http.NotFound`` text 404, and an empty 405."""
+    async with grimnir() as station:
+        status, body, response = await call(station, "GET", "/api/v1/nothing")
+        assert (status, body, response.headers["Content-Type"]) == (
+            404,
+            b"404 page not found\n",
+            "text/plain; charset=utf-8",
+        )
+        status, body, response = await call(station, "GET", "/api/v1/playout/skip")
+        assert (status, body, response.headers["Allow"]) == (405, b"", "POST")
+    # (Quart's test client gives every answer a Content-Type; the 405 itself has none, as Go's.)
+    assert "Content-Type" not in chi_refusal(405, "POST").headers

@@ -131,3 +131,21 @@ def _plain(value: Any) -> Any:
         number = float(value)
         return int(number) if number.is_integer() and math.isfinite(number) else number
     return value
+
+
+def chi_refusal(status: int, allow: str | None) -> Response | None:
+    """chi's own answer where no route serves a request (the real router installs no handlers of its
+    own): ``http.NotFound``'s text 404, an empty 405 with ``Allow``; None for any other status."""
+    if status == 404:
+        return Response(
+            b"404 page not found\n",
+            status=404,
+            headers={"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"},
+        )
+    if status == 405:
+        # chi lists the methods routed on the path; HEAD and OPTIONS are Werkzeug's own additions.
+        routed = [m.strip() for m in (allow or "").split(",") if m.strip() not in ("", "HEAD", "OPTIONS")]
+        response = Response(b"", status=405, headers={"Allow": ", ".join(routed)} if routed else {})
+        del response.headers["Content-Type"]
+        return response
+    return None

@@ -665,3 +665,18 @@ async def test_an_unknown_path_and_a_wrong_method_are_chis_own_answers(autojump_
         assert (status, body, response.headers["Allow"]) == (405, b"", "POST")
     # (Quart's test client gives every answer a Content-Type; the 405 itself has none, as Go's.)
     assert "Content-Type" not in chi_refusal(405, "POST").headers
+
+
+async def test_a_body_is_read_as_json_decoder_fills_a_struct(autojump_clock):
+    """internal/api/api.go:1369-1373 (``json.NewDecoder(r.Body).Decode(&req)``): names match
+    case-insensitively, unknown ones are ignored, bytes after the first value are never read,
+    ``null`` leaves the struct empty; NaN and a wrong type are invalid_json."""
+    async with grimnir() as station:
+        path = "/api/v1/playout/skip"
+        assert (await call(station, "POST", path, raw=b'{"MOUNT_ID":"m","x":1} and more'))[:2] == (
+            200,
+            b'{"status":"skipped"}\n',
+        )
+        assert (await call(station, "POST", path, raw=b"null"))[:2] == (400, error("mount_id_required"))
+        for raw in (b'{"mount_id":NaN}', b'{"mount_id":"m","launch":"yes"}', b"[]"):
+            assert (await call(station, "POST", path, raw=raw))[:2] == (400, error("invalid_json"))

@@ -71,8 +71,9 @@ def decode(raw: bytes, fields: dict[str, type]) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8")
         start = len(text) - len(text.lstrip(" \t\r\n"))
-        value, _ = json.JSONDecoder(object_pairs_hook=_Pairs, parse_float=_GoFloat).raw_decode(text, start)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        decoder = json.JSONDecoder(object_pairs_hook=_Pairs, parse_float=_GoFloat, parse_constant=_not_json)
+        value, _ = decoder.raw_decode(text, start)
+    except (UnicodeDecodeError, ValueError):
         raise GoRefusal(400, "invalid_json") from None
     decoded: dict[str, Any] = {name: kind() for name, kind in fields.items()}
     if value is None:
@@ -94,6 +95,11 @@ def decode(raw: bytes, fields: dict[str, type]) -> dict[str, Any]:
     if failed:
         raise GoRefusal(400, "invalid_json")
     return decoded
+
+
+def _not_json(literal: str) -> Any:
+    """``NaN`` and ``Infinity``, which Python's decoder takes and Go's refuses."""
+    raise ValueError(f"{literal} is not JSON")
 
 
 class _Pairs(list):

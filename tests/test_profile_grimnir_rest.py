@@ -678,5 +678,5 @@ async def test_a_body_is_read_as_json_decoder_fills_a_struct(autojump_clock):
             b'{"status":"skipped"}\n',
         )
         assert (await call(station, "POST", path, raw=b"null"))[:2] == (400, error("mount_id_required"))
-        for raw in (b'{"mount_id":NaN}', b'{"mount_id":"m","launch":"yes"}', b"[]"):
+        for raw in (b'{"mount_id":NaN}', b'{"mount_id":"m","launch":true}', b"[]"):
             assert (await call(station, "POST", path, raw=raw))[:2] == (400, error("invalid_json"))

@@ -145,7 +145,7 @@ async def skip(service: StationService) -> Response:
     The ``now_playing {skipped}`` is the handler's own message; for a mount the
     simulator runs, the core skips its track and the profile sends that message.
     """
-    req = await body({"station_id": str, "mount_id": str, "launch": bool})
+    req = await body({"station_id": str, "mount_id": str, "launch": str})
     if not req["mount_id"]:
         raise GoRefusal(400, "mount_id_required")
     try:

@@ -680,3 +680,62 @@ async def test_a_body_is_read_as_json_decoder_fills_a_struct(autojump_clock):
         assert (await call(station, "POST", path, raw=b"null"))[:2] == (400, error("mount_id_required"))
         for raw in (b'{"mount_id":NaN}', b'{"mount_id":"m","launch":true}', b"[]"):
             assert (await call(station, "POST", path, raw=raw))[:2] == (400, error("invalid_json"))
+
+
+async def test_a_release_by_a_djs_session_id_is_priority_released_alone(autojump_clock):
+    """internal/api/priority.go:153-196 with internal/priority/resolver.go:230-260: a DJ's row plays his
+    session id, so ``DELETE /priority/{session_id}`` releases it: ``priority.released`` and its audit,
+    no ``live.released`` (that is the handover release's)."""
+    async with grimnir() as station:
+        i = ids(station)
+        session = await connect_mike(station, priority=1)
+        (status, body, _), got = await heard(
+            station,
+            lambda: call(station, "DELETE", f"/api/v1/priority/{session}", {"station_id": i["station"]}),
+            "priority.released,live.released",
+        )
+        assert (status, body) == (200, b'{"status":"released","transition_type":"fallback"}\n')
+        assert [kind for kind, _ in got] == ["priority.released", "priority.released"]
+        assert got[1][1]["resource_id"] == session
+
+
+async def test_a_handover_that_cannot_preempt_is_delayed_and_still_announced(autojump_clock):
+    """internal/live/handover.go:162-168 (TransitionNone is ``delayed``, still a success) and :182-190
+    (``live.handover`` published all the same), then the audit (internal/api/live.go:386-393)."""
+    async with grimnir() as station:
+        i = ids(station)
+        session = await connect_mike(station, priority=2)
+        emergency = {"station_id": i["station"], "media_id": i["one"]}
+        await call(station, "POST", "/api/v1/priority/emergency", emergency)
+        emergency_row = station.service.translator.priority.active(i["station"])
+        request = {
+            "session_id": session,
+            "station_id": i["station"],
+            "mount_id": i["mount"],
+            "user_id": i["mike"],
+            "priority": 1,
+        }
+        (status, body, _), got = await heard(
+            station,
+            lambda: call(station, "POST", "/api/v1/live/sessions/handover", request),
+            "priority.override,live.handover",
+        )
+        answer = json.loads(body)
+        assert (status, answer["transition_type"]) == (200, "delayed")
+        assert answer["previous_source"]["source_id"] == emergency_row.source_id == i["one"]
+        assert [(kind, p["transition_type"]) for kind, p in got] == [
+            ("live.handover", "delayed"),
+            ("live.handover", "delayed"),
+        ]
+
+
+async def test_an_override_of_a_live_source_puts_the_session_on_air(autojump_clock):
+    """internal/api/priority.go:98-103 (``live`` is a valid source type; its source_id is a session)."""
+    async with grimnir() as station:
+        i = ids(station)
+        session = await connect_mike(station, priority=2)
+        override = {"station_id": i["station"], "source_type": "live", "source_id": session}
+        status, body, _ = await call(station, "POST", "/api/v1/priority/override", override)
+        row = station.service.translator.priority.active(i["station"])
+        assert (status, row.source_id, row.priority) == (200, session, 1)
+        assert json.loads(body)["transition_type"] == "preempt"

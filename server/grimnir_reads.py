@@ -15,6 +15,7 @@ from quart import Response, request
 
 from playout import StationView, events
 
+from .directory import canonical
 from .rest.go_wire import GoRefusal, go_answer
 from .service import StationService
 
@@ -32,7 +33,7 @@ async def now_playing(service: StationService) -> Response:
     except ValueError:
         raise GoRefusal(500, "db_error") from None
     snapshot = await service.runner.snapshot()
-    station = next((s for s in snapshot.stations if s.id == wanted), None)
+    station = next((s for s in snapshot.stations if s.id == canonical(wanted)), None)
     body = None if station is None else history_row(station, snapshot.station_time)
     return go_answer(200, {"status": "idle"} if body is None else body)
 

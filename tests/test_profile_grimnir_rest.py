@@ -739,3 +739,19 @@ async def test_an_override_of_a_live_source_puts_the_session_on_air(autojump_clo
         row = station.service.translator.priority.active(i["station"])
         assert (status, row.source_id, row.priority) == (200, session, 1)
         assert json.loads(body)["transition_type"] == "preempt"
+
+
+async def test_a_station_uuid_in_capitals_is_the_station_and_the_audit_echoes_it(autojump_clock):
+    """internal/api/priority.go:69-75 (the audit's station_id is the request's string) over a Postgres
+    ``uuid`` column, which reads a UUID in any case."""
+    async with grimnir() as station:
+        i = ids(station)
+        emergency = {"station_id": i["station"].upper(), "media_id": i["one"]}
+        (status, _, _), got = await heard(
+            station,
+            lambda: call(station, "POST", "/api/v1/priority/emergency", emergency),
+            "priority.emergency",
+        )
+        assert status == 200 and got[1][1]["station_id"] == i["station"].upper()
+        now_playing = f"/api/v1/analytics/now-playing?station_id={i['station'].upper()}"
+        assert json.loads((await call(station, "GET", now_playing))[1])["station_id"] == i["station"]

@@ -16,7 +16,7 @@ from playout import Emitted
 from playout.profiles.base import wire_event
 from playout.profiles.grimnir import GrimnirTranslator
 
-from ..directory import NotFound
+from ..directory import NotFound, canonical
 from ..rest.go_wire import GoRefusal, decode
 from ..service import StationService
 
@@ -36,8 +36,9 @@ def translator(service: StationService) -> GrimnirTranslator:
 
 
 def station_key(service: StationService, station_id: str, failure: str) -> str:
-    """The station a request names by its UUID; ``failure`` (a 500) for what the database would not find."""
-    spec = next((s for s in service.scenario.stations if s.id == station_id), None)
+    """The station a request names by its UUID (in any case, as Postgres compares them); ``failure``
+    (a 500) for what the database would not find."""
+    spec = next((s for s in service.scenario.stations if s.id == canonical(station_id)), None)
     if spec is None:
         raise GoRefusal(500, failure)
     return spec.key

@@ -88,7 +88,7 @@ async def handover(service: StationService) -> Response:
     publish_audit(
         service,
         "live.handover",
-        req["station_id"],
+        session.station_id,
         {
             "station_id": req["station_id"],
             "resource_type": "live_session",

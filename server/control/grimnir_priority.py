@@ -26,19 +26,20 @@ async def emergency(service: StationService) -> Response:
     if not req["station_id"] or not req["media_id"]:
         raise GoRefusal(400, "station_id_and_media_id_required")
     station = station_key(service, req["station_id"], "emergency_insertion_failed")
+    station_id = service.scenario.station(station).id
     media = found(service.directory.track, req["media_id"], "emergency_insertion_failed")
     rows = translator(service).priority
-    before = rows.active(req["station_id"])
+    before = rows.active(station_id)
     try:
         await service.runner.submit(inputs.InsertEmergency(station=station, media=media))
     except InputRejected:
         raise GoRefusal(500, "emergency_insertion_failed") from None
-    new = rows.active(req["station_id"])
+    new = rows.active(station_id)
     assert new is not None
     publish_audit(
         service,
         "priority.emergency",
-        req["station_id"],
+        station_id,
         {
             "station_id": req["station_id"],
             "resource_type": "priority_source",
@@ -61,8 +62,9 @@ async def override(service: StationService) -> Response:
     if req["source_type"] not in ("live", "media"):
         raise GoRefusal(400, "invalid_source_type")
     station = station_key(service, req["station_id"], "override_start_failed")
+    station_id = service.scenario.station(station).id
     rows = translator(service).priority
-    before = rows.active(req["station_id"])
+    before = rows.active(station_id)
     if before is not None and before.priority <= 1:
         return go_answer(409, NO_PREEMPTION)  # Transition: only a strictly higher priority takes over
     given: inputs.Input
@@ -89,13 +91,13 @@ async def override(service: StationService) -> Response:
         if exc.code in ("no_preemption", "conflict"):
             return go_answer(409, NO_PREEMPTION)
         raise GoRefusal(500, "override_start_failed") from None
-    new = rows.active(req["station_id"])
+    new = rows.active(station_id)
     if new is None or new is before:
         return go_answer(409, NO_PREEMPTION)
     publish_audit(
         service,
         "priority.override",
-        req["station_id"],
+        station_id,
         {
             "station_id": req["station_id"],
             "resource_type": "priority_source",
@@ -118,8 +120,9 @@ async def release(service: StationService, source_id: str) -> Response:
     if not req["station_id"]:
         raise GoRefusal(400, "station_id_required")
     station = station_key(service, req["station_id"], "release_failed")
+    station_id = service.scenario.station(station).id
     rows = translator(service).priority
-    row = rows.find(req["station_id"], source_id)
+    row = rows.find(station_id, source_id)
     if row is None or not row.active:
         raise GoRefusal(500, "release_failed")
     try:
@@ -129,10 +132,10 @@ async def release(service: StationService, source_id: str) -> Response:
     publish_audit(
         service,
         "priority.released",
-        req["station_id"],
+        station_id,
         {"station_id": req["station_id"], "resource_type": "priority_source", "resource_id": source_id},
     )
-    following = rows.active(req["station_id"])
+    following = rows.active(station_id)
     if following is None:
         return go_answer(200, {"status": "released", "transition_type": "fallback"})
     answer = {"status": "released", "transition_type": "release"}

@@ -26,6 +26,7 @@ from .event_stream import events
 from .reads import bind_reads, bind_station_reads
 from .relay.follower import station_location
 from .responses import error, refused
+from .rest.go_wire import chi_refusal
 from .rest.routes import Routes
 from .service import EdgeService, ServingProcess, StationService
 from .shutdown import SHUTTING_DOWN
@@ -33,6 +34,8 @@ from .transport import internals
 from .transport.one_task_websocket import OneTaskWebsocketConnection
 
 log = logging.getLogger("grimnir_sim.server")
+ROUTING_REFUSALS = {"grimnir": chi_refusal}
+"""A wire profile's answers to an unknown path or a wrong method (status, Allow → response or None)."""
 
 
 class _App(QuartTrio):
@@ -101,9 +104,16 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
             raw_path = request.scope.get("raw_path") or request.path.encode()
             return redirect(station_location(station_url, raw_path, request.query_string), 307)
 
+    routing_refusal = ROUTING_REFUSALS.get(service.settings.profile)
+
     @app.errorhandler(HTTPException)
     async def http_error(exc: HTTPException) -> Response:
-        """Unknown paths, wrong methods, oversized bodies: JSON like every other error."""
+        """Unknown paths, wrong methods, oversized bodies: JSON like every other error (a wire profile's
+        server may answer what no route serves its own way: :data:`ROUTING_REFUSALS`)."""
+        if routing_refusal is not None:
+            answer = routing_refusal(exc.code or 500, dict(exc.get_headers()).get("Allow"))
+            if answer is not None:
+                return answer
         code = (exc.name or "error").lower().replace(" ", "_")
         response = error(exc.code or 500, code, exc.description or code)
         # The exception's own headers but its HTML content type: Allow on a 405 (RFC 9110 asks for it).

@@ -14,14 +14,17 @@ from quart import Response, request, send_from_directory
 
 from playout import StationView, events
 
-from . import api
+from . import api, grimnir_reads
 from .directory import canonical
 from .responses import error, ok
+from .rest.go_routes import bind_go
 from .rest.routes import Routes
 from .service import EdgeService, StationService
 from .transport import internals
 
 DASHBOARD = Path(__file__).parent / "dashboard"
+PROFILE_NOW_PLAYING = {"grimnir": grimnir_reads.now_playing}
+"""A wire profile's own now-playing answer (public, with that server's refusals); else the documented one."""
 
 
 def bind_reads(route: Routes, service: StationService | EdgeService) -> None:
@@ -35,10 +38,20 @@ def bind_station_reads(route: Routes, service: StationService) -> None:
     """What only a station serves (an edge redirects it): the dashboard, now-playing, its state."""
     route.app.get("/")(dashboard)
     route.app.get("/dashboard/<any('dashboard.js', 'dashboard.css'):name>")(dashboard_file)
-    now_playing = functools.partial(public_now_playing, service)
     # The real server answers both paths alike; its own dashboard reads the analytics one.
-    route(api.PUBLIC_NOW_PLAYING)(now_playing)
-    route(api.ANALYTICS_NOW_PLAYING)(now_playing)
+    profile_read = PROFILE_NOW_PLAYING.get(service.settings.profile)
+    for endpoint in (api.PUBLIC_NOW_PLAYING, api.ANALYTICS_NOW_PLAYING):
+        if profile_read is None:
+            route(endpoint)(functools.partial(public_now_playing, service))
+        else:
+            bind_go(
+                route.app,
+                endpoint,
+                None,
+                functools.partial(profile_read, service),
+                key=service.key,
+                api_keys=(),
+            )
     route(api.SIM_STATE)(functools.partial(sim_state, service))
 
 

@@ -41,6 +41,8 @@ class ServerSettings:
     """The wire spoken (``playout.profiles``): ``documented`` or ``grimnir``."""
     health_tick_ms: int = 250
     """The ``grimnir`` profile's health snapshot cadence."""
+    api_keys: tuple[str, ...] = ()
+    """``X-API-Key`` values the ``grimnir`` profile accepts, each as a platform admin's (``--api-key``)."""
 
     @property
     def wire_profile(self) -> Profile:
@@ -97,6 +99,8 @@ class StationService(ServingProcess):
     ) -> None:
         super().__init__(key, settings)
         self.scenario = scenario
+        self.translator = translator_for(self.settings.wire_profile, scenario, self.settings.health_tick_ms)
+        """The profile's translator (None for the documented wire); its REST answers read its state."""
         self.runner = StationRunner(
             scenario,
             self.hub.publish,
@@ -105,7 +109,7 @@ class StationService(ServingProcess):
             settle=self.hub.settle,
             placement=placement,
             quietly=self.hub.remember,
-            translator=translator_for(self.settings.wire_profile, scenario, self.settings.health_tick_ms),
+            translator=self.translator,
         )
         self.directory = Directory(scenario)
         self.harbor_port = harbor_port if harbor_port is not None else scenario.harbor.port

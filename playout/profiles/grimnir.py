@@ -53,12 +53,15 @@ class GrimnirTranslator:
         self._next_health: int | None = health_tick_ms or None
         self._next_check = {key: ws.probe.interval_ms for key, ws in scenario.webstreams.items()}
         self._stations = {spec.id: spec for spec in scenario.stations}
-        self._priority = PriorityRows(self._ids, [spec.id for spec in scenario.stations])
-        self._sessions: dict[str, real.DjSession] = {}
+        self.priority = PriorityRows(self._ids, [spec.id for spec in scenario.stations])
+        """The real server's priority rows (``serve``'s REST answers read them, never write)."""
+        self.sessions: dict[str, real.DjSession] = {}
+        """Connected DJs' live sessions, by session id (read by ``serve``'s REST answers too)."""
         self._positions: dict[str, tuple[str, int]] = {}
         self._urls = {key: ws.urls[0] for key, ws in scenario.webstreams.items()}
         self._statuses = {key: "healthy" for key in scenario.webstreams}
-        self._webstream_station = {key: self._owner(key) for key in scenario.webstreams}
+        self.webstream_station = {key: self._owner(key) for key in scenario.webstreams}
+        """Each webstream's station on the real server (``serve``'s REST answers read it too)."""
 
     # -- the translator protocol -----------------------------------------------------------------
 
@@ -115,7 +118,7 @@ class GrimnirTranslator:
                     out.append(self._failover(event, manual=False))
                 case ev.WebstreamRecovered() if not any(isinstance(g, inputs.ResetWebstream) for g in given):
                     key = self._webstream_key(event.webstream_id)
-                    station = self._webstream_station[key]
+                    station = self.webstream_station[key]
                     out.append(
                         wire_event(
                             "webstream.recovered",
@@ -166,7 +169,7 @@ class GrimnirTranslator:
             case inputs.ResetWebstream():
                 spec = self._scenario.webstreams[given.webstream]
                 self._urls[given.webstream] = spec.urls[0]
-                station = self._webstream_station[given.webstream]
+                station = self.webstream_station[given.webstream]
                 payload = real.recovered_reset(spec.id, station, spec.urls[0])
                 return [wire_event("webstream.recovered", payload, station)]
         return []  # URL outages and probe results: announced by _status_changes
@@ -187,10 +190,10 @@ class GrimnirTranslator:
         session = real.DjSession(
             connected.session_id, station.spec.id, connected.mount_id, dj.user_id, dj.username
         )
-        self._sessions[session.session_id] = session
+        self.sessions[session.session_id] = session
         priority = int(live.priority)
         metadata = {"session_id": session.session_id, "user_id": dj.user_id, "username": dj.username}
-        out, preempted = self._priority.transition(
+        out, preempted = self.priority.transition(
             station.spec.id, priority, "live", session.session_id, metadata, ("dj", given.dj)
         )
         out.append(wire_event("dj_connect", real.dj_connect(session, priority, preempted), station.spec.id))
@@ -205,10 +208,10 @@ class GrimnirTranslator:
 
     def _dj_disconnect(self, given: inputs.DisconnectDj, events: list[ev.Event]) -> list[WireEvent]:
         left = next((e for e in events if isinstance(e, ev.DjDisconnect)), None)
-        if left is None or left.session_id not in self._sessions:
+        if left is None or left.session_id not in self.sessions:
             return []
-        session = self._sessions.pop(left.session_id)
-        out = self._priority.released(session.station_id, lambda row: row.source_id == session.session_id)
+        session = self.sessions.pop(left.session_id)
+        out = self.priority.released(session.station_id, lambda row: row.source_id == session.session_id)
         out.append(
             wire_event(
                 "dj_disconnect", real.dj_disconnect(session, left.duration_seconds), session.station_id
@@ -217,7 +220,7 @@ class GrimnirTranslator:
         return out
 
     def _handover(self, given: inputs.HandOver, events: list[ev.Event], stamp: str) -> list[WireEvent]:
-        session = self._sessions.get(given.session)
+        session = self.sessions.get(given.session)
         if session is None:
             return []
         metadata = {
@@ -227,7 +230,7 @@ class GrimnirTranslator:
             "username": session.username,
         }
         dj_key = next((dj.key for dj in self._scenario.djs.values() if dj.user_id == session.user_id), "")
-        out, kind = self._priority.transition_kind(
+        out, kind = self.priority.transition_kind(
             session.station_id, given.priority, "live", session.session_id, metadata, ("dj", dj_key)
         )
         # internal/live/handover.go:162-168
@@ -248,17 +251,17 @@ class GrimnirTranslator:
 
     def _session_of(self, station: StationState, dj_key: str) -> real.DjSession | None:
         live = station.sessions.get(dj_key)
-        return None if live is None else self._sessions.get(live.id)
+        return None if live is None else self.sessions.get(live.id)
 
     # -- priority rows -----------------------------------------------------------------------------
 
     def _emergency(self, given: inputs.InsertEmergency, core: Playout) -> list[WireEvent]:
         station_id = core.stations[given.station].spec.id
         media_id = self._scenario.tracks[given.media].id
-        old = self._priority.active(station_id)
+        old = self.priority.active(station_id)
         if old is not None:
             old.active = False
-        new = self._priority.row(station_id, media_id, 0, "emergency", {}, ("emergency", given.media))
+        new = self.priority.row(station_id, media_id, 0, "emergency", {}, ("emergency", given.media))
         payload = real.priority_event(
             station_id, "emergency", old, new, preempted=old is not None, requires_fade=False
         )
@@ -274,23 +277,21 @@ class GrimnirTranslator:
             source_type, source_id = "media", self._scenario.tracks[given.media].id
         else:
             source_type, source_id = "webstream", self._scenario.webstreams[given.webstream or ""].id
-        out, _ = self._priority.transition(
-            station_id, 1, source_type, source_id, {}, ("override", given.name)
-        )
+        out, _ = self.priority.transition(station_id, 1, source_type, source_id, {}, ("override", given.name))
         return out
 
     def _release(self, given: inputs.Release, core: Playout, stamp: str) -> list[WireEvent]:
         station_id = core.stations[given.station].spec.id
         if given.target == "source":
-            out = self._priority.released(station_id, lambda row: row.active)
+            out = self.priority.released(station_id, lambda row: row.active)
         else:
             handle = given.target
-            out = self._priority.released(
+            out = self.priority.released(
                 station_id, lambda row: row.handle[0] == handle and given.name in (None, row.handle[1])
             )
         if given.target == "dj":
             live = core.stations[given.station].sessions.get(given.name or "")
-            session = None if live is None else self._sessions.get(live.id)
+            session = None if live is None else self.sessions.get(live.id)
             if session is not None:
                 out.append(wire_event("live.released", real.live_released(session, stamp), station_id))
         return out
@@ -392,7 +393,7 @@ class GrimnirTranslator:
     def _failover(self, event: ev.WebstreamFailover, *, manual: bool) -> WireEvent:
         key = self._webstream_key(event.webstream_id)
         spec = self._scenario.webstreams[key]
-        station = self._webstream_station[key]
+        station = self.webstream_station[key]
         from_index, to_index = spec.urls.index(event.failed_url), spec.urls.index(event.failover_url)
         self._urls[key] = event.failover_url
         if manual:
@@ -412,7 +413,7 @@ class GrimnirTranslator:
         return out
 
     def _webstream_health(self, key: str, status: str, url: str) -> WireEvent:
-        spec, station = self._scenario.webstreams[key], self._webstream_station[key]
+        spec, station = self._scenario.webstreams[key], self.webstream_station[key]
         return wire_event("webstream.health", real.webstream_health(spec.id, station, status, url), station)
 
     def _webstream_key(self, webstream_id: str) -> str:

@@ -70,6 +70,11 @@ class PriorityRows:
         payload = real.priority_event(station_id, kind, row, following, preempted=False, requires_fade=True)
         return [wire_event("priority.released", payload, station_id)]
 
+    def find(self, station_id: str, source_id: str) -> real.Row | None:
+        """A row of the station that plays ``source_id`` (``Release``'s lookup), the active one if any."""
+        rows = [row for row in self._rows.get(station_id, []) if row.source_id == source_id]
+        return next((row for row in rows if row.active), rows[0] if rows else None)
+
     def active(self, station_id: str) -> real.Row | None:
         return next((row for row in self._rows[station_id] if row.active), None)
 

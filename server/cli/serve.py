@@ -76,6 +76,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError("--heartbeat must be greater than 0")
     if args.health_tick <= 0:
         raise UsageError("--health-tick must be greater than 0")
+    api_keys = tuple(args.api_key or ())
+    if api_keys and args.profile != "grimnir":
+        raise UsageError("--api-key: only --profile grimnir takes X-API-Key (the documented API does not)")
+    if any(not k.strip() for k in api_keys):
+        raise UsageError("--api-key must not be empty")
     placement = None
     if scenario is not None:
         entry = args.entry or parse_entry_point("now" if args.clock == "wall" else "start")
@@ -100,6 +105,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=args.access_log,
         profile=args.profile,
         health_tick_ms=args.health_tick,
+        api_keys=api_keys,
         **({"cors_origins": tuple(args.cors_origin)} if args.cors_origin else {}),
     )
     key = SigningKey.from_environment()

@@ -143,6 +143,13 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
         "every origin; default: any loopback origin)",
     )
     parser.add_argument(
+        "--api-key",
+        action="append",
+        metavar="KEY",
+        help="with --profile grimnir: accept this X-API-Key as a platform admin's, as the real "
+        "server accepts its users' keys (repeatable; default: none, every key is refused with 401)",
+    )
+    parser.add_argument(
         "--access-log",
         action="store_true",
         help="print a line on stderr for each HTTP request and each WebSocket's open and close "

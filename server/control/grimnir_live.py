@@ -1,0 +1,201 @@
+"""The real server's live handover and webstream handlers (internal/api/live.go, internal/api/webstream.go).
+
+The translator's sessions stand for the ``live_sessions`` table, its priority rows
+for ``priority_sources``; what they would not find is the real handler's 500.
+"""
+
+from typing import Any
+
+from quart import Response
+
+from playout import Emitted, InputRejected, inputs
+from playout.profiles import grimnir_payloads as real
+from playout.profiles.base import wire_event
+
+from ..rest.go_wire import GoRefusal, Struct, go_answer
+from ..service import StationService
+from .go_audit import body, found, publish_audit, translator
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+"""Go's zero ``time.Time``: the ``handover_at`` of a handover refused before it started."""
+HANDOVER_FIELDS = {
+    "session_id": str,
+    "station_id": str,
+    "mount_id": str,
+    "user_id": str,
+    "priority": int,
+    "immediate": bool,
+    "fade_time_ms": int,
+    "rollback_on_error": bool,
+}
+"""``liveStartHandoverRequest`` (internal/api/live.go:301-310)."""
+
+
+def _handover_failed(session_id: str, error: str, at: str = ZERO_TIME) -> GoRefusal:
+    """The 500 with ``liveHandoverResponse``'s set fields only (internal/api/live.go:371-378)."""
+    answer = Struct(success=False, session_id=session_id, handover_at=at, transition_type="", error=error)
+    return GoRefusal(500, "handover_failed", answer)
+
+
+def _source(row: real.Row) -> Struct:
+    """``prioritySourceInfo`` (internal/api/live.go:322-327): ``metadata`` omitted when empty."""
+    info = Struct(priority=row.priority, source_type=row.source_type, source_id=row.source_id)
+    if row.metadata:
+        info["metadata"] = row.metadata
+    return info
+
+
+async def handover(service: StationService) -> Response:
+    """``handleLiveStartHandover`` (internal/api/live.go:329-423), ``StartHandover``
+    (internal/live/handover.go:61-216)."""
+    req = await body(HANDOVER_FIELDS)
+    if not all(req[name] for name in ("session_id", "station_id", "mount_id", "user_id")):
+        raise GoRefusal(400, "session_station_mount_user_required")
+    if req["priority"] not in (1, 2):
+        raise GoRefusal(400, "invalid_priority")
+    profile = translator(service)
+    session = profile.sessions.get(req["session_id"])
+    if session is None:
+        raise _handover_failed(req["session_id"], "session not found: live session not found")
+    if session.user_id != req["user_id"]:
+        raise _handover_failed(req["session_id"], "user mismatch")
+    station = next(s.key for s in service.scenario.stations if s.id == session.station_id)
+    previous = profile.priority.active(session.station_id)
+    core = service.runner.core
+    started = core.clock.stamp(core.now_ms)
+    given = inputs.HandOver(
+        station=station,
+        session=session.session_id,
+        priority=req["priority"],
+        transition="immediate" if req["immediate"] else "faded",
+    )
+    try:
+        await service.runner.submit(given)
+    except InputRejected as exc:
+        if exc.code != "no_preemption":
+            failure = f"priority transition failed: {exc.detail}"
+            raise _handover_failed(req["session_id"], failure, started) from None
+        # Transition "none": the real service still announces the handover, as delayed.
+        delayed = real.live_handover(session, req["priority"], "delayed", started)
+        message = wire_event("live.handover", delayed, session.station_id)
+        service.hub.publish([Emitted(service.runner.station_now_ms(), message)])
+    new = profile.priority.active(session.station_id)
+    if new is None or new is previous:
+        transition = "delayed"
+    else:
+        started = str(new.metadata.get("handover_at", started))
+        transition = "immediate" if req["immediate"] or previous is not None else "faded"
+    publish_audit(
+        service,
+        "live.handover",
+        session.station_id,
+        {
+            "station_id": req["station_id"],
+            "resource_type": "live_session",
+            "resource_id": req["session_id"],
+            "mount_id": req["mount_id"],
+            "priority": req["priority"],
+            "transition_type": transition,
+        },
+    )
+    answer = Struct(
+        success=True, session_id=req["session_id"], handover_at=started, transition_type=transition
+    )
+    if previous is not None:
+        answer["previous_source"] = _source(previous)
+    answer["new_source"] = Struct(
+        priority=req["priority"],
+        source_type="live",
+        source_id=req["session_id"],
+        metadata={"user_id": req["user_id"], "username": session.username},
+    )
+    return go_answer(200, answer)
+
+
+async def release_handover(service: StationService, session_id: str) -> Response:
+    """``handleLiveReleaseHandover`` (internal/api/live.go:425-443): every failure is 500
+    ``release_failed`` (its 404 branch compares a wrapped error with ``==``)."""
+    profile = translator(service)
+    session = profile.sessions.get(session_id)
+    row = None if session is None else profile.priority.find(session.station_id, session_id)
+    if session is None or row is None or not row.active:
+        raise GoRefusal(500, "release_failed")
+    station = next(s.key for s in service.scenario.stations if s.id == session.station_id)
+    dj = next(d.key for d in service.scenario.djs.values() if d.user_id == session.user_id)
+    try:
+        await service.runner.submit(inputs.Release(station=station, target="dj", name=dj))
+    except InputRejected:
+        raise GoRefusal(500, "release_failed") from None
+    return go_answer(200, {"status": "released"})
+
+
+async def failover(service: StationService, webstream_id: str) -> Response:
+    """``handleTriggerWebstreamFailover`` (internal/api/webstream.go:302-333): health is not consulted."""
+    key = found(service.directory.webstream, webstream_id, "failover_failed")
+    if len(service.scenario.webstreams[key].urls) < 2:
+        raise GoRefusal(500, "failover_failed")
+    try:
+        await service.runner.submit(inputs.ForceFailover(webstream=key))
+    except InputRejected:
+        raise GoRefusal(500, "failover_failed") from None
+    answer = await webstream_response(service, key)
+    publish_audit(
+        service,
+        "webstream.failover",
+        answer["station_id"],
+        {
+            "station_id": answer["station_id"],
+            "resource_type": "webstream",
+            "resource_id": answer["id"],
+            "name": answer["name"],
+            "new_url": answer["current_url"],
+            "new_index": answer["current_index"],
+        },
+    )
+    return go_answer(200, answer)
+
+
+async def reset(service: StationService, webstream_id: str) -> Response:
+    """``handleResetWebstreamToPrimary`` (internal/api/webstream.go:335-356): no audit message."""
+    key = found(service.directory.webstream, webstream_id, "reset_failed")
+    try:
+        await service.runner.submit(inputs.ResetWebstream(webstream=key))
+    except InputRejected:
+        raise GoRefusal(500, "reset_failed") from None
+    return go_answer(200, await webstream_response(service, key))
+
+
+async def webstream_response(service: StationService, key: str) -> Struct:
+    """``toWebstreamResponse`` (internal/api/webstream.go:62-89, :360-389), the model's defaults where
+    the scenario has nothing (internal/models/webstream.go:30-65)."""
+    spec = service.scenario.webstreams[key]
+    snapshot = await service.runner.snapshot()
+    view = snapshot.webstream(key)
+    current = view.active_url or ""
+    fields: dict[str, Any] = {
+        "id": spec.id,
+        "station_id": translator(service).webstream_station[key],
+        "name": spec.name,
+        "description": "",
+        "urls": list(spec.urls),
+        "health_check_enabled": True,
+        "health_check_interval_sec": spec.probe.interval_ms // 1000,
+        "health_check_timeout_sec": spec.probe.connect_timeout_ms // 1000,
+        "health_check_method": "GET",
+        "failover_enabled": True,
+        "failover_grace_ms": spec.probe.grace_ms,
+        "auto_recover_enabled": True,
+        "preflight_check": False,
+        "buffer_size_ms": 2000,
+        "reconnect_delay_ms": 1000,
+        "max_reconnect_attempts": 5,
+        "passthrough_metadata": True,
+        "override_metadata": False,
+        "active": True,
+        "current_url": current,
+        "current_index": spec.urls.index(current) if current in spec.urls else 0,
+        "health_status": view.health_status,
+        "created_at": service.runner.core.clock.stamp(0),
+        "updated_at": snapshot.station_time,
+    }
+    return Struct(fields)

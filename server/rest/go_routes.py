@@ -1,0 +1,122 @@
+"""The real server's auth and role gates, and the binding of its handlers (the ``grimnir`` profile).
+
+internal/auth/middleware.go:25-94: an ``X-API-Key`` header, when present, is the
+only credential looked at; else ``Authorization: Bearer <JWT>``. Any failure is the
+middleware's 401 (:func:`~server.rest.go_wire.go_unauthorized`). The JWT is checked
+as golang-jwt v5 checks it (internal/auth/jwt.go:38-56): HS256, ``exp`` and ``nbf``
+when present, nothing required, ``uid`` may be absent; role names are lowercased
+and trimmed, and an unscoped ``admin`` is ``platform_admin``, an unscoped
+``manager`` ``platform_mod`` (:func:`normalized_roles`). ``requireRoles``
+(internal/api/api.go:1738-1786) then lets ``platform_admin`` or any allowed role
+through, else 403 ``insufficient_role``.
+
+The simulator has no ``api_keys`` table: the keys given to ``serve --api-key`` are
+each a platform admin's (``uid`` :data:`API_KEY_USER`); any other key is refused.
+"""
+
+import functools
+from collections.abc import Awaitable, Callable, Collection
+from typing import Any
+
+import attrs
+import jwt
+from quart import Quart, Response, g, request
+
+from ..auth import ALGORITHM, SigningKey, bearer_token
+from .endpoint import Endpoint
+from .go_wire import GoRefusal, go_answer, go_unauthorized
+
+API_KEY_USER = "api-key-user"
+"""The ``uid`` of a configured API key's claims (the real server gives its user's id)."""
+ADMIN, MANAGER, DJ = "admin", "manager", "dj"
+
+GoHandler = Callable[..., Awaitable[Response]]
+
+
+@attrs.frozen
+class GoClaims:
+    """The claims a handler sees: ``uid`` is ``""`` when the token has none."""
+
+    uid: str
+    roles: tuple[str, ...]
+    station_id: str
+
+
+def normalized_roles(roles: list[str], station_id: str) -> tuple[str, ...]:
+    """``normalizeClaimRoles`` (internal/auth/jwt.go:58-87)."""
+    out = []
+    for role in roles:
+        name = role.strip().lower()
+        if name == "admin":
+            name = "admin" if station_id else "platform_admin"
+        elif name == "manager":
+            name = "manager" if station_id else "platform_mod"
+        elif name in ("mod", "moderator"):
+            name = "platform_mod"
+        out.append(name)
+    return tuple(out)
+
+
+def jwt_claims(key: SigningKey, token: str | None) -> GoClaims | None:
+    """The token's claims as ``auth.Parse`` reads them, or None for every kind of bad token."""
+    if not token:
+        return None
+    try:
+        decoded = jwt.decode(
+            token,
+            key.secret,
+            algorithms=[ALGORITHM],
+            options={"verify_aud": False, "verify_iat": False, "verify_iss": False},
+        )
+    except jwt.PyJWTError:
+        return None
+    uid, roles, station_id = (_claim(decoded, name) for name in ("uid", "roles", "station_id"))
+    if not isinstance(uid, str | None) or not isinstance(station_id, str | None):
+        return None
+    if roles is not None and not (isinstance(roles, list) and all(isinstance(r, str) for r in roles)):
+        return None
+    station_id = station_id or ""
+    return GoClaims(uid or "", normalized_roles(roles or [], station_id), station_id)
+
+
+def _claim(decoded: dict[str, Any], name: str) -> Any:
+    """A claim as encoding/json finds its field: the exact name, else the first case-insensitive one."""
+    if name in decoded:
+        return decoded[name]
+    return next((value for found, value in decoded.items() if found.lower() == name), None)
+
+
+def request_claims(key: SigningKey, api_keys: Collection[str]) -> GoClaims | None:
+    """The request's credential: its ``X-API-Key`` when it sends one, else its Bearer token."""
+    api_key = request.headers.get("X-API-Key", "")
+    if api_key:
+        return GoClaims(API_KEY_USER, ("platform_admin",), "") if api_key in api_keys else None
+    return jwt_claims(key, bearer_token(request.headers.get("Authorization")))
+
+
+def bind_go(
+    app: Quart,
+    endpoint: Endpoint,
+    roles: tuple[str, ...] | None,
+    handler: GoHandler,
+    *,
+    key: SigningKey,
+    api_keys: Collection[str],
+) -> None:
+    """``handler`` on ``endpoint``'s path behind the real gates: ``roles`` None for a public route."""
+
+    @functools.wraps(handler)
+    async def gated(**path_values: Any) -> Response:
+        if roles is not None:
+            claims = request_claims(key, api_keys)
+            if claims is None:
+                return go_unauthorized()
+            if "platform_admin" not in claims.roles and not set(roles) & set(claims.roles):
+                return go_answer(403, {"error": "insufficient_role"})
+            g.go_claims = claims
+        try:
+            return await handler(**path_values)
+        except GoRefusal as refusal:
+            return go_answer(refusal.status, refusal.body)
+
+    app.add_url_rule(endpoint.rule, endpoint.operation_id, gated, methods=[endpoint.method])

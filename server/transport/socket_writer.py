@@ -329,6 +329,21 @@ def socket_writer_from(
     return connection.stream
 
 
+def drop_connection(scope: dict[str, Any]) -> bool:
+    """End the connection without a close frame, as a process that exits does; False where it cannot.
+
+    Both directions are shut: the client reads the end of the stream (and reports 1006), and
+    Hypercorn reads it too and ends the connection, writing nothing more. Where the connection
+    is not Hypercorn's plain socket (Quart's test client) there is nothing to shut.
+    """
+    connection: TCPServer | None = (scope.get("extensions") or {}).get(EXTENSION)
+    if connection is None:
+        return False
+    with contextlib.suppress(OSError):  # already gone
+        connection.stream.socket.shutdown(socket.SHUT_RDWR)
+    return True
+
+
 def close_code_sent(scope: dict[str, Any]) -> int:
     """The code of the close frame Hypercorn wrote on this fast-path connection, 0 if none (yet).
 

@@ -98,8 +98,6 @@ async def events(service: ServingProcess) -> Response | None:
     finally:
         if admission is not None:
             admission.release()
-    if code == GOING_AWAY:  # the server is stopping: as its profile's streams end then
-        code = rules.shutdown_close
     if code == NO_CLOSE_FRAME and drop_connection(websocket.scope):
         return None
     # The close frame may wait behind a slow client's unread data; the station does not.
@@ -187,10 +185,12 @@ async def _stream(subscriber: Client, send_timeout: float | None) -> int:
     """Quart's path (no socket writer, e.g. the test client): send queued messages one by one.
 
     A message the socket takes nothing of for ``send_timeout`` seconds closes the connection
-    (1008, too slow); with None the send waits as long as it takes (the hub's close still ends
-    it). Returns the close code when the hub ends the connection; a client that
-    disconnects ends this (and the whole handler) with :class:`ClientGone`, or, under
-    Quart-Trio's own WebSocket class, cancels it from outside.
+    (1008, too slow); with None the send waits as long as it takes (Hypercorn's write is not
+    cancelled; the kernel cuts a socket that takes nothing, server.serve).
+
+    Returns the close code when the hub ends the connection; a client that disconnects ends
+    this (and the whole handler) with :class:`ClientGone`, or, under Quart-Trio's own
+    WebSocket class, cancels it from outside.
     """
     try:
         async with trio.open_nursery() as nursery:
@@ -198,7 +198,7 @@ async def _stream(subscriber: Client, send_timeout: float | None) -> int:
             with subscriber.cancel_scope:
                 while True:
                     text = await subscriber.next_message()
-                    if send_timeout is None:  # (the kernel still cuts a socket taking nothing: server.serve)
+                    if send_timeout is None:
                         await websocket.send(text)
                         continue
                     # A frame is sent whole or not at all: the hub's close waits for it, a socket

@@ -424,8 +424,14 @@ class Hub:
                 return
             await trio.sleep(0)
 
-    def close_all(self, code: int = GOING_AWAY) -> None:
-        """Close every subscriber, and any that subscribes from now on, with ``code``."""
+    def close_all(self, code: int | None = None) -> None:
+        """Close every subscriber, and any that subscribes from now on, with ``code``.
+
+        None: as the stream rules end streams when the server stops (1001, going away, in the
+        documented profile).
+        """
+        if code is None:
+            code = self.rules.shutdown_close
         self._closing_code = code
         for subscriber in list(self._subscribers):
             subscriber.close(code)

@@ -207,6 +207,8 @@ def test_a_stopping_server_drops_its_streams_without_a_close_frame():
     connections (every WebSocket) alone, then the process exits: the client gets no close frame."""
     served_ = Server("dj-takeover", "--profile", "grimnir")
     try:
+        connect_url = next(line.split()[1] for line in served_.banner if "connect:" in line)
+        assert "snapshot" not in connect_url  # the banner offers nothing the profile ignores
         with connect(f"{served_.ws}?types=%20&token={served_.token}") as client:
             signalled_at = time.monotonic()
             served_.process.send_signal(signal.SIGTERM)

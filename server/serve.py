@@ -77,7 +77,7 @@ async def serve(
     app = create_app(service)
     app = read_request_bodies(app, forward_at_most=app.config["MAX_CONTENT_LENGTH"])
     if service.settings.access_log:  # only then: without the flag, nothing pays for logging
-        app = accesslog.with_access_log(app)
+        app = accesslog.with_access_log(app, service.hub)
     shutdown = trio.Event()
     app = with_socket_writers(app)
     async with trio.open_nursery() as nursery:

@@ -204,12 +204,13 @@ async def test_a_stop_closes_no_stream_with_1001(autojump_clock):
 
 def test_a_stopping_server_drops_its_streams_without_a_close_frame():
     """cmd/grimnirradio/main.go:121-133: on SIGTERM, http.Server.Shutdown, which leaves hijacked
-    connections (every WebSocket) alone, then the process exits: the client gets no close frame."""
-    served_ = Server("dj-takeover", "--profile", "grimnir")
+    connections (every WebSocket) alone, then the process exits: the client gets no close frame
+    (and the access log says so, with ``types`` as the stream read it)."""
+    served_ = Server("dj-takeover", "--profile", "grimnir", "--access-log")
     try:
         connect_url = next(line.split()[1] for line in served_.banner if "connect:" in line)
         assert "snapshot" not in connect_url  # the banner offers nothing the profile ignores
-        with connect(f"{served_.ws}?types=%20&token={served_.token}") as client:
+        with connect(f"{served_.ws}?types=health,health&token={served_.token}") as client:
             signalled_at = time.monotonic()
             served_.process.send_signal(signal.SIGTERM)
             with pytest.raises(ConnectionClosed) as closed:
@@ -218,6 +219,10 @@ def test_a_stopping_server_drops_its_streams_without_a_close_frame():
             assert closed.value.rcvd is None  # no close frame: the browser's 1006
             assert time.monotonic() - signalled_at < DRAIN_AT_MOST_SECONDS  # dropped at once
         assert served_.process.wait(timeout=10) == 0
-        assert "Traceback" not in served_.process.stderr.read()
+        log = served_.process.stderr.read()
+        assert "Traceback" not in log
+        # The access log says what happened: two subscriptions, and an end with no close frame.
+        assert " WS open /api/v1/events types=health,health\n" in log
+        assert " WS close 1006 by server after " in log
     finally:
         served_.stop()

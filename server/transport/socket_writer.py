@@ -29,6 +29,8 @@ import trio
 from hypercorn.trio.tcp_server import TCPServer
 
 EXTENSION = "grimnir.socket_writer"
+DROPPED = "grimnir.dropped"
+"""Set in the scope's extensions once :func:`drop_connection` has ended the connection."""
 WRITEV_BATCH = 64  # frames per writev(2); far below IOV_MAX
 CLOSE_OPCODE_BYTE = b"\x88"  # FIN + opcode 8: an unfragmented server close frame
 NO_STATUS = 1005  # RFC 6455 7.4.1: a close frame without a status code
@@ -336,12 +338,19 @@ def drop_connection(scope: dict[str, Any]) -> bool:
     Hypercorn reads it too and ends the connection, writing nothing more. Where the connection
     is not Hypercorn's plain socket (Quart's test client) there is nothing to shut.
     """
-    connection: TCPServer | None = (scope.get("extensions") or {}).get(EXTENSION)
+    extensions = scope.get("extensions") or {}
+    connection: TCPServer | None = extensions.get(EXTENSION)
     if connection is None:
         return False
     with contextlib.suppress(OSError):  # already gone
         connection.stream.socket.shutdown(socket.SHUT_RDWR)
+    extensions[DROPPED] = True
     return True
+
+
+def dropped(scope: dict[str, Any]) -> bool:
+    """Whether :func:`drop_connection` ended this connection (whatever the app sends after)."""
+    return bool((scope.get("extensions") or {}).get(DROPPED))
 
 
 def close_code_sent(scope: dict[str, Any]) -> int:

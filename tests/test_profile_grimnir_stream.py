@@ -16,7 +16,7 @@ from quart.testing.connections import WebsocketDisconnectError
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from playout import parse_scenario
+from playout import parse_scenario, wire
 from playout.profiles import DOCUMENTED, GRIMNIR
 from playout.profiles.stream import go_type_names
 from server.hub import parse_types
@@ -226,3 +226,29 @@ def test_a_stopping_server_drops_its_streams_without_a_close_frame():
         assert " WS close 1006 by server after " in log
     finally:
         served_.stop()
+
+
+async def test_a_long_manual_advance_loses_nothing_for_a_prompt_reader(autojump_clock):
+    """The 8 slots of internal/events/bus.go:96-102 hold a burst no real clock makes: a manual
+    advance waits, instant by instant, for each subscription to drain to half (server.hub.settle)."""
+    async with served(shipped("dj-takeover"), grimnir(), manual_clock=True) as station:
+        got, published = [], []
+        station.service.hub.taps.append(lambda batch: published.extend(wire.encode(e.event) for e in batch))
+        async with station.events("types=health,now_playing") as ws:
+
+            async def read():
+                while True:
+                    message = json.loads(await ws.receive())
+                    if message != {"type": "ping"}:
+                        got.append(message)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(read)
+                status, _ = await station.post("/api/v1/sim/advance", {"by": "6h"})
+                await trio.sleep(1)
+                nursery.cancel_scope.cancel()
+        assert status == 200
+        wanted = [m for m in map(json.loads, published) if m["type"] in ("health", "now_playing")]
+        assert len(wanted) > 300  # six hours: a health snapshot a minute, and the tracks
+        assert got == wanted
+        assert station.service.hub.dropped == 0

@@ -9,7 +9,7 @@ for that client, silently, and nobody is closed for being slow.
 
 The messages wait in one line, in publish order, and the connection sends them one
 at a time, each once the socket has taken the one before (``conn.Write`` blocks the
-same way, ``G:internal/api/api.go:1700-1712``); a message leaves its subscription's
+same way, ``G:internal/api/api.go:1701-1713``); a message leaves its subscription's
 slots when it is taken to be sent. The heartbeat waits in a slot of its own: one ping
 at most, as Go's ticker keeps one tick for a slow receiver.
 """

@@ -108,7 +108,7 @@ async def test_a_type_listed_twice_is_delivered_twice(autojump_clock):
 
 async def test_each_listed_type_queues_8_and_a_slow_client_loses_events_but_is_never_closed(autojump_clock):
     """internal/events/bus.go:96-102 (make(Subscriber, 8) per Subscribe), :104-115 (a non-blocking
-    send: a full channel drops the event for that client, silently); internal/api/api.go:1700-1712
+    send: a full channel drops the event for that client, silently); internal/api/api.go:1701-1713
     (the writer takes a message out, then blocks in conn.Write; no write deadline, and nothing
     closes a slow client)."""
     async with served(shipped("dj-takeover"), grimnir()) as station:
@@ -189,7 +189,7 @@ async def test_no_snapshot_on_connect_whatever_is_asked(autojump_clock):
 
 async def test_a_stop_closes_no_stream_with_1001(autojump_clock):
     """cmd/grimnirradio/main.go:129 (http.Server.Shutdown leaves hijacked connections alone) and
-    internal/api/api.go:1690-1694 (only the request context's end sends 1000, and Shutdown does not
+    internal/api/api.go:1692-1694 (only the request context's end sends 1000, and Shutdown does not
     end it): a stopping server sends no close frame; the in-process client reads it as 1006."""
     closed = None
     async with served(shipped("dj-takeover"), grimnir()) as station:

@@ -15,7 +15,7 @@ from .drivers.cli import (
 )
 from .drivers.harbor import Harbor, HarborCounters
 from .drivers.runner import StationRunner
-from .profiles import ALL_EVENT_TYPES, DOCUMENTED, PROFILES, Profile
+from .profiles import ALL_EVENT_TYPES, DOCUMENTED, NO_CLOSE_FRAME, PROFILES, Profile, StreamRules
 from .protocol import events, inputs, wire
 from .protocol.events import EVENT_CLASSES, EVENT_TYPES, Event
 from .protocol.schemas import envelope_schema, messages_schema, payload_schema
@@ -53,6 +53,7 @@ __all__ = [
     "FROM_HINT",
     "MAX_SPEED",
     "MIN_SPEED",
+    "NO_CLOSE_FRAME",
     "PROFILES",
     "TIMELINE_ACTIONS",
     "Catalog",
@@ -79,6 +80,7 @@ __all__ = [
     "StationRunner",
     "StationSnapshot",
     "StationView",
+    "StreamRules",
     "UnknownScenario",
     "UrlView",
     "UsageError",

@@ -4,9 +4,10 @@
 (a refused WebSocket handshake, 401, 429 or 503, is one too) gets one line
 when the app has sent its response: method, path and query, status, duration.
 An accepted WebSocket gets an ``open`` line with the event types it receives,
-and a ``close`` line with the close code, the side that closed first, and how
-long it lasted. ``serve`` installs the wrapper only with the flag, so without
-it no request and no connection pays anything for logging.
+and a ``close`` line with the close code (1006 by server when the server dropped
+it without a close frame), the side that closed first, and how long it lasted.
+``serve`` installs the wrapper only with the flag, so without it no request and
+no connection pays anything for logging.
 
 Not Hypercorn's own access log (``config.accesslog``): it logs a request twice,
 once without a status, when the client closes the connection as the response
@@ -16,17 +17,18 @@ The value of every ``token`` query parameter is replaced by ``[redacted]``;
 headers (``Authorization``) are never logged.
 """
 
+import functools
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import IO, Any
 from urllib.parse import parse_qsl, unquote_plus
 
 from playout import format_duration
 
-from .hub import INTERNAL_ERROR, parse_types
-from .transport.socket_writer import close_code_sent
+from .hub import INTERNAL_ERROR, Hub, parse_types
+from .transport.socket_writer import close_code_sent, dropped
 
 log = logging.getLogger("grimnir_sim.access")
 REDACTED = "[redacted]"  # brackets arrive percent-encoded, so no real value reads like this
@@ -83,14 +85,20 @@ def client(scope: dict[str, Any]) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def with_access_log(app: ASGIApp) -> ASGIApp:
-    """Wrap an ASGI app so each HTTP request and each WebSocket connection is logged."""
+def with_access_log(app: ASGIApp, hub: Hub) -> ASGIApp:
+    """Wrap an ASGI app so each HTTP request and each WebSocket connection is logged.
+
+    ``hub``: the stream's, whose profile says how ``types`` is read (logged as read).
+    """
+    read_types = functools.partial(
+        parse_types, known=hub.known_types, default=hub.default_types, rules=hub.rules
+    )
 
     def wrapped(scope: dict, receive: Callable, send: Callable) -> Awaitable[None]:
         if scope["type"] == "http":
             return _logged_request(app, scope, receive, send)
         if scope["type"] == "websocket":
-            return _logged_websocket(app, scope, receive, send)
+            return _logged_websocket(app, scope, receive, send, read_types)
         return app(scope, receive, send)
 
     return wrapped
@@ -115,7 +123,13 @@ async def _logged_request(app: ASGIApp, scope: dict, receive: Callable, send: Ca
         _log_request(scope, scope["method"], status, started_at)
 
 
-async def _logged_websocket(app: ASGIApp, scope: dict, receive: Callable, send: Callable) -> None:
+async def _logged_websocket(
+    app: ASGIApp,
+    scope: dict,
+    receive: Callable,
+    send: Callable,
+    read_types: Callable[[list[str]], Iterable[str]],
+) -> None:
     started_at = time.monotonic()
     opened_at: float | None = None
     refused: int | None = None  # the HTTP status of a handshake the app answered without accepting
@@ -126,11 +140,12 @@ async def _logged_websocket(app: ASGIApp, scope: dict, receive: Callable, send: 
         kind = message["type"]
         if kind == "websocket.accept":
             opened_at = time.monotonic()
-            log.info("%s WS open %s types=%s", client(scope), _raw_path(scope), _types(scope))
+            log.info("%s WS open %s types=%s", client(scope), _raw_path(scope), _types(scope, read_types))
         elif kind == "websocket.http.response.start":
             refused = message["status"]
         elif kind == "websocket.close" and closed is None:
-            closed = (int(message.get("code", 1000)), "server")
+            # (After a drop, Quart still closes the handler's WebSocket; nothing reaches the client.)
+            closed = (ABNORMAL_CLOSURE if dropped(scope) else int(message.get("code", 1000)), "server")
         await send(message)
 
     async def logging_receive() -> dict[str, Any]:
@@ -162,8 +177,9 @@ def _log_request(scope: dict[str, Any], method: str, status: int | None, started
     log.info("%s %s %s %s %.1fms", client(scope), method, target(scope), status or "-", took)
 
 
-def _types(scope: dict[str, Any]) -> str:
-    """The event types the connection gets, as the events route reads its ``types`` parameter."""
+def _types(scope: dict[str, Any], read: Callable[[list[str]], Iterable[str]] = parse_types) -> str:
+    """The event types the connection gets, as the events route reads its ``types`` parameter
+    (``read``: as the stream's profile reads the parameter's values; the documented reading)."""
     query = scope.get("query_string", b"").decode("latin-1")
     asked = [value for name, value in parse_qsl(query, keep_blank_values=True) if name == "types"]
-    return ",".join(sorted(parse_types(asked))) or "(none)"
+    return ",".join(sorted(read(asked))) or "(none)"

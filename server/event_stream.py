@@ -5,6 +5,12 @@ The refusals (the connection limits, the token and its ``station_id`` claim, a b
 it, a connection is on the fast path (the hub writes its frames through a socket writer
 taken over from Hypercorn) or, where there is none (Quart's test client), on Quart's own
 path, one message after another.
+
+Which of these apply is the wire profile's (``StreamRules``, playout/profiles/stream.py):
+the ``grimnir`` profile has no limits, no station scope and no snapshot, keeps each
+listed type in slots of its own (server/bus.py, so on Quart's path, sending each
+message once the socket took the one before, with no deadline: a slow client only
+loses events), and a stopping server drops its streams without a close frame.
 """
 
 import logging
@@ -13,13 +19,15 @@ from urllib.parse import parse_qsl
 import trio
 from quart import Response, websocket
 
+from playout import NO_CLOSE_FRAME
+
 from .auth import bearer_token, verify
 from .directory import NotFound, canonical
-from .hub import GOING_AWAY, INTERNAL_ERROR, TOO_SLOW, Subscriber, parse_types
+from .hub import GOING_AWAY, INTERNAL_ERROR, TOO_SLOW, Client, parse_types
 from .responses import error, refused, unauthorized
-from .service import ServerSettings, ServingProcess, StationService
+from .service import ServingProcess, StationService
 from .transport.one_task_websocket import ClientGone
-from .transport.socket_writer import socket_writer_from
+from .transport.socket_writer import drop_connection, socket_writer_from
 
 log = logging.getLogger("grimnir_sim.server")
 CLOSE_REASONS = {
@@ -33,29 +41,34 @@ async def events(service: ServingProcess) -> Response | None:
     """The event stream's handler: a refusal, or the connection until the hub or the client ends it."""
     # Every refusal happens here, before the upgrade, and costs a dict lookup or a JWT check.
     ip = websocket.remote_addr or "unknown"
-    refusal = service.admission.check(ip)
+    admission = service.admission
+    refusal = admission.check(ip) if admission is not None else None
     if refusal is not None:
         return refused(refusal)
-    station = _stream_station(service)
+    rules = service.hub.rules
+    station = _stream_station(service, scoped=rules.station_scoped)
     if isinstance(station, Response):  # 401 (the token), 403 or 404 (its station_id)
         return station
     settings = service.settings
-    snapshot = _snapshot_wanted(settings.snapshot_by_default)
+    snapshot = _snapshot_wanted(settings.snapshot_by_default) if rules.snapshot else False
     if snapshot is None:
         return error(400, "invalid_snapshot", "snapshot takes true, false, 1 or 0")
-    service.admission.admit(ip)
+    if admission is not None:
+        admission.admit(ip)
     try:
         # Taken over before accepting, so the 101 response goes out through the writer too;
         # subscribed after, so no event frame can reach the socket before the 101.
-        writer = socket_writer_from(
-            websocket.scope,
-            max_waiting=settings.queue_size,
-            send_timeout=settings.send_timeout_seconds,
-            spawn=service.hub.spawn,
-        )
+        writer = None
+        if rules.slots_per_type is None:  # (slots of its own per type: Quart's path, server.bus)
+            writer = socket_writer_from(
+                websocket.scope,
+                max_waiting=settings.queue_size,
+                send_timeout=settings.send_timeout_seconds,
+                spawn=service.hub.spawn,
+            )
         await websocket.accept()
         subscriber = service.hub.subscribe(
-            parse_types(_query_values("types"), service.hub.known_types, service.hub.default_types),
+            parse_types(_query_values("types"), service.hub.known_types, service.hub.default_types, rules),
             writer,
             heartbeat=settings.heartbeat_seconds,
             snapshot=snapshot,
@@ -63,7 +76,9 @@ async def events(service: ServingProcess) -> Response | None:
         )
         try:
             if writer is None:
-                code = await _stream(subscriber, settings)
+                # Under per-type slots a slow client only loses events: no send deadline.
+                no_deadline = rules.slots_per_type is not None
+                code = await _stream(subscriber, None if no_deadline else settings.send_timeout_seconds)
             else:
                 # The fast path: the hub writes this subscriber's frames itself; this task only
                 # reads (and drops) what the client sends until the hub ends the connection.
@@ -81,13 +96,16 @@ async def events(service: ServingProcess) -> Response | None:
         log.error("a WebSocket connection failed", exc_info=exc)
         code = INTERNAL_ERROR
     finally:
-        service.admission.release()
+        if admission is not None:
+            admission.release()
+    if code == NO_CLOSE_FRAME and drop_connection(websocket.scope):
+        return None
     # The close frame may wait behind a slow client's unread data; the station does not.
     await websocket.close(code, CLOSE_REASONS.get(code, ""))
     return None
 
 
-def _stream_station(service: ServingProcess) -> str | Response | None:
+def _stream_station(service: ServingProcess, *, scoped: bool) -> str | Response | None:
     """The station a stream is scoped to (its UUID), None for every station, or the refusal.
 
     A valid token is needed, in the Authorization header or ``?token=`` (else 401). Its
@@ -97,6 +115,9 @@ def _stream_station(service: ServingProcess) -> str | Response | None:
     station process knows its stations by UUID and by key; an edge knows no scenario and
     takes the ids as given, to be matched with the events' ``station_id``.
 
+    Not ``scoped`` (the profile's streams have no station scope): a valid token is all it
+    takes, whatever its claim, ``?station_id=`` is ignored, and the stream has every station.
+
     A function of its own so the token and its claims are not kept alive, in the
     handler's frame, for as long as the connection lasts.
     """
@@ -104,6 +125,8 @@ def _stream_station(service: ServingProcess) -> str | Response | None:
     claims = verify(service.key, token)
     if claims is None:
         return unauthorized()
+    if not scoped:
+        return None
     asked = _query_value("station_id")
     if claims.station_id is not None:
         claimed = _station_uuid(service, claims.station_id)
@@ -158,12 +181,16 @@ def _query_values(name: str) -> list[str]:
     return [value for key, value in parse_qsl(query, keep_blank_values=True) if key == name]
 
 
-async def _stream(subscriber: Subscriber, settings: ServerSettings) -> int:
+async def _stream(subscriber: Client, send_timeout: float | None) -> int:
     """Quart's path (no socket writer, e.g. the test client): send queued messages one by one.
 
-    Returns the close code when the hub ends the connection; a client that
-    disconnects ends this (and the whole handler) with :class:`ClientGone`, or, under
-    Quart-Trio's own WebSocket class, cancels it from outside.
+    A message the socket takes nothing of for ``send_timeout`` seconds closes the connection
+    (1008, too slow); with None the send waits as long as it takes (Hypercorn's write is not
+    cancelled; the kernel cuts a socket that takes nothing, server.serve).
+
+    Returns the close code when the hub ends the connection; a client that disconnects ends
+    this (and the whole handler) with :class:`ClientGone`, or, under Quart-Trio's own
+    WebSocket class, cancels it from outside.
     """
     try:
         async with trio.open_nursery() as nursery:
@@ -171,10 +198,13 @@ async def _stream(subscriber: Subscriber, settings: ServerSettings) -> int:
             with subscriber.cancel_scope:
                 while True:
                     text = await subscriber.next_message()
+                    if send_timeout is None:
+                        await websocket.send(text)
+                        continue
                     # A frame is sent whole or not at all: the hub's close waits for it, a socket
                     # that accepts nothing for send_timeout does not (the client is too slow).
                     with trio.CancelScope(shield=True) as sending:
-                        sending.deadline = trio.current_time() + settings.send_timeout_seconds
+                        sending.deadline = trio.current_time() + send_timeout
                         await websocket.send(text)
                     if sending.cancelled_caught:
                         subscriber.close(TOO_SLOW)

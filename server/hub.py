@@ -14,6 +14,10 @@ station's. Subscribers are kept by type, and scoped ones by type and station, so
 an event costs one dict lookup more for the scoped ones whatever their number,
 and nothing more when there are none.
 
+A profile whose stream rules give each listed type its own slots (the ``grimnir``
+profile) keeps a :class:`~server.bus.BusSubscriber` instead, indexed by its
+subscriptions (server/bus.py); the documented fan-out does not change for it.
+
 The heartbeat is one task for every connection (started by :meth:`Hub.run`), not a
 timer per connection: each subscriber is pinged every interval after it
 subscribed, from a heap of due times.
@@ -25,15 +29,16 @@ import math
 import time
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import attrs
 import orjson
 import trio
 from wsproto.frame_protocol import FrameProtocol
 
-from playout import EVENT_CLASSES, EVENT_TYPES, Emitted, wire
+from playout import DOCUMENTED, EVENT_CLASSES, EVENT_TYPES, Emitted, StreamRules, wire
 
+from .bus import BusSubscriber, Subscription
 from .transport.socket_writer import SocketWriter
 
 Departed = weakref.ref[SocketWriter] | None
@@ -51,19 +56,25 @@ STATIONLESS_TYPES = frozenset(cls.TYPE for cls in EVENT_CLASSES if "station_id" 
 
 
 def parse_types(
-    values: Iterable[str], known: frozenset[str] = KNOWN_TYPES, default: frozenset[str] = DEFAULT_TYPES
-) -> frozenset[str]:
-    """Every value of the ``types`` query parameter: comma-separated, blanks trimmed, empty parts skipped.
+    values: Sequence[str],
+    known: frozenset[str] = KNOWN_TYPES,
+    default: frozenset[str] = DEFAULT_TYPES,
+    rules: StreamRules = DOCUMENTED.stream,
+) -> tuple[str, ...]:
+    """The ``types`` query parameter's values, read as ``rules`` say: the names they list, in order.
 
-    The names of every occurrence count (``types=a&types=b`` is ``types=a,b``). Unknown names
-    (not in ``known``) are silently ignored, a name given twice counts once, and no parameter (or
-    none with a name in it: empty, blanks, commas) means ``default`` (``now_playing`` and
-    ``health`` in the documented profile).
+    Documented: every value counts (``types=a&types=b`` is ``types=a,b``), comma-separated,
+    blanks trimmed, empty parts skipped, and a name given twice counts once. No parameter, or
+    none with a name in it, means ``default`` (``now_playing`` and ``health`` in the documented
+    profile). Names not in ``known`` are dropped: nothing of theirs is ever published, so they
+    subscribe to nothing.
     """
-    names = frozenset(part.strip() for value in values for part in value.split(",") if part.strip())
-    if not names:  # no parameter, or only blanks and commas: the default
-        return default
-    return names & known
+    names = rules.type_names(values)
+    if not names:
+        return tuple(default)
+    if rules.dedupe:
+        names = list(dict.fromkeys(names))
+    return tuple(name for name in names if name in known)
 
 
 def text_frame(text: str) -> bytes:
@@ -148,6 +159,19 @@ class Subscriber:
         self.close(TOO_SLOW)
 
 
+Client = Subscriber | BusSubscriber
+"""A connection's subscriber, as its stream rules keep it."""
+Receiver = Subscriber | Subscription
+"""What the fan-out offers an event to: a subscriber, or one subscription of a bus subscriber."""
+
+
+def _receivers(subscriber: Client) -> list[tuple[str, Receiver]]:
+    """What ``subscriber`` is indexed by: each type and what receives it (its subscription, if any)."""
+    if isinstance(subscriber, BusSubscriber):
+        return [(subscription.type, subscription) for subscription in subscriber.subscriptions]
+    return [(name, subscriber) for name in subscriber.types]
+
+
 class Hub:
     def __init__(
         self,
@@ -156,18 +180,23 @@ class Hub:
         max_dropped: int = 256,
         known_types: Iterable[str] = KNOWN_TYPES,
         default_types: frozenset[str] = DEFAULT_TYPES,
+        rules: StreamRules = DOCUMENTED.stream,
     ) -> None:
-        """``known_types``, ``default_types``: the wire profile's (the documented protocol's by default)."""
-        self.queue_size = queue_size
+        """``known_types``, ``default_types``, ``rules``: the wire profile's (the documented protocol's
+        by default). With ``rules.slots_per_type``, that is each subscription's queue, not ``queue_size``."""
+        self.rules = rules
+        self.queue_size = queue_size if rules.slots_per_type is None else rules.slots_per_type
         self.max_dropped = max_dropped
         self.known_types = frozenset(known_types)
         self.default_types = default_types
-        self._by_type: dict[str, set[Subscriber]] = {name: set() for name in self.known_types}
-        """The subscribers of each type that get every station's events."""
-        self._by_station: dict[str, dict[str, set[Subscriber]]] = {name: {} for name in self.known_types}
+        if rules.slots_per_type is not None:
+            self._offer = self._offer_to_slots
+        self._by_type: dict[str, set[Receiver]] = {name: set() for name in self.known_types}
+        """The subscribers (or subscriptions) of each type that get every station's events."""
+        self._by_station: dict[str, dict[str, set[Receiver]]] = {name: {} for name in self.known_types}
         """The subscribers of each type scoped to one station, by station (no empty sets are kept)."""
-        self._subscribers: set[Subscriber] = set()
-        self._pings: list[tuple[float, int, Subscriber]] = []
+        self._subscribers: set[Client] = set()
+        self._pings: list[tuple[float, int, Client]] = []
         self._ping_order = itertools.count()
         self._first_ping_due = trio.Event()
         self._nursery: trio.Nursery | None = None
@@ -203,52 +232,59 @@ class Hub:
         heartbeat: float | None = None,
         snapshot: bool = False,
         station: str | None = None,
-    ) -> Subscriber:
+    ) -> Client:
         """A new subscriber; with ``heartbeat`` it is pinged every that many seconds from now.
 
+        Under rules with ``slots_per_type`` it is a :class:`BusSubscriber` with a subscription
+        for each name in ``types``, repeats included (and no ``writer``, ``station`` or snapshot).
         With ``station`` (a station's UUID) it gets only that station's events and those of
         no station (:data:`STATIONLESS_TYPES`). With ``snapshot`` (and ``now_playing`` among
         its types) it first gets each station's latest ``now_playing`` (only its own
         station's with ``station``), in the same step as it joins, so no live event comes
         before them and none is missed between.
         """
-        subscriber = Subscriber(
-            _shared(frozenset(types) & self.known_types), self.queue_size, writer, station
-        )
-        if snapshot and "now_playing" in subscriber.types:
-            if station is None:
-                for text, frame in self._now_playing.values():
-                    subscriber.offer(text, frame)
-            elif station in self._now_playing:
-                subscriber.offer(*self._now_playing[station])
-        if writer is not None:  # a socket that fails, or takes nothing for the send timeout
-            writer.on_broken = subscriber.too_slow
+        subscriber: Client
+        if self.rules.slots_per_type is not None:
+            subscriber = BusSubscriber(tuple(t for t in types if t in self.known_types), self.queue_size)
+            station = None
+        else:
+            subscriber = Subscriber(
+                _shared(frozenset(types) & self.known_types), self.queue_size, writer, station
+            )
+            if snapshot and "now_playing" in subscriber.types:
+                if station is None:
+                    for text, frame in self._now_playing.values():
+                        subscriber.offer(text, frame)
+                elif station in self._now_playing:
+                    subscriber.offer(*self._now_playing[station])
+            if writer is not None:  # a socket that fails, or takes nothing for the send timeout
+                writer.on_broken = subscriber.too_slow
         if self._closing_code is not None:  # subscribed after close_all, while accepting: going too
             subscriber.close(self._closing_code)
         self._subscribers.add(subscriber)
         if station is None:
-            for name in subscriber.types:
-                self._by_type[name].add(subscriber)
+            for name, receiver in _receivers(subscriber):
+                self._by_type[name].add(receiver)
         else:
-            for name in subscriber.types:
-                self._by_station[name].setdefault(station, set()).add(subscriber)
+            for name, receiver in _receivers(subscriber):
+                self._by_station[name].setdefault(station, set()).add(receiver)
         if heartbeat is not None:
             heapq.heappush(self._pings, (trio.current_time() + heartbeat, next(self._ping_order), subscriber))
             self._first_ping_due.set()
         return subscriber
 
-    def unsubscribe(self, subscriber: Subscriber) -> None:
+    def unsubscribe(self, subscriber: Client) -> None:
         self._subscribers.discard(subscriber)
         station = subscriber.station
         if station is None:
-            for name in subscriber.types:
-                self._by_type[name].discard(subscriber)
+            for name, receiver in _receivers(subscriber):
+                self._by_type[name].discard(receiver)
         else:
-            for name in subscriber.types:
+            for name, receiver in _receivers(subscriber):
                 scoped = self._by_station[name]
                 group = scoped.get(station)
                 if group is not None:
-                    group.discard(subscriber)
+                    group.discard(receiver)
                     if not group:
                         del scoped[station]
         self.departed += 1
@@ -324,6 +360,12 @@ class Hub:
                 if subscriber.dropped_in_a_row >= self.max_dropped:
                     subscriber.close(TOO_SLOW)
 
+    def _offer_to_slots(self, subscriptions: set[Subscription], text: str, frame: bytes) -> None:
+        """:meth:`_offer` under ``slots_per_type``: a full subscription loses the event, and no more."""
+        for subscription in subscriptions:
+            if not subscription.offer(text, frame):
+                self.dropped += 1
+
     async def run(self, heartbeat: float) -> None:
         """The hub's background work, until cancelled: the heartbeat, and writers' backlogs.
 
@@ -382,8 +424,14 @@ class Hub:
                 return
             await trio.sleep(0)
 
-    def close_all(self, code: int = GOING_AWAY) -> None:
-        """Close every subscriber, and any that subscribes from now on, with ``code``."""
+    def close_all(self, code: int | None = None) -> None:
+        """Close every subscriber, and any that subscribes from now on, with ``code``.
+
+        None: as the stream rules end streams when the server stops (1001, going away, in the
+        documented profile).
+        """
+        if code is None:
+            code = self.rules.shutdown_close
         self._closing_code = code
         for subscriber in list(self._subscribers):
             subscriber.close(code)

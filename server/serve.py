@@ -1,4 +1,4 @@
-"""Hypercorn and the station in one trio nursery, with a clean, 1001-closing shutdown (server.shutdown)."""
+"""Hypercorn and the station in one trio nursery, with a clean shutdown (server.shutdown)."""
 
 import logging
 import socket
@@ -13,7 +13,7 @@ from playout import first_leaf
 
 from . import accesslog
 from .app import create_app
-from .hub import GOING_AWAY, INTERNAL_ERROR
+from .hub import INTERNAL_ERROR
 from .service import ServingProcess
 from .shutdown import GRACEFUL_SECONDS
 from .transport import hypercorn_cycles, hypercorn_eof, hypercorn_errors, internals
@@ -39,9 +39,10 @@ class RunningServer:
     def events_url(self) -> str:
         return self.url.replace("http://", "ws://", 1) + "/api/v1/events"
 
-    async def stop(self, code: int = GOING_AWAY) -> None:
-        """Refuse newcomers (503) and close every WebSocket with ``code`` (1001, going away); after
-        the drain window (server.shutdown), close the listeners and stop serving."""
+    async def stop(self, code: int | None = None) -> None:
+        """Refuse newcomers (503) and close every WebSocket with ``code`` (None: as the profile's
+        streams end when the server stops, 1001 in the documented one); after the drain window
+        (server.shutdown), close the listeners and stop serving."""
         self.service.stop_admitting()
         self.service.hub.close_all(code)
         await self.service.shutdown.drain(self.service.hub.__len__)
@@ -76,7 +77,7 @@ async def serve(
     app = create_app(service)
     app = read_request_bodies(app, forward_at_most=app.config["MAX_CONTENT_LENGTH"])
     if service.settings.access_log:  # only then: without the flag, nothing pays for logging
-        app = accesslog.with_access_log(app)
+        app = accesslog.with_access_log(app, service.hub)
     shutdown = trio.Event()
     app = with_socket_writers(app)
     async with trio.open_nursery() as nursery:

@@ -61,8 +61,12 @@ class ServingProcess:
             max_dropped=self.settings.max_dropped,
             known_types=profile.event_types,
             default_types=profile.default_types,
+            rules=profile.stream,
         )
-        self.admission = Admission(self.settings.max_connections, self.settings.per_ip_per_minute)
+        self.admission: Admission | None = None
+        """The connection limits, where the profile's stream has them."""
+        if profile.stream.limits:
+            self.admission = Admission(self.settings.max_connections, self.settings.per_ip_per_minute)
         self.shutdown = Shutdown()
         """Begun when the process starts to stop: from then on every newcomer is refused (503)."""
         self.vitals = Vitals(self.hub)

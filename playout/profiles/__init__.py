@@ -16,6 +16,7 @@ from ..scenario.model import Scenario
 from .base import Translator
 from .grimnir import HEALTH_TICK_MS, GrimnirTranslator
 from .grimnir_payloads import GRIMNIR_TYPES
+from .stream import DOCUMENTED_STREAM, GRIMNIR_STREAM, NO_CLOSE_FRAME, StreamRules
 
 
 @attrs.frozen
@@ -28,6 +29,8 @@ class Profile:
     """What a stream without ``types`` subscribes to."""
     event_types: tuple[str, ...]
     """Every type of message it publishes (besides the heartbeat)."""
+    stream: StreamRules
+    """The event stream's own rules: ``types``, queues, limits, scope, snapshot, shutdown."""
     payload_fields: Mapping[str, frozenset[str]] | None = None
     """Every payload key each type may carry (what a test's matcher may name), where known."""
 
@@ -45,6 +48,7 @@ DOCUMENTED = Profile(
     None,
     frozenset({"now_playing", "health"}),
     EVENT_TYPES,
+    DOCUMENTED_STREAM,
     _documented_fields(),
 )
 GRIMNIR = Profile(
@@ -53,6 +57,7 @@ GRIMNIR = Profile(
     lambda scenario, health_tick_ms: GrimnirTranslator(scenario, health_tick_ms=health_tick_ms),
     frozenset({"now_playing", "health", "webstream.health"}),
     GRIMNIR_TYPES,
+    GRIMNIR_STREAM,
 )
 PROFILES = {profile.name: profile for profile in (DOCUMENTED, GRIMNIR)}
 ALL_EVENT_TYPES = tuple(dict.fromkeys(t for p in PROFILES.values() for t in p.event_types))
@@ -63,8 +68,10 @@ __all__ = [
     "DOCUMENTED",
     "GRIMNIR",
     "HEALTH_TICK_MS",
+    "NO_CLOSE_FRAME",
     "PROFILES",
     "PROFILE_HELP",
     "Profile",
+    "StreamRules",
     "Translator",
 ]

@@ -61,10 +61,11 @@ def print_banner(service: StationService, url: str, events_url: str, held: keyfi
     else:
         lines.append(f"  key:     from {KEY_ENV}")
         mint_more = f"`grimnir-sim token` with the same {KEY_ENV}"
+    snapshot = "&snapshot=true" if service.hub.rules.snapshot else ""  # (a profile's stream may have none)
     lines += [
         f"  token:   {token}",
         f"           (admin, valid {valid}; mint more with {mint_more})",
-        f"  connect: {events_url}?types=now_playing,live.handover,live.released&snapshot=true&token={token}",
+        f"  connect: {events_url}?types=now_playing,live.handover,live.released{snapshot}&token={token}",
         f"  page:    {url}/#token={token}",
         "  stop:    Ctrl-C",
     ]

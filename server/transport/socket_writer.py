@@ -29,6 +29,8 @@ import trio
 from hypercorn.trio.tcp_server import TCPServer
 
 EXTENSION = "grimnir.socket_writer"
+DROPPED = "grimnir.dropped"
+"""Set in the scope's extensions once :func:`drop_connection` has ended the connection."""
 WRITEV_BATCH = 64  # frames per writev(2); far below IOV_MAX
 CLOSE_OPCODE_BYTE = b"\x88"  # FIN + opcode 8: an unfragmented server close frame
 NO_STATUS = 1005  # RFC 6455 7.4.1: a close frame without a status code
@@ -327,6 +329,28 @@ def socket_writer_from(
             connection.stream, max_waiting=max_waiting, send_timeout=send_timeout, spawn=spawn
         )
     return connection.stream
+
+
+def drop_connection(scope: dict[str, Any]) -> bool:
+    """End the connection without a close frame, as a process that exits does; False where it cannot.
+
+    Both directions are shut: the client reads the end of the stream (and reports 1006), and
+    Hypercorn reads it too and ends the connection, writing nothing more. Where the connection
+    is not Hypercorn's plain socket (Quart's test client) there is nothing to shut.
+    """
+    extensions = scope.get("extensions") or {}
+    connection: TCPServer | None = extensions.get(EXTENSION)
+    if connection is None:
+        return False
+    with contextlib.suppress(OSError):  # already gone
+        connection.stream.socket.shutdown(socket.SHUT_RDWR)
+    extensions[DROPPED] = True
+    return True
+
+
+def dropped(scope: dict[str, Any]) -> bool:
+    """Whether :func:`drop_connection` ended this connection (whatever the app sends after)."""
+    return bool((scope.get("extensions") or {}).get(DROPPED))
 
 
 def close_code_sent(scope: dict[str, Any]) -> int:

@@ -252,3 +252,23 @@ async def test_a_long_manual_advance_loses_nothing_for_a_prompt_reader(autojump_
         assert len(wanted) > 300  # six hours: a health snapshot a minute, and the tracks
         assert got == wanted
         assert station.service.hub.dropped == 0
+
+
+def test_serve_says_which_options_the_grimnir_stream_ignores():
+    """The real server has no connection limits and no state on connect (G:internal/api/api.go:1653-1719),
+    so serve says that the options for them do nothing under --profile grimnir, one line each."""
+    from playout.drivers.cli import build_parser
+    from server.cli.serve import ignored_by_profile
+
+    def ignored(*options: str) -> list[str]:
+        return ignored_by_profile(build_parser().parse_args(["serve", *options]))
+
+    assert ignored("--profile", "grimnir") == []
+    assert ignored("--snapshot", "--max-connections", "5", "--per-ip-per-minute", "7") == []
+    assert ignored(
+        "--profile", "grimnir", "--snapshot", "--max-connections", "5", "--per-ip-per-minute", "7"
+    ) == [
+        "--snapshot does nothing: the grimnir profile's stream has no state on connect",
+        "--max-connections does nothing: the grimnir profile's stream has no connection limits",
+        "--per-ip-per-minute does nothing: the grimnir profile's stream has no connection limits",
+    ]

@@ -15,6 +15,7 @@ import trio
 from playout import (
     MAX_SPEED,
     MIN_SPEED,
+    PROFILES,
     UsageError,
     catalog_of,
     first_leaf,
@@ -32,6 +33,11 @@ from ..relay.publisher import StreamPublisher
 from ..serve import ServiceFailed, serve
 from ..service import EdgeService, ServerSettings, StationService
 from .banner import print_banner, print_edge_banner
+
+MAX_CONNECTIONS = 10_000
+"""The documented connection limit, ``--max-connections``'s default."""
+PER_IP_PER_MINUTE = 100
+"""The documented per-address rate, ``--per-ip-per-minute``'s default."""
 
 STOP_SECONDS = 20.0
 
@@ -88,6 +94,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             placement = place(scenario, entry, args.clock, datetime.now(UTC))
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+    for ignored in ignored_by_profile(args):
+        print(f"grimnir-sim: warning: {ignored}", file=sys.stderr)
     open_files = raise_soft_limit()
     max_connections = clients_that_fit(args.max_connections, open_files)
     if max_connections < args.max_connections:
@@ -160,6 +168,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"grimnir-sim: {stopped}", file=sys.stderr)
         return 1
     return 0
+
+
+def ignored_by_profile(args: argparse.Namespace) -> list[str]:
+    """The options given that the chosen profile's stream has no use for, each said in a line."""
+    rules = PROFILES[args.profile].stream
+    why = f"the {args.profile} profile's stream has"
+    ignored = []
+    if not rules.snapshot and args.snapshot:
+        ignored.append(f"--snapshot does nothing: {why} no state on connect")
+    if not rules.limits:
+        for option, value, default in (
+            ("--max-connections", args.max_connections, MAX_CONNECTIONS),
+            ("--per-ip-per-minute", args.per_ip_per_minute, PER_IP_PER_MINUTE),
+        ):
+            if value != default:
+                ignored.append(f"{option} does nothing: {why} no connection limits")
+    return ignored
 
 
 async def _serve_until_signalled(

@@ -9,7 +9,7 @@ from ..auth import KEY_ENV
 from ..cors import allowed_origin
 from ..relay.connection import DEFAULT_STREAM
 from . import Handler
-from .serve import cmd_serve
+from .serve import MAX_CONNECTIONS, PER_IP_PER_MINUTE, cmd_serve
 
 
 def _entry_point(text: str) -> EntryPoint:
@@ -96,7 +96,8 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
         "--snapshot",
         action="store_true",
         help="send every new client each station's current now_playing first "
-        "(a client may still ask ?snapshot=false); without it, clients ask ?snapshot=true",
+        "(a client may still ask ?snapshot=false); without it, clients ask ?snapshot=true "
+        "(not in the grimnir profile: the real server has no state on connect)",
     )
     parser.add_argument(
         "--harbor-port",
@@ -122,17 +123,18 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
     parser.add_argument(
         "--max-connections",
         type=_positive,
-        default=10_000,
+        default=MAX_CONNECTIONS,
         metavar="N",
-        help="refuse WebSocket connections beyond this many with 503 (default: 10000)",
+        help="refuse WebSocket connections beyond this many with 503 (default: 10000; "
+        "the grimnir profile has no limit)",
     )
     parser.add_argument(
         "--per-ip-per-minute",
         type=_positive,
-        default=100,
+        default=PER_IP_PER_MINUTE,
         metavar="N",
         help="refuse a client address's WebSocket connections beyond this many a minute with 429 "
-        "(default: 100)",
+        "(default: 100; the grimnir profile has no limit)",
     )
     parser.add_argument(
         "--cors-origin",

@@ -190,3 +190,15 @@ def test_a_redirect_keeps_the_path_as_sent_and_the_stations_prefix():
 )
 def test_a_redis_url_is_shown_without_its_password(url, shown):
     assert RedisTarget.parse(url).shown == shown
+
+
+def test_an_edge_takes_the_types_of_its_wire_profile():
+    """An edge serving --profile grimnir hands on the real wire's own types (webstream.health,
+    priority.change), which the documented protocol has not."""
+    from playout.profiles import GRIMNIR
+
+    documented, grimnir = EntryFilter(), EntryFilter(GRIMNIR.event_types)
+    health = fields(1, event("webstream.health"), kind=b"webstream.health")
+    assert handed_on(documented, health) == [] and documented.skipped_by_reason["unknown_type"] == 1
+    assert handed_on(grimnir, health) == [event("webstream.health")]
+    assert handed_on(grimnir, fields(2, event("health.status"), kind=b"health.status")) == []

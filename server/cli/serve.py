@@ -132,7 +132,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     service: StationService | EdgeService
     if redis is not None and args.role == "edge":
-        service = EdgeService(StreamFollower(redis, args.redis_stream), key, settings)
+        follower = StreamFollower(redis, args.redis_stream, known_types=PROFILES[args.profile].event_types)
+        service = EdgeService(follower, key, settings)
     else:
         service = StationService(
             scenario,

@@ -12,7 +12,7 @@ follower: one bad entry must not stop the edge. An entry is skipped when
 - ``e`` is not UTF-8 JSON;
 - ``e`` is not the documented envelope: an object with exactly ``type``, equal
   to ``t``, and a ``payload`` object;
-- its type is not one this server knows (``KNOWN_TYPES``: no client here can
+- its type is not one this server's wire profile sends (no client here can
   have asked for it);
 - it was sent again (below).
 
@@ -39,7 +39,7 @@ like a resend and silence the edge for good. With exact pairs:
 """
 
 import collections
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import orjson
 
@@ -64,7 +64,9 @@ SKIP_REASONS = {
 class EntryFilter:
     """What a follower hands on: the checks and the resend window of the module's docstring."""
 
-    def __init__(self) -> None:
+    def __init__(self, known_types: Iterable[str] = KNOWN_TYPES) -> None:
+        """``known_types``: the types the edge's wire profile sends (the documented ones by default)."""
+        self.known_types = frozenset(known_types)
         self.skipped_by_reason = dict.fromkeys(SKIP_REASONS, 0)
         self._recent: set[tuple[bytes, int]] = set()
         self._recent_order: collections.deque[tuple[bytes, int]] = collections.deque()
@@ -97,7 +99,7 @@ class EntryFilter:
             and isinstance(message["payload"], dict)
         ):
             return self._skip("not_an_event", identifier)
-        if kind not in KNOWN_TYPES:
+        if kind not in self.known_types:
             return self._skip("unknown_type", identifier)
         if (run, sequence) in self._recent:
             return self._skip("resent", identifier)

@@ -7,13 +7,14 @@ request's target holds (:func:`station_location`).
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import trio
 
 from playout import first_leaf
 
+from ..hub import KNOWN_TYPES
 from .connection import (
     DEFAULT_STREAM,
     IO_SECONDS,
@@ -35,11 +36,14 @@ STATION_URL_SECONDS = 10.0
 class StreamFollower:
     """An edge's side: reads the stream from its end on and hands every event to the local hub."""
 
-    def __init__(self, redis: RedisTarget, stream: str = DEFAULT_STREAM) -> None:
+    def __init__(
+        self, redis: RedisTarget, stream: str = DEFAULT_STREAM, *, known_types: Iterable[str] = KNOWN_TYPES
+    ) -> None:
+        """``known_types``: the types the edge's wire profile sends (the documented ones by default)."""
         self.redis = redis
         self.stream = stream
         self.received = 0
-        self.entries = EntryFilter()
+        self.entries = EntryFilter(known_types)
         """What is handed on, and the counts of what is not."""
         self.last_id: bytes | None = None
         """The last entry read; after an outage, reading resumes right after it."""

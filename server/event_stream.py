@@ -19,12 +19,14 @@ from urllib.parse import parse_qsl
 import trio
 from quart import Response, websocket
 
-from playout import NO_CLOSE_FRAME
+from playout import NO_CLOSE_FRAME, StreamRules
 
 from .auth import bearer_token, verify
 from .directory import NotFound, canonical
 from .hub import GOING_AWAY, INTERNAL_ERROR, TOO_SLOW, Client, parse_types
 from .responses import error, refused, unauthorized
+from .rest.go_routes import credential_claims
+from .rest.go_wire import go_unauthorized
 from .service import ServingProcess, StationService
 from .transport.one_task_websocket import ClientGone
 from .transport.socket_writer import drop_connection, socket_writer_from
@@ -46,7 +48,7 @@ async def events(service: ServingProcess) -> Response | None:
     if refusal is not None:
         return refused(refusal)
     rules = service.hub.rules
-    station = _stream_station(service, scoped=rules.station_scoped)
+    station = _stream_station(service, rules)
     if isinstance(station, Response):  # 401 (the token), 403 or 404 (its station_id)
         return station
     settings = service.settings
@@ -105,7 +107,7 @@ async def events(service: ServingProcess) -> Response | None:
     return None
 
 
-def _stream_station(service: ServingProcess, *, scoped: bool) -> str | Response | None:
+def _stream_station(service: ServingProcess, rules: StreamRules) -> str | Response | None:
     """The station a stream is scoped to (its UUID), None for every station, or the refusal.
 
     A valid token is needed, in the Authorization header or ``?token=`` (else 401). Its
@@ -115,29 +117,38 @@ def _stream_station(service: ServingProcess, *, scoped: bool) -> str | Response 
     station process knows its stations by UUID and by key; an edge knows no scenario and
     takes the ids as given, to be matched with the events' ``station_id``.
 
-    Not ``scoped`` (the profile's streams have no station scope): a valid token is all it
-    takes, whatever its claim, ``?station_id=`` is ignored, and the stream has every station.
+    Without a station scope (the profile's ``station_scoped`` off) a valid credential is all it
+    takes, whatever its claim, ``?station_id=`` is ignored, and the stream has every station;
+    with ``go_auth`` the credential is the real middleware's (an ``X-API-Key``, or a token
+    without ``uid``; its text 401).
 
     A function of its own so the token and its claims are not kept alive, in the
     handler's frame, for as long as the connection lasts.
     """
-    token = bearer_token(websocket.headers.get("Authorization")) or _query_value("token")
-    claims = verify(service.key, token)
-    if claims is None:
-        return unauthorized()
-    if not scoped:
+    token = _query_value("token")
+    if rules.go_auth:
+        real = credential_claims(service.key, service.settings.api_keys, websocket.headers, token)
+        if real is None:
+            return go_unauthorized()
+        claim = real.station_id or None
+    else:
+        claims = verify(service.key, bearer_token(websocket.headers.get("Authorization")) or token)
+        if claims is None:
+            return unauthorized()
+        claim = claims.station_id
+    if not rules.station_scoped:
         return None
     asked = _query_value("station_id")
-    if claims.station_id is not None:
-        claimed = _station_uuid(service, claims.station_id)
+    if claim is not None:
+        claimed = _station_uuid(service, claim)
         if claimed is None:
             return error(
                 403,
                 "station_forbidden",
-                f"this token is for station '{claims.station_id}', which this server does not run",
+                f"this token is for station '{claim}', which this server does not run",
             )
         if asked is not None and _station_uuid(service, asked) != claimed:
-            return error(403, "station_forbidden", f"this token may read station '{claims.station_id}' only")
+            return error(403, "station_forbidden", f"this token may read station '{claim}' only")
         return claimed
     if asked is None:
         return None

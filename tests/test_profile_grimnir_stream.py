@@ -272,3 +272,33 @@ def test_serve_says_which_options_the_grimnir_stream_ignores():
         "--max-connections does nothing: the grimnir profile's stream has no connection limits",
         "--per-ip-per-minute does nothing: the grimnir profile's stream has no connection limits",
     ]
+
+
+async def test_the_stream_admits_what_the_real_middleware_admits(autojump_clock):
+    """internal/auth/middleware.go:25-94 admits the stream as every route: an X-API-Key (no fallback to
+    the token when it is wrong), a token without uid (internal/auth/jwt.go:38-56 requires no claim),
+    a Bearer header before ?token= (no fallback when the header's token is bad); its 401 is text."""
+    import jwt as pyjwt
+
+    from server.auth import ALGORITHM
+    from tests.server_support import KEY
+
+    no_uid = pyjwt.encode(
+        {"roles": ["admin"], "exp": int(time.time()) + 3600}, KEY.secret, algorithm=ALGORITHM
+    )
+    async with served(shipped("dj-takeover"), grimnir(api_keys=("k-123",))) as station:
+        for query, headers in (
+            (f"token={no_uid}", {}),
+            ("", {"X-API-Key": "k-123"}),
+            ("", {"Authorization": f"Bearer {no_uid}"}),
+        ):
+            async with station.client.websocket(
+                f"/api/v1/events?types=health&{query}", headers=headers
+            ) as ws:
+                assert await ws.receive() == PING  # admitted: the heartbeat comes
+        for query, headers in (
+            (f"token={token()}", {"X-API-Key": "wrong"}),
+            (f"token={token()}", {"Authorization": "Bearer not-a-jwt"}),
+        ):
+            response = await refusal(station.client.websocket(f"/api/v1/events?{query}", headers=headers))
+            assert response.status_code == 401 and response.headers["Content-Type"].startswith("text/plain")

@@ -51,6 +51,9 @@ class StreamRules:
     shutdown_close: int
     """How a stopping server ends each stream: a close code, or :data:`NO_CLOSE_FRAME` (the
     connection is dropped without one)."""
+    go_auth: bool = False
+    """The real server's auth middleware admits the stream (an ``X-API-Key``, a token without
+    ``uid``, no ``iat`` check, its text 401); else the documented token check."""
 
     def __attrs_post_init__(self) -> None:
         if not self.dedupe and self.slots_per_type is None:
@@ -74,4 +77,5 @@ GRIMNIR_STREAM = StreamRules(
     snapshot=False,  # G:internal/api/api.go:1653-1719 reads only ?types
     station_scoped=False,  # nor filters by station
     shutdown_close=NO_CLOSE_FRAME,  # G:cmd/grimnirradio/main.go:129: Shutdown leaves hijacked connections
+    go_auth=True,  # G:internal/auth/middleware.go:25-94, the same middleware as the REST routes'
 )

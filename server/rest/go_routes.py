@@ -15,7 +15,7 @@ each a platform admin's (``uid`` :data:`API_KEY_USER`); any other key is refused
 """
 
 import functools
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 
 import attrs
@@ -88,10 +88,20 @@ def _claim(decoded: dict[str, Any], name: str) -> Any:
 
 def request_claims(key: SigningKey, api_keys: Collection[str]) -> GoClaims | None:
     """The request's credential: its ``X-API-Key`` when it sends one, else its Bearer token."""
-    api_key = request.headers.get("X-API-Key", "")
+    return credential_claims(key, api_keys, request.headers)
+
+
+def credential_claims(
+    key: SigningKey, api_keys: Collection[str], headers: Mapping[str, str], query_token: str | None = None
+) -> GoClaims | None:
+    """internal/auth/middleware.go:25-94: an ``X-API-Key`` when sent (no fallback), else a usable
+    ``Authorization: Bearer`` token (no fallback either), else ``query_token`` (``?token=``, which
+    the middleware reads for the event stream's upgrade only, :80-93)."""
+    api_key = headers.get("X-API-Key", "")
     if api_key:
         return GoClaims(API_KEY_USER, ("platform_admin",), "") if api_key in api_keys else None
-    return jwt_claims(key, bearer_token(request.headers.get("Authorization")))
+    header_token = bearer_token(headers.get("Authorization"))
+    return jwt_claims(key, header_token if header_token is not None else query_token)
 
 
 def bind_go(

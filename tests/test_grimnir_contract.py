@@ -25,6 +25,7 @@ from server.typescript import typescript_declarations
 from tests.support import ROOT, shipped
 from tests.test_contract import SPECS
 from tests.test_profile_grimnir import Wire
+from tests.test_typed_clients import client_with, tsc
 
 CATALOG = load_catalog(ROOT / "scenarios.toml")
 NAMES = sorted(CATALOG.entries)
@@ -267,3 +268,49 @@ def test_the_suites_check_of_published_messages_holds_the_real_wires_to_its_cont
     stray = WireEvent("dj_connect", {**connect["payload"], "source_ip": "127.0.0.1"}, go=True)
     with pytest.raises(AssertionError, match="DjConnect: Additional properties"):
         Hub().publish([Emitted(0, stray)])
+
+
+SERVER_CLIENT = """\
+import type { GrimnirServerMessage } from "./grimnir-server-events";
+
+export function show(text: string): string {
+  const message = JSON.parse(text) as GrimnirServerMessage;
+  switch (message.type) {
+    case "now_playing":
+      if ("skipped" in message.payload) return `skipped on ${message.payload.mount_id}`;
+      if ("is_live_dj" in message.payload) return `${message.payload.artist}: ${message.payload.title}`;
+      if (message.payload.source_type === "playlist") return `#${message.payload.position}`;
+      return message.payload.entry_id;
+    case "priority.released":
+      // The audit duplicate has no transition_type; the service's shapes are open (merged metadata).
+      if (!("transition_type" in message.payload)) return message.payload.resource_id;
+      return message.payload.transition_type === "release"
+        ? `${message.payload.new_priority}`
+        : `${message.payload.old_priority}`;
+    case "webstream.failover":
+      if ("manual" in message.payload) return `${message.payload.current_index}`;
+      if ("auto" in message.payload) return message.payload.reason;
+      return message.payload.new_url;
+    case "dj_connect":
+      return "preempted" in message.payload ? `${message.payload.priority}` : message.payload.session_user;
+    default:
+      return message.type;
+  }
+}
+"""
+
+
+def test_the_typescript_of_the_real_wire_narrows_on_type_and_shape(tmp_path, capsys):
+    """A client switching on type, then on a shape's own key or constant, compiles with tsc --strict."""
+    assert main(["schema", "typescript", "--profile", "grimnir"]) == 0
+    folder = client_with(tmp_path, capsys.readouterr().out, "grimnir-server-events.ts", SERVER_CLIENT)
+    done = tsc(folder, "client.ts")
+    assert done.returncode == 0, done.stdout + done.stderr
+    wrong = SERVER_CLIENT.replace("message.payload.current_index", "message.payload.to_index")
+    done = tsc(
+        client_with(
+            tmp_path, (folder / "grimnir-server-events.ts").read_text(), "grimnir-server-events.ts", wrong
+        ),
+        "client.ts",
+    )
+    assert done.returncode != 0 and "to_index" in done.stdout

@@ -19,6 +19,7 @@ import yaml
 from playout import GRIMNIR, GRIMNIR_SHAPES, PROFILES, Emitted, inputs, load_catalog, load_scenario
 from playout.drivers.cli import main
 from playout.protocol.wire import WireEvent
+from playout.testing import event
 from server.contract_grimnir import EXAMPLES, explain, grimnir_asyncapi_yaml, grimnir_messages, shapes_of
 from server.hub import Hub
 from server.typescript import typescript_declarations
@@ -314,3 +315,15 @@ def test_the_typescript_of_the_real_wire_narrows_on_type_and_shape(tmp_path, cap
         "client.ts",
     )
     assert done.returncode != 0 and "to_index" in done.stdout
+
+
+async def test_a_matcher_in_the_grimnir_profile_names_the_real_wires_fields(grimnir):
+    """The plugin refuses a payload key no shape of that type has (dj_connect has no source_ip,
+    internal/live/service.go:263-271) and finds one that the real wire has."""
+    station = await grimnir.start("dj-takeover", profile="grimnir", health_tick_ms=60_000)
+    with pytest.raises(ValueError, match=r"unknown payload field 'source_ip' of dj_connect"):
+        await station.expect([event("dj_connect", source_ip="203.0.113.5")], within="1d")
+    (connect,) = await station.expect([event("dj_connect", preempted=False, priority=1)], within="1d")
+    assert connect.payload["username"] == "DJ Mike"
+    assert GRIMNIR.payload_fields is not None
+    assert GRIMNIR.payload_fields["priority.released"] >= {"new_priority", "resource_id", "session_id"}

@@ -18,7 +18,7 @@ from ..scenario.model import Scenario
 from .base import Translator
 from .grimnir import HEALTH_TICK_MS, GrimnirTranslator
 from .grimnir_payloads import GRIMNIR_TYPES
-from .grimnir_schemas import grimnir_messages_schema
+from .grimnir_schemas import grimnir_messages_schema, grimnir_payload_fields
 from .stream import DOCUMENTED_STREAM, GRIMNIR_STREAM, NO_CLOSE_FRAME, StreamRules
 
 
@@ -65,6 +65,7 @@ GRIMNIR = Profile(
     GRIMNIR_TYPES,
     GRIMNIR_STREAM,
     grimnir_messages_schema,
+    grimnir_payload_fields(),
 )
 PROFILES = {profile.name: profile for profile in (DOCUMENTED, GRIMNIR)}
 ALL_EVENT_TYPES = tuple(dict.fromkeys(t for p in PROFILES.values() for t in p.event_types))

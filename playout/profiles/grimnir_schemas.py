@@ -385,3 +385,12 @@ def grimnir_messages_schema() -> Schema:
         "an event envelope or the heartbeat.",
         SHAPES,
     )
+
+
+def grimnir_payload_fields() -> dict[str, frozenset[str]]:
+    """Every payload key a type's shapes name: what a test's matcher may ask for in this profile."""
+    fields: dict[str, set[str]] = {}
+    for shape in SHAPES:
+        named = (key for key, schema in shape.payload["properties"].items() if schema is not ABSENT)
+        fields.setdefault(shape.type, set()).update(named)
+    return {type_: frozenset(keys) for type_, keys in fields.items()}

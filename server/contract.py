@@ -195,7 +195,11 @@ def asyncapi_document(example_scenario: Scenario) -> dict[str, Any]:
 
 
 class _Dumper(yaml.SafeDumper):
-    """Block style, keys in the order given, long strings folded for reading."""
+    """Block style, keys in the order given, long strings folded for reading; a schema several
+    properties share is written out at each (no YAML anchors for a reader to chase)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:

@@ -35,6 +35,8 @@ PRIORITY_SOURCE_TYPES = ["media", "live", "webstream", "emergency", "fallback"]
 """internal/models/priority.go:36-42."""
 ABSENT = False
 """A key a shape forbids, to tell it from a shape of the same type that has it."""
+_AS_SENT: Schema = {"type": "string", "description": 'The request body\'s value, unchecked ("" if absent)'}
+"""A value the real handler echoes from the request without looking it up (no UUID check)."""
 
 
 def const(value: Any) -> Schema:
@@ -163,7 +165,7 @@ NOW_PLAYING = [
     shape(
         "now_playing", "NowPlayingSkipped", "POST /api/v1/playout/skip", "internal/api/api.go:1382-1386",
         "The skip itself; the next track's now_playing follows.",
-        {"mount_id": UUID, "skipped": const(True), "station_id": TEXT},
+        {"mount_id": _AS_SENT, "skipped": const(True), "station_id": _AS_SENT},
     ),
     shape(
         "health", "HealthSnapshot", "every playing mount, each director tick (250 ms)",
@@ -332,7 +334,6 @@ _AUDIT_CONTEXT = {
     "user_id": described(TEXT, 'The token\'s uid ("" if none)'),
 }
 _USER_EMAIL = {"user_email": described(TEXT, "Only when a user with that id exists")}
-_MOUNT_OR_EMPTY = {"anyOf": [UUID, const("")], "description": 'The request\'s mount_id ("" if absent)'}
 
 
 def _audit(type_: str, name: str, source: str, keys: Schema, optional: Schema | None = None) -> MessageShape:
@@ -353,16 +354,16 @@ def _resource(kind: str, what: str) -> Schema:
 
 AUDITS = [
     _audit("priority.emergency", "PriorityEmergencyAudit", "internal/api/priority.go:69-75",
-           {**_resource("priority_source", "new row"), "media_id": UUID, "mount_id": _MOUNT_OR_EMPTY,
+           {**_resource("priority_source", "new row"), "media_id": UUID, "mount_id": _AS_SENT,
             "station_id": UUID}),
     _audit("priority.override", "PriorityOverrideAudit", "internal/api/priority.go:134-141",
-           {**_resource("priority_source", "new row"), "mount_id": _MOUNT_OR_EMPTY, "source_id": UUID,
+           {**_resource("priority_source", "new row"), "mount_id": _AS_SENT, "source_id": UUID,
             "source_type": {"type": "string", "enum": ["media", "live"]}, "station_id": UUID}),
     _audit("priority.released", "PriorityReleasedAudit", "internal/api/priority.go:179-183",
            {**_resource("priority_source", "path"), "station_id": UUID}),
     _audit("live.handover", "LiveHandoverAudit", "internal/api/live.go:386-393",
-           {**_resource("live_session", "session"), "mount_id": UUID, "priority": LIVE_PRIORITY,
-            "station_id": UUID, "transition_type": _HANDOVER_TRANSITION}),
+           {**_resource("live_session", "session"), "mount_id": _AS_SENT, "priority": LIVE_PRIORITY,
+            "station_id": _AS_SENT, "transition_type": _HANDOVER_TRANSITION}),
     _audit("webstream.failover", "WebstreamFailoverAudit", "internal/api/webstream.go:323-330",
            {**_resource("webstream", "webstream"), "name": TEXT, "new_index": INDEX, "new_url": TEXT,
             "station_id": UUID}),

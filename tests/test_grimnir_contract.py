@@ -236,6 +236,12 @@ def test_the_audit_duplicates_are_told_from_the_services_messages():
     assert shape_name(with_email) == "PriorityEmergencyAudit"
     stray = {**AUDIT_EXAMPLE, "payload": {**AUDIT_EXAMPLE["payload"], "detail": "x"}}
     assert shapes_of(stray) == []
+    # The request's ids are echoed as sent (Postgres reads a UUID in any case); the server's own are not.
+    payload = AUDIT_EXAMPLE["payload"]
+    shouted = {**AUDIT_EXAMPLE, "payload": {**payload, "station_id": payload["station_id"].upper()}}
+    assert shape_name(shouted) == "PriorityEmergencyAudit"
+    generated = {**AUDIT_EXAMPLE, "payload": {**payload, "resource_id": payload["resource_id"].upper()}}
+    assert shapes_of(generated) == []
     audits = {name for name in SHAPE_NAMES if name.endswith("Audit")}
     assert audits == {
         "PriorityEmergencyAudit", "PriorityOverrideAudit", "PriorityReleasedAudit", "LiveHandoverAudit",

@@ -25,6 +25,8 @@ _RFC3339_NANO = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{0,8}[1-9])?(Z|[+-]\d
 """Go's ``time.RFC3339Nano``: trailing zeros of the fraction trimmed, ``Z`` or an offset."""
 
 UUID: Schema = {"type": "string", "format": "uuid", "pattern": UUID_PATTERN}
+ECHOED: Schema = {"type": "string", "format": "uuid"}
+"""A UUID the real handler echoes as the request sent it: Postgres reads one in any case."""
 TIME: Schema = {"type": "string", "format": "date-time", "pattern": _RFC3339_NANO}
 TEXT: Schema = {"type": "string"}
 INDEX: Schema = {"type": "integer", "minimum": 0}
@@ -202,7 +204,9 @@ _MERGED = {
 
 def _new(priority: Schema, source_type: Schema) -> Schema:
     return {
-        "new_media_id": described(UUID, "What it plays: the media id, or the DJ's session id"),
+        "new_media_id": described(
+            ECHOED, "What it plays: the media id (as requested), or the DJ's session id"
+        ),
         "new_priority": priority,
         "new_source_id": described(UUID, "The new row's id"),
         "new_source_type": source_type,
@@ -225,7 +229,7 @@ def _priority(
     required = {
         "preempted": const(preempted),
         "requires_fade": const(fade),
-        "station_id": UUID,
+        "station_id": described(ECHOED, "As requested, or the DJ's station"),
         "transition_type": const(transition),
         **{key: schema for key, schema in keys.items() if schema is not ABSENT},
     }
@@ -348,27 +352,28 @@ def _audit(type_: str, name: str, source: str, keys: Schema, optional: Schema | 
 _SESSION_USER = {"mount_id": UUID, "session_user": TEXT, "station_id": UUID}
 
 
-def _resource(kind: str, what: str) -> Schema:
-    return {"resource_id": described(UUID, f"The {what}'s id"), "resource_type": const(kind)}
+def _resource(kind: str, what: str, id_: Schema = UUID) -> Schema:
+    return {"resource_id": described(id_, f"The {what}'s id"), "resource_type": const(kind)}
 
 
 AUDITS = [
     _audit("priority.emergency", "PriorityEmergencyAudit", "internal/api/priority.go:69-75",
-           {**_resource("priority_source", "new row"), "media_id": UUID, "mount_id": _AS_SENT,
-            "station_id": UUID}),
+           {**_resource("priority_source", "new row"), "media_id": ECHOED, "mount_id": _AS_SENT,
+            "station_id": ECHOED}),
     _audit("priority.override", "PriorityOverrideAudit", "internal/api/priority.go:134-141",
-           {**_resource("priority_source", "new row"), "mount_id": _AS_SENT, "source_id": UUID,
-            "source_type": {"type": "string", "enum": ["media", "live"]}, "station_id": UUID}),
+           {**_resource("priority_source", "new row"), "mount_id": _AS_SENT, "source_id": ECHOED,
+            "source_type": {"type": "string", "enum": ["media", "live"]}, "station_id": ECHOED}),
     _audit("priority.released", "PriorityReleasedAudit", "internal/api/priority.go:179-183",
-           {**_resource("priority_source", "path"), "station_id": UUID}),
+           {**_resource("priority_source", "path", ECHOED), "station_id": ECHOED}),
     _audit("live.handover", "LiveHandoverAudit", "internal/api/live.go:386-393",
-           {**_resource("live_session", "session"), "mount_id": _AS_SENT, "priority": LIVE_PRIORITY,
+           {**_resource("live_session", "session", ECHOED), "mount_id": _AS_SENT, "priority": LIVE_PRIORITY,
             "station_id": _AS_SENT, "transition_type": _HANDOVER_TRANSITION}),
     _audit("webstream.failover", "WebstreamFailoverAudit", "internal/api/webstream.go:323-330",
-           {**_resource("webstream", "webstream"), "name": TEXT, "new_index": INDEX, "new_url": TEXT,
+           {**_resource("webstream", "webstream", ECHOED), "name": TEXT, "new_index": INDEX, "new_url": TEXT,
             "station_id": UUID}),
     _audit("dj_connect", "DjConnectAudit", "internal/api/live.go:178-184 (POST /api/v1/live/connect)",
-           {**_resource("live_session", "session"), **_SESSION_USER}),
+           {**_resource("live_session", "session"), **_SESSION_USER, "mount_id": ECHOED,
+            "station_id": ECHOED}),
     _audit("dj_disconnect", "DjDisconnectAudit",
            "internal/api/live.go:221-230 (DELETE /api/v1/live/sessions/{id})",
            _resource("live_session", "session"), _SESSION_USER),

@@ -7,18 +7,21 @@
 from .drivers.cli import (
     UsageError,
     add_command,
+    add_profile_option,
     add_profile_options,
     catalog_of,
     first_leaf,
     resolve_scenario,
+    run_virtual,
     translator_for,
 )
 from .drivers.harbor import Harbor, HarborCounters
 from .drivers.runner import StationRunner
-from .profiles import ALL_EVENT_TYPES, DOCUMENTED, NO_CLOSE_FRAME, PROFILES, Profile, StreamRules
+from .profiles import ALL_EVENT_TYPES, DOCUMENTED, GRIMNIR, NO_CLOSE_FRAME, PROFILES, Profile, StreamRules
+from .profiles.grimnir_schemas import SHAPES as GRIMNIR_SHAPES
 from .protocol import events, inputs, wire
 from .protocol.events import EVENT_CLASSES, EVENT_TYPES, Event
-from .protocol.schemas import envelope_schema, messages_schema, payload_schema
+from .protocol.schemas import MessageShape, envelope_schema, messages_schema, payload_schema
 from .protocol.stationtime import DURATION_HINT, format_duration, parse_duration
 from .scenario.actions import TIMELINE_ACTIONS
 from .scenario.catalog import Catalog, UnknownScenario, find_catalog, load_catalog
@@ -51,6 +54,8 @@ __all__ = [
     "EVENT_CLASSES",
     "EVENT_TYPES",
     "FROM_HINT",
+    "GRIMNIR",
+    "GRIMNIR_SHAPES",
     "MAX_SPEED",
     "MIN_SPEED",
     "NO_CLOSE_FRAME",
@@ -64,6 +69,7 @@ __all__ = [
     "Harbor",
     "HarborCounters",
     "InputRejected",
+    "MessageShape",
     "MountView",
     "Notice",
     "NowPlaying",
@@ -86,6 +92,7 @@ __all__ = [
     "UsageError",
     "WebstreamView",
     "add_command",
+    "add_profile_option",
     "add_profile_options",
     "catalog_of",
     "envelope_schema",
@@ -104,6 +111,7 @@ __all__ = [
     "payload_schema",
     "place",
     "resolve_scenario",
+    "run_virtual",
     "translator_for",
     "wire",
 ]

@@ -11,6 +11,8 @@ from quart_trio.testing import TrioClient
 from quart_trio.testing.connections import TestHTTPConnection, TestWebsocketConnection
 
 from playout.protocol import wire
+from server.contract_grimnir import explain as explain_grimnir
+from server.contract_grimnir import shapes_of as grimnir_shapes_of
 from server.hub import Hub
 from tests.openapi_support import RestContract, contract
 from tests.support import validate_message
@@ -30,13 +32,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 @pytest.fixture(autouse=True)
 def _events_follow_the_contract(monkeypatch):
+    """Each published message matches its profile's contract: the documented one, or (a
+    :class:`~playout.protocol.wire.WireEvent`) exactly one shape of the real wire's."""
     publish = Hub.publish
 
     def checked(self, batch):
         for emitted in batch:
+            message = wire.to_message(emitted.event)
             if isinstance(emitted.event, wire.WireEvent):
-                continue  # another profile's message: not the documented contract's
-            validate_message(wire.to_message(emitted.event))
+                assert len(grimnir_shapes_of(message)) == 1, explain_grimnir(message)
+            else:
+                validate_message(message)
         publish(self, batch)
 
     monkeypatch.setattr(Hub, "publish", checked)

@@ -147,9 +147,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_profile_option(parser: argparse.ArgumentParser) -> None:
+    """``--profile``: an unknown name is one line naming the known ones, exit status 2."""
+    parser.add_argument("--profile", choices=tuple(PROFILES), default="documented", help=PROFILE_HELP)
+
+
 def add_profile_options(parser: argparse.ArgumentParser) -> None:
     """``--profile`` and ``--health-tick``, as ``run`` and ``serve`` take them."""
-    parser.add_argument("--profile", choices=tuple(PROFILES), default="documented", help=PROFILE_HELP)
+    add_profile_option(parser)
     parser.add_argument(
         "--health-tick",
         type=_duration,

@@ -8,14 +8,17 @@ is a new translator here, not edits across the code.
 """
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import attrs
 
 from ..protocol.events import EVENT_CLASSES, EVENT_TYPES
+from ..protocol.schemas import messages_schema
 from ..scenario.model import Scenario
 from .base import Translator
 from .grimnir import HEALTH_TICK_MS, GrimnirTranslator
 from .grimnir_payloads import GRIMNIR_TYPES
+from .grimnir_schemas import grimnir_messages_schema, grimnir_payload_fields
 from .stream import DOCUMENTED_STREAM, GRIMNIR_STREAM, NO_CLOSE_FRAME, StreamRules
 
 
@@ -31,6 +34,8 @@ class Profile:
     """Every type of message it publishes (besides the heartbeat)."""
     stream: StreamRules
     """The event stream's own rules: ``types``, queues, limits, scope, snapshot, shutdown."""
+    messages_schema: Callable[[], dict[str, Any]]
+    """The JSON Schema every message of its wire matches (``grimnir-sim schema jsonschema``)."""
     payload_fields: Mapping[str, frozenset[str]] | None = None
     """Every payload key each type may carry (what a test's matcher may name), where known."""
 
@@ -49,6 +54,7 @@ DOCUMENTED = Profile(
     frozenset({"now_playing", "health"}),
     EVENT_TYPES,
     DOCUMENTED_STREAM,
+    messages_schema,
     _documented_fields(),
 )
 GRIMNIR = Profile(
@@ -58,6 +64,8 @@ GRIMNIR = Profile(
     frozenset({"now_playing", "health", "webstream.health"}),
     GRIMNIR_TYPES,
     GRIMNIR_STREAM,
+    grimnir_messages_schema,
+    grimnir_payload_fields(),
 )
 PROFILES = {profile.name: profile for profile in (DOCUMENTED, GRIMNIR)}
 ALL_EVENT_TYPES = tuple(dict.fromkeys(t for p in PROFILES.values() for t in p.event_types))

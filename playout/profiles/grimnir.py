@@ -109,11 +109,9 @@ class GrimnirTranslator:
         for event in events:
             match event:
                 case ev.NowPlayingMedia() if not quiet_audio:
-                    message = self._now_playing_media(event, core)
-                    if message is not None:
-                        out.append(message)
+                    out += self._now_playing_media(event, core)
                 case ev.NowPlayingWebstream() if not (quiet_audio or webstream_moved):
-                    out.append(self._now_playing_webstream(event, core))
+                    out += self._now_playing_webstream(event, core)
                 case ev.WebstreamFailover() if event.reason != "manual":
                     out.append(self._failover(event, manual=False))
                 case ev.WebstreamRecovered() if not any(isinstance(g, inputs.ResetWebstream) for g in given):
@@ -298,10 +296,10 @@ class GrimnirTranslator:
 
     # -- what plays --------------------------------------------------------------------------------
 
-    def _now_playing_media(self, event: ev.NowPlayingMedia, core: Playout) -> WireEvent | None:
+    def _now_playing_media(self, event: ev.NowPlayingMedia, core: Playout) -> list[WireEvent]:
         station = self._station_state(core, event.station_id)
-        if station.on_air is not None and station.on_air.kind in ("emergency", "override"):
-            return None  # priority media never reaches the real server's audio
+        if _priority_on_air(station):
+            return []
         entry = self._entry(station, core, event.starts_at)
         extras = real.track_extras(event.media_id, event.title, event.artist, event.album)
         if entry.source_type == "playlist":
@@ -316,10 +314,12 @@ class GrimnirTranslator:
                     "playlist_name": playlist.name,
                     "total_items": len(playlist.tracks),
                 }
-        return wire_event("now_playing", real.now_playing_entry(entry, extras), event.station_id)
+        return [wire_event("now_playing", real.now_playing_entry(entry, extras), event.station_id)]
 
-    def _now_playing_webstream(self, event: ev.NowPlayingWebstream, core: Playout) -> WireEvent:
+    def _now_playing_webstream(self, event: ev.NowPlayingWebstream, core: Playout) -> list[WireEvent]:
         station = self._station_state(core, event.station_id)
+        if _priority_on_air(station):
+            return []
         entry = self._entry(station, core, core.clock.stamp(core.now_ms))
         extras = {
             "artist": event.webstream_name,
@@ -329,7 +329,7 @@ class GrimnirTranslator:
             "webstream_id": event.webstream_id,
             "webstream_name": event.webstream_name,
         }
-        return wire_event("now_playing", real.now_playing_entry(entry, extras), event.station_id)
+        return [wire_event("now_playing", real.now_playing_entry(entry, extras), event.station_id)]
 
     def _entry(self, station: StationState, core: Playout, fallback_start: str) -> real.Entry:
         """The entry in force, as the real server's row; automation between entries is an entry of its own
@@ -362,7 +362,7 @@ class GrimnirTranslator:
         for station in core.stations.values():
             spec, play = station.spec, station.play
             mount_id = spec.mounts[0].id
-            entry = self._entry(station, core, "")
+            entry = self._entry(station, core, core.clock.stamp(core.now_ms))
             match play:
                 case TrackPlay():
                     started = core.clock.stamp(play.start_ms)
@@ -438,3 +438,9 @@ class GrimnirTranslator:
             if due < now_ms:
                 interval = self._scenario.webstreams[key].probe.interval_ms
                 self._next_check[key] = -(-now_ms // interval) * interval
+
+
+def _priority_on_air(station: StationState) -> bool:
+    """Whether an emergency or an override plays: priority sources never reach the real server's audio
+    (internal/executor/executor.go:481-498), so what they play is announced by no ``now_playing``."""
+    return station.on_air is not None and station.on_air.kind in ("emergency", "override")

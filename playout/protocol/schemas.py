@@ -10,12 +10,12 @@ from .events import EVENT_CLASSES, Event, Timestamp, Uuid
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _RFC3339_Z = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$"
-_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
 def _field_schema(annotation: Any) -> dict[str, Any]:
     if annotation is Uuid:
-        return {"type": "string", "format": "uuid", "pattern": _UUID}
+        return {"type": "string", "format": "uuid", "pattern": UUID_PATTERN}
     if annotation is Timestamp:
         return {"type": "string", "format": "date-time", "pattern": _RFC3339_Z}
     if annotation is str:
@@ -67,13 +67,19 @@ def envelope_schema(event_type: str, payload: dict[str, Any] | None = None) -> d
     }
 
 
-def envelope_title(cls: type[Event]) -> str:
-    """The name of a class's whole message, beside its payload's (``NowPlayingMedia`` → ``…Message``)."""
-    return f"{cls.__name__}Message"
+@attrs.frozen
+class MessageShape:
+    """One payload shape of a message type, as a document names it: ``name`` in ``$defs``, its
+    envelope ``{name}Message``."""
+
+    type: str
+    name: str
+    envelope_description: str
+    payload: dict[str, Any]
 
 
-def messages_schema() -> dict[str, Any]:
-    """One JSON Schema (draft 2020-12) that every wire message matches, the heartbeat included.
+def messages_document(title: str, description: str, shapes: list[MessageShape]) -> dict[str, Any]:
+    """One JSON Schema (draft 2020-12) that every message of a wire matches, the heartbeat included.
 
     The root is a ``oneOf`` over one envelope per payload shape (a type with variants
     has one envelope per variant) and the ``ping`` envelope. Envelopes and payloads
@@ -82,23 +88,39 @@ def messages_schema() -> dict[str, Any]:
     names them too but merges any union of objects into one.
     """
     defs: dict[str, Any] = {}
-    for cls in EVENT_CLASSES:
-        defs[cls.__name__] = payload_schema(cls)
-        defs[envelope_title(cls)] = {
-            "title": envelope_title(cls),
-            "description": f"A {cls.TYPE} message" + (f" ({cls.VARIANT} variant)." if cls.VARIANT else "."),
-            **envelope_schema(cls.TYPE, {"$ref": f"#/$defs/{cls.__name__}"}),
+    for shape in shapes:
+        defs[shape.name] = shape.payload
+        defs[f"{shape.name}Message"] = {
+            "title": f"{shape.name}Message",
+            "description": shape.envelope_description,
+            **envelope_schema(shape.type, {"$ref": f"#/$defs/{shape.name}"}),
         }
     defs[PING_TITLE] = {
         "title": PING_TITLE,
         "description": "The heartbeat, every 15 s from the connection's start; not an event.",
         **envelope_schema("ping"),
     }
-    envelopes = [envelope_title(cls) for cls in EVENT_CLASSES] + [PING_TITLE]
+    envelopes = [f"{shape.name}Message" for shape in shapes] + [PING_TITLE]
     return {
         "$schema": SCHEMA_DIALECT,
-        "title": MESSAGE_TITLE,
-        "description": "A message on /api/v1/events: an event envelope or the heartbeat.",
+        "title": title,
+        "description": description,
         "oneOf": [{"$ref": f"#/$defs/{name}"} for name in envelopes],
         "$defs": defs,
     }
+
+
+def messages_schema() -> dict[str, Any]:
+    """The documented protocol's document (:func:`messages_document`), from the event classes."""
+    shapes = [
+        MessageShape(
+            cls.TYPE,
+            cls.__name__,
+            f"A {cls.TYPE} message" + (f" ({cls.VARIANT} variant)." if cls.VARIANT else "."),
+            payload_schema(cls),
+        )
+        for cls in EVENT_CLASSES
+    ]
+    return messages_document(
+        MESSAGE_TITLE, "A message on /api/v1/events: an event envelope or the heartbeat.", shapes
+    )

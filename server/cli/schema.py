@@ -4,9 +4,10 @@ import argparse
 import json
 import sys
 
-from playout import catalog_of, messages_schema, resolve_scenario
+from playout import PROFILES, add_profile_option, catalog_of, resolve_scenario
 
 from ..contract import asyncapi_yaml
+from ..contract_grimnir import grimnir_asyncapi_yaml
 from ..typescript import typescript_declarations
 from . import Handler
 
@@ -24,7 +25,12 @@ examples:
   grimnir-sim schema typescript > grimnir-events.ts
       typescript: TypeScript declarations, generated here (no Node.js needed): an interface
       per message and per payload, and the union GrimnirMessage to switch on msg.type
+  grimnir-sim schema --profile grimnir > asyncapi-grimnir.yaml
+      the same three of the real Grimnir server's wire (docs/asyncapi-grimnir.yaml, docs/fidelity.md);
+      its TypeScript union is GrimnirServerMessage
 """
+SOURCES = {"documented": "playout/protocol/events.py", "grimnir": "playout/profiles/grimnir_schemas.py"}
+"""What each profile's documents are generated from, for their headers."""
 
 
 def register_schema(commands: argparse._SubParsersAction) -> Handler:
@@ -42,14 +48,22 @@ def register_schema(commands: argparse._SubParsersAction) -> Handler:
         default="asyncapi",
         help="asyncapi (YAML, the default), jsonschema (JSON) or typescript (see the examples)",
     )
+    add_profile_option(parser)
     return cmd_schema
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    profile = PROFILES[args.profile]
     if args.kind == "jsonschema":
-        sys.stdout.write(json.dumps(messages_schema(), indent=2) + "\n")
+        sys.stdout.write(json.dumps(profile.messages_schema(), indent=2) + "\n")
     elif args.kind == "typescript":
-        sys.stdout.write(typescript_declarations(messages_schema()))
+        command = "grimnir-sim schema typescript" + (
+            "" if profile.name == "documented" else f" --profile {profile.name}"
+        )
+        sys.stdout.write(typescript_declarations(profile.messages_schema(), command, SOURCES[profile.name]))
+    elif profile.name == "grimnir":
+        catalog = catalog_of(args)
+        sys.stdout.write(grimnir_asyncapi_yaml(lambda name: resolve_scenario(name, catalog)))
     else:
         sys.stdout.write(asyncapi_yaml(resolve_scenario(CONTRACT_EXAMPLES, catalog_of(args))))
     return 0

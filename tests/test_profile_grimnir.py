@@ -251,3 +251,19 @@ async def test_serve_speaks_the_profile_and_subscribes_webstream_health_by_defau
     assert [json.loads(m)["type"] for m in got] == ["priority.override", "dj_connect"]
     assert all(m.startswith('{"payload":{') for m in got)
     assert "source_ip" not in json.loads(got[1])["payload"]
+
+
+def test_run_says_first_when_the_real_snapshots_will_be_many(monkeypatch, capsys):
+    """internal/playout/director.go:244: a snapshot per playing mount every 250 ms is 14,400 an hour;
+    run says so before a long one, and not when health is filtered out."""
+    from playout.drivers import cli
+
+    monkeypatch.setattr(cli, "MANY_SNAPSHOTS", 100)
+    monkeypatch.chdir(ROOT)
+    assert cli.main(["run", "dj-takeover", "--profile", "grimnir", "--until", "1m"]) == 0
+    assert "note: 240 health snapshots, one per playing mount every 250ms" in capsys.readouterr().err
+    assert (
+        cli.main(["run", "dj-takeover", "--profile", "grimnir", "--until", "1m", "--types", "dj_connect"])
+        == 0
+    )
+    assert "note:" not in capsys.readouterr().err

@@ -21,6 +21,9 @@ from .runner import StationRunner
 from .textlog import TextLog
 
 EXIT_USAGE = 2
+MANY_SNAPSHOTS = 100_000
+"""More grimnir health snapshots than this in one run (a station-week at 1 a minute is 10,080), and ``run``
+says so first: each station-hour at 250 ms takes about 10 s here."""
 EXIT_INTERRUPTED = 130
 """SIGINT (Ctrl-C) before a command handles it: 128 + 2, as a shell reports a command it interrupted."""
 CATALOG_HELP = "the scenario catalog (default: $GRIMNIR_SIM_CATALOG, ./scenarios.toml, or the shipped one)"
@@ -279,6 +282,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.health_tick <= 0:
         raise UsageError("--health-tick must be greater than 0")
     until_ms = args.until if args.until is not None else scenario.duration_ms
+    snapshots = until_ms // args.health_tick * len(scenario.stations)
+    if (
+        profile.translator is not None
+        and snapshots > MANY_SNAPSHOTS
+        and "health" in (args.types or {"health"})
+    ):
+        print(
+            f"note: {snapshots:,} health snapshots, one per playing mount every "
+            f"{format_duration(args.health_tick)} as the real server sends them; this takes a while "
+            "(--health-tick 1m, or --types without health, for fewer)",
+            file=sys.stderr,
+        )
     for webstream in scenario.webstreams.values():
         if webstream.probe.kind == "http":
             print(

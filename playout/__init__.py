@@ -16,7 +16,7 @@ from .drivers.cli import (
 from .drivers.harbor import Harbor, HarborCounters
 from .drivers.runner import StationRunner
 from .profiles import ALL_EVENT_TYPES, DOCUMENTED, PROFILES, Profile
-from .protocol import events, inputs, wire
+from .protocol import events, inputs, recording, wire
 from .protocol.events import EVENT_CLASSES, EVENT_TYPES, Event
 from .protocol.schemas import envelope_schema, messages_schema, payload_schema
 from .protocol.stationtime import DURATION_HINT, format_duration, parse_duration
@@ -101,6 +101,7 @@ __all__ = [
     "parse_scenario",
     "payload_schema",
     "place",
+    "recording",
     "resolve_scenario",
     "translator_for",
     "wire",

@@ -233,3 +233,71 @@ class TestRecordCommand:
         refusal = f"error: {station.events_url} refused the connection: 401 Unauthorized\n"
         assert done.stderr.decode() == refusal
         assert done.stdout == b""
+
+
+def _write(path, *items: bytes) -> str:
+    path.write_bytes(b"".join(_lines(*items)))
+    return str(path)
+
+
+class TestRunReplay:
+    def test_it_prints_the_messages_as_received_and_the_gaps_on_stderr(self, tmp_path, capsys):
+        path = _write(
+            tmp_path / "r.jsonl",
+            recording.message_line(0, NOW_PLAYING),
+            recording.gap_line(1500, "closed 1006"),
+            recording.message_line(2600, HANDOVER),
+        )
+        assert main(["run", "--replay", path]) == 0
+        out, err = capsys.readouterr()
+        assert out == f"{NOW_PLAYING}\n{HANDOVER}\n"
+        assert err == "grimnir-sim: gap at 2026-01-19T10:00:01.5Z: closed 1006\n"
+
+    def test_types_until_and_with_time_filter_and_stamp_like_run(self, tmp_path, capsys):
+        path = _write(
+            tmp_path / "r.jsonl",
+            recording.message_line(0, NOW_PLAYING),
+            recording.message_line(2600, HANDOVER),
+            recording.message_line(5000, HANDOVER),
+        )
+        assert (
+            main(["run", "--replay", path, "--types", "live.handover", "--until", "3s", "--with-time"]) == 0
+        )
+        expected = '{"at":"2026-01-19T10:00:02.6Z",' + HANDOVER[1:]
+        assert capsys.readouterr().out == expected + "\n"
+
+    def test_a_broken_line_ends_the_output_with_its_number_and_status_2(self, tmp_path, capsys):
+        path = _write(
+            tmp_path / "r.jsonl",
+            recording.message_line(0, NOW_PLAYING),
+            b"{oops\n",
+            recording.message_line(2600, HANDOVER),
+        )
+        assert main(["run", "--replay", path]) == 2
+        out, err = capsys.readouterr()
+        assert out == f"{NOW_PLAYING}\n"
+        assert err.startswith(f"error: {path}: line 3: not JSON")
+        assert err.endswith("; the messages before it are printed\n") and err.count("\n") == 1
+
+    @pytest.mark.parametrize(
+        ("argv", "message"),
+        [
+            (["run"], "run needs a SCENARIO (a catalog name or a path), or --replay FILE"),
+            (
+                ["run", "dj-takeover", "--replay", "r.jsonl"],
+                "--replay prints a recording: leave out the SCENARIO",
+            ),
+            (["run", "--replay", "/nonexistent/r.jsonl"], "cannot read /nonexistent/r.jsonl: No such file"),
+        ],
+    )
+    def test_what_it_refuses(self, argv, message, capsys):
+        assert main(argv) == 2
+        assert message in capsys.readouterr().err
+
+    def test_a_file_that_is_no_recording_is_one_line(self, tmp_path, capsys):
+        path = tmp_path / "events.jsonl"
+        path.write_text(NOW_PLAYING + "\n")
+        assert main(["run", "--replay", str(path)]) == 2
+        assert capsys.readouterr().err == (
+            f"error: {path}: line 1: no grimnir_sim_recording=1 header: not a grimnir-sim recording\n"
+        )

@@ -7,6 +7,8 @@ recording served with ``serve --replay`` and recorded again, message for message
 """
 
 import itertools
+import os
+import shlex
 import sys
 from contextlib import asynccontextmanager
 from functools import partial
@@ -18,7 +20,16 @@ import trio_websocket
 
 from playout import recording
 from playout.drivers.cli import main
+from server.app import create_app
 from server.recorder import Recorder, Unreachable
+from server.replay import WAIT_ROUND_SECONDS, Replay
+from server.serve import serve
+from server.service import ReplayService, ServerSettings
+from tests.docs_support import bash, documented, one, replaced
+from tests.serve_support import KEY as SERVE_KEY
+from tests.serve_support import Server
+from tests.server_support import KEY, token
+from tests.test_server_protocol import refusal
 
 STARTED = "2026-01-19T10:00:00Z"
 
@@ -301,3 +312,210 @@ class TestRunReplay:
         assert capsys.readouterr().err == (
             f"error: {path}: line 1: no grimnir_sim_recording=1 header: not a grimnir-sim recording\n"
         )
+
+
+class TestReplay:
+    async def test_it_waits_for_a_client_then_keeps_the_recorded_offsets_divided_by_speed(
+        self, autojump_clock
+    ):
+        played = recording.read_recording(
+            _lines(
+                recording.message_line(0, NOW_PLAYING),
+                recording.message_line(0, HANDOVER),
+                recording.gap_line(1000, "closed 1006"),
+                recording.message_line(4000, NOW_PLAYING),
+            )
+        )
+        clients = 0
+        published: list[tuple[float, list[tuple[str, bytes]]]] = []
+        replay = Replay(played, lambda: clients, speed=2)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(replay.run, lambda batch: published.append((trio.current_time(), batch)))
+            await trio.sleep(30)
+            assert published == []  # nobody to replay to yet
+            clients = 1
+            await replay.finished.wait()
+        start = replay.started_at
+        assert start is not None and 30 <= start <= 30 + WAIT_ROUND_SECONDS
+        assert [(round(at - start, 3), batch) for at, batch in published] == [
+            (0, [("now_playing", NOW_PLAYING.encode()), ("live.handover", HANDOVER.encode())]),
+            (2, [("now_playing", NOW_PLAYING.encode())]),
+        ]
+        assert replay.published == 3
+
+
+def _replay_service(*items: bytes, **options) -> ReplayService:
+    return ReplayService(recording.read_recording(_lines(*items)), KEY, **options)
+
+
+class TestServedReplay:
+    """``serve --replay`` in process (Quart's test client), on the autojump clock: the stream's rules hold."""
+
+    async def test_the_token_types_and_heartbeat_rules_apply(self, autojump_clock):
+        service = _replay_service(
+            recording.message_line(1000, NOW_PLAYING),
+            recording.message_line(2000, HANDOVER),
+            recording.message_line(3000, NOW_PLAYING),
+        )
+        app = create_app(service)
+        async with app.test_app() as test_app:
+            client = test_app.test_client()
+            refused = await client.get("/api/v1/events")
+            assert refused.status_code == 400  # no upgrade (the route's plain-HTTP answer)
+            async with client.websocket(f"/api/v1/events?types=live.handover&token={token()}") as ws:
+                assert await ws.receive() == HANDOVER
+                with trio.fail_after(20):
+                    assert await ws.receive() == '{"type":"ping"}'  # 15 s after subscribing
+
+    async def test_without_a_token_the_upgrade_is_refused(self, autojump_clock):
+        app = create_app(_replay_service(recording.message_line(0, NOW_PLAYING)))
+        async with app.test_app() as test_app:
+            response = await refusal(test_app.test_client().websocket("/api/v1/events"))
+            assert response.status_code == 401
+
+    async def test_a_late_client_asking_for_the_state_gets_the_latest_now_playing(self, autojump_clock):
+        later = NOW_PLAYING.replace("First Light", "Second Wind")
+        service = _replay_service(recording.message_line(0, NOW_PLAYING), recording.message_line(10, later))
+        app = create_app(service)
+        async with app.test_app() as test_app:
+            client = test_app.test_client()
+            async with client.websocket(f"/api/v1/events?token={token()}") as first:
+                assert await first.receive() == NOW_PLAYING
+                assert await first.receive() == later
+                async with client.websocket(f"/api/v1/events?snapshot=true&token={token()}") as late:
+                    assert await late.receive() == later
+
+
+async def _recorded(
+    url: str, token_: str, profile: str | None, nursery: trio.Nursery
+) -> tuple[Recorder, list]:
+    lines: list[bytes] = []
+    recorder = Recorder(url, lines.append, token=token_, profile=profile, say=lambda _: None)
+    await nursery.start(partial(recorder.run, lambda: STARTED))
+    return recorder, lines
+
+
+async def _until(done, seconds: float = 20) -> None:
+    with trio.fail_after(seconds):
+        while not done():
+            await trio.sleep(0.01)
+
+
+@pytest.mark.parametrize(
+    ("profile", "run_for", "types"),
+    [
+        ("documented", "2h", {"now_playing", "dj_connect", "live.handover", "live.released"}),
+        ("grimnir", "6m", {"health", "dj_connect", "priority.override"}),
+    ],
+)
+async def test_a_recording_of_serve_replayed_and_recorded_again_matches_message_for_message(
+    profile, run_for, types, grimnir_server
+):
+    """Real sockets: the served station recorded, the recording served with --replay, recorded again."""
+    station = await grimnir_server.serve("dj-takeover", profile=profile)
+    async with trio.open_nursery() as nursery:
+        first, lines = await _recorded(station.events_url, station.token, profile, nursery)
+        hub = station.service.hub
+        before = hub.published  # (the manual clock stands still: nothing is published meanwhile)
+        await station.advance(run_for)
+        await _until(lambda: first.messages == hub.published - before)
+        nursery.cancel_scope.cancel()
+    original = recording.read_recording(lines)
+    assert len(original.messages) > 10 and {m.type for m in original.messages} >= types
+    assert original.header.profile == profile
+
+    service = ReplayService(original, KEY)
+    assert service.settings.profile == "documented"  # as given; serve --replay takes the header's
+    service = ReplayService(original, KEY, ServerSettings(profile=profile))
+    async with trio.open_nursery() as nursery:
+        running = await nursery.start(partial(serve, service, host="127.0.0.1", port=0))
+        second, again = await _recorded(running.events_url, token(), profile, nursery)
+        await _until(lambda: second.messages == len(original.messages))
+        await service.replay.finished.wait()
+        nursery.cancel_scope.cancel()
+    replayed = recording.read_recording(again)
+    assert [m.text for m in replayed.messages] == [m.text for m in original.messages]
+    assert replayed.broken is None and not [i for i in replayed.items if isinstance(i, recording.Gap)]
+
+
+def test_the_documented_commands_record_print_and_serve_back_a_station(request, tmp_path):
+    """docs/record-replay.md's commands (a free port for 8000, twelve times their speed and a shorter
+    --for), then the recording recorded again from `serve --replay`, and served from a copy broken
+    halfway. (Which of the station's messages the recording catches depends on when it starts: the
+    in-process test above pins the types.)"""
+    commands = documented(request)
+    environment = {**os.environ, "GRIMNIR_JWT_SIGNING_KEY": SERVE_KEY, "XDG_STATE_HOME": str(tmp_path)}
+    serve_station = replaced(
+        one(commands, "grimnir-sim serve dj-takeover").key, ("--speed 10", "--speed 120")
+    )
+    station = Server(*shlex.split(serve_station)[2:], cwd=tmp_path)
+    try:
+        record = one(commands, "grimnir-sim record").key
+        bash(
+            replaced(
+                record,
+                ("127.0.0.1:8000", f"{station.address[0]}:{station.address[1]}"),
+                ("--for 5m", "--for 20s"),
+            ),
+            tmp_path,
+            env=environment,
+        )
+    finally:
+        assert station.stop() == 0
+    original = recording.read_recording((tmp_path / "station.jsonl").read_bytes().splitlines())
+    assert len(original.messages) >= 4 and "now_playing" in {m.type for m in original.messages}
+
+    printed = bash(one(commands, "grimnir-sim run --replay").key, tmp_path, env=environment).splitlines()
+    wanted = [m for m in original.messages if m.type in ("dj_connect", "live.handover")]
+    assert [orjson.loads(line)["type"] for line in printed] == [m.type for m in wanted]
+    assert all(line.startswith('{"at":"') for line in printed)
+
+    replay = Server(*shlex.split(one(commands, "grimnir-sim serve --replay").key)[2:], cwd=tmp_path)
+    try:
+        assert replay.banner[0].startswith(f"grimnir-sim: replaying {len(original.messages)} message(s)")
+        again = tmp_path / "again.jsonl"
+        bash(f"grimnir-sim record {replay.ws} --token {replay.token} --out {again} --for 3s", tmp_path)
+    finally:
+        assert replay.stop() == 0
+    replayed = recording.read_recording(again.read_bytes().splitlines())
+    assert [m.text for m in replayed.messages] == [m.text for m in original.messages]
+
+    lines = (tmp_path / "station.jsonl").read_bytes().splitlines()
+    (tmp_path / "broken.jsonl").write_bytes(b"\n".join([*lines[:4], b'{"at_ms": 99, "text"', *lines[4:]]))
+    broken = Server("--replay", "broken.jsonl", "--speed", "100", cwd=tmp_path)
+    try:
+        assert broken.banner[0].startswith("grimnir-sim: replaying 3 message(s)")
+        said = broken.process.stderr.readline()
+        assert said.startswith("grimnir-sim: broken.jsonl: line 5: not JSON")
+        assert said.endswith("; serving the 3 message(s) before it\n")
+        cut = tmp_path / "cut.jsonl"
+        bash(f"grimnir-sim record {broken.ws} --token {broken.token} --out {cut} --for 2s", tmp_path)
+    finally:
+        assert broken.stop() == 0
+    served = recording.read_recording(cut.read_bytes().splitlines()).messages
+    assert [m.text for m in served] == [m.text for m in original.messages[:3]]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["dj-takeover"], "--replay serves a recording, not a station: leave out a scenario"),
+        (["--manual-clock", "--from", "start"], "leave out --manual-clock, --from"),
+        (["--speed", "0"], "--speed must be"),
+    ],
+)
+def test_serve_replay_refuses_what_belongs_to_a_station(extra, message, tmp_path, capsys):
+    path = _write(tmp_path / "r.jsonl", recording.message_line(0, NOW_PLAYING))
+    assert main(["serve", "--replay", path, *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_serve_replay_of_no_recording_is_one_line(tmp_path, capsys):
+    path = tmp_path / "events.jsonl"
+    path.write_text(NOW_PLAYING + "\n")
+    assert main(["serve", "--replay", str(path)]) == 2
+    assert (
+        capsys.readouterr().err
+        == f"error: {path}: line 1: no grimnir_sim_recording=1 header: not a grimnir-sim recording\n"
+    )

@@ -21,6 +21,7 @@ import trio_websocket
 from playout import recording
 from playout.drivers.cli import main
 from server.app import create_app
+from server.pytest_plugin import expected_from
 from server.recorder import Recorder, Unreachable
 from server.replay import WAIT_ROUND_SECONDS, Replay
 from server.serve import serve
@@ -519,3 +520,48 @@ def test_serve_replay_of_no_recording_is_one_line(tmp_path, capsys):
         capsys.readouterr().err
         == f"error: {path}: line 1: no grimnir_sim_recording=1 header: not a grimnir-sim recording\n"
     )
+
+
+class TestExpectedFromARecording:
+    async def _recording_of_served_dj_takeover(self, grimnir_server, path) -> int:
+        served = await grimnir_server.serve("dj-takeover")
+        async with trio.open_nursery() as nursery:
+            recorder, lines = await _recorded(served.events_url, served.token, "documented", nursery)
+            hub = served.service.hub
+            before = hub.published
+            await served.advance("2h")
+            await _until(lambda: recorder.messages == hub.published - before)
+            nursery.cancel_scope.cancel()
+        path.write_bytes(b"".join(lines))
+        return recorder.messages
+
+    async def test_a_test_station_sends_what_the_served_one_was_recorded_sending(
+        self, grimnir_server, grimnir, tmp_path
+    ):
+        path = tmp_path / "dj-takeover.jsonl"
+        recorded = await self._recording_of_served_dj_takeover(grimnir_server, path)
+        station = await grimnir.start("dj-takeover")
+        matched = await station.expect(grimnir.expected_from(path), within="2h", strict=True)
+        assert len(matched) == recorded
+
+        handovers = expected_from(path, types=["live.handover", "live.released"], fields=["username"])
+        assert [str(m) for m in handovers] == [
+            "live.handover (username='DJ Mike')",
+            "live.released (username='DJ Mike')",
+        ]
+
+    async def test_a_station_that_differs_from_the_recording_fails_on_the_first_difference(
+        self, grimnir_server, grimnir, tmp_path
+    ):
+        path = tmp_path / "dj-takeover.jsonl"
+        await self._recording_of_served_dj_takeover(grimnir_server, path)
+        path.write_bytes(path.read_bytes().replace(b"DJ Mike", b"DJ Nobody"))
+        station = await grimnir.start("dj-takeover")
+        with pytest.raises(AssertionError) as failed:
+            await station.expect(expected_from(path, fields=["username"]), within="2h", strict=True)
+        assert str(failed.value).startswith("expected dj_connect (username='DJ Nobody') by ")
+
+    def test_a_broken_recording_is_refused(self, tmp_path):
+        path = _write(tmp_path / "r.jsonl", recording.message_line(0, NOW_PLAYING), b"{oops\n")
+        with pytest.raises(ValueError, match=r"r\.jsonl: line 3: not JSON"):
+            expected_from(path)

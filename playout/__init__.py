@@ -19,7 +19,7 @@ from .drivers.harbor import Harbor, HarborCounters
 from .drivers.runner import StationRunner
 from .profiles import ALL_EVENT_TYPES, DOCUMENTED, GRIMNIR, NO_CLOSE_FRAME, PROFILES, Profile, StreamRules
 from .profiles.grimnir_schemas import SHAPES as GRIMNIR_SHAPES
-from .protocol import events, inputs, wire
+from .protocol import events, inputs, recording, wire
 from .protocol.events import EVENT_CLASSES, EVENT_TYPES, Event
 from .protocol.schemas import MessageShape, envelope_schema, messages_schema, payload_schema
 from .protocol.stationtime import DURATION_HINT, format_duration, parse_duration
@@ -110,6 +110,7 @@ __all__ = [
     "parse_scenario",
     "payload_schema",
     "place",
+    "recording",
     "resolve_scenario",
     "run_virtual",
     "translator_for",

@@ -28,7 +28,7 @@ from .relay.follower import station_location
 from .responses import error, refused
 from .rest.go_wire import chi_refusal
 from .rest.routes import Routes
-from .service import EdgeService, ServingProcess, StationService
+from .service import EdgeService, ReplayService, ServingProcess, StationService
 from .shutdown import SHUTTING_DOWN
 from .transport import internals
 from .transport.one_task_websocket import OneTaskWebsocketConnection
@@ -48,8 +48,9 @@ class _App(QuartTrio):
         return response
 
 
-def create_app(service: StationService | EdgeService) -> QuartTrio:
-    """The app of a station process (the default), or of an edge process (``--role edge``)."""
+def create_app(service: StationService | EdgeService | ReplayService) -> QuartTrio:
+    """The app of a station process (the default), an edge process (``--role edge``) or a replay
+    (``--replay``: the events, and what every process serves)."""
     app = _App("grimnir_sim")
     # No redirects to a "cleaner" path (Werkzeug's 308, with an HTML body): /a//b, or an id that
     # decodes to "/" (%2F), is simply no such path, a JSON 404 like every other.
@@ -91,7 +92,7 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
     if isinstance(service, StationService):
         bind_station_reads(route, service)
         bind_control(route, service)
-    else:
+    elif isinstance(service, EdgeService):
 
         @app.route("/", defaults={"path": ""}, methods=["GET", "POST", "DELETE"])
         @app.route("/<path:path>", methods=["GET", "POST", "DELETE"])
@@ -138,9 +139,9 @@ def create_app(service: StationService | EdgeService) -> QuartTrio:
 
 
 async def _background_work(
-    service: StationService | EdgeService, *, task_status=trio.TASK_STATUS_IGNORED
+    service: StationService | EdgeService | ReplayService, *, task_status=trio.TASK_STATUS_IGNORED
 ) -> None:
-    """The station (or the stream an edge follows), the relay, the harbor and the hub's own tasks.
+    """The station (or the stream an edge follows, or a replay), the relay, the harbor and the hub's tasks.
 
     They run in the app's nursery, where a failure would only be logged by
     Hypercorn while it went on serving a station that never speaks; instead the
@@ -151,6 +152,8 @@ async def _background_work(
         async with trio.open_nursery() as nursery:
             if isinstance(service, EdgeService):
                 await nursery.start(service.follower.run, service.hub.publish_encoded)
+            elif isinstance(service, ReplayService):
+                await nursery.start(service.replay.run, service.hub.publish_encoded)
             else:
                 await nursery.start(service.runner.run)
                 if service.relay is not None:
@@ -177,7 +180,7 @@ def _stopping_refusal(service: ServingProcess, routing_exception: Exception | No
     return response
 
 
-def _claimed_station(service: StationService | EdgeService) -> Callable[[str], str | None]:
+def _claimed_station(service: StationService | EdgeService | ReplayService) -> Callable[[str], str | None]:
     """The key of the station a token's station_id claim names, or None when this server runs no such one."""
 
     def station_key(claimed: str) -> str | None:

@@ -16,19 +16,24 @@ Installed with grimnir-sim (entry point ``pytest11``); needs pytest-trio. Two fi
 
 A scenario is a catalog name (``"dj-takeover"``), a path, TOML text, or a
 :class:`playout.Scenario`. See docs/testing.md for a worked example.
+
+:func:`expected_from` (also ``grimnir.expected_from``) loads a recording
+(``grimnir-sim record``, docs/record-replay.md) as the sequence to ``expect``.
 """
 
 import os
 from collections.abc import Iterable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import attrs
+import orjson
 import pytest
 import trio
 
-from playout import PROFILES
-from playout.testing import UPDATE_ENV, ScenarioLike, Station, as_scenario, start_station
+from playout import PROFILES, recording
+from playout.testing import UPDATE_ENV, Match, ScenarioLike, Station, as_scenario, event, start_station
 
 from .auth import SigningKey, mint
 from .serve import RunningServer, serve
@@ -95,12 +100,41 @@ class ServedStation(Station):
         return f"{self.events_url}?{query}"
 
 
+def expected_from(
+    path: str | Path, *, types: Iterable[str] | None = None, fields: Iterable[str] | None = None
+) -> list[Match]:
+    """A recording's messages as the sequence a station should send, for ``Station.expect``.
+
+    Each message is ``event(type, **payload)``: its whole payload, or only the keys named in
+    ``fields`` (a recording of a station on the wall clock has other instants than a test
+    station; ``serve --clock scenario``'s match). ``types``: only messages of these types. A
+    recording with a broken line is refused (:class:`ValueError` naming the line), so a test
+    never expects less than was recorded.
+    """
+    with open(path, "rb") as lines:
+        played = recording.read_recording(lines)
+    if played.broken is not None:
+        raise ValueError(f"{path}: {played.broken}")
+    wanted = None if types is None else set(types)
+    keys = None if fields is None else tuple(fields)
+    expected = []
+    for message in played.messages:
+        if wanted is not None and message.type not in wanted:
+            continue
+        payload = orjson.loads(message.text).get("payload") or {}
+        kept = payload if keys is None else {key: payload[key] for key in keys if key in payload}
+        expected.append(event(message.type, **kept))
+    return expected
+
+
 def _update_golden(config: pytest.Config) -> bool:
     return bool(config.getoption("--grimnir-update-golden") or os.environ.get(UPDATE_ENV))
 
 
 class Simulator:
     """The ``grimnir`` fixture: scenarios in virtual time, in this test's nursery."""
+
+    expected_from = staticmethod(expected_from)
 
     def __init__(self, nursery: trio.Nursery, update_golden: bool) -> None:
         self._nursery = nursery

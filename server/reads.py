@@ -19,7 +19,7 @@ from .directory import canonical
 from .responses import error, ok
 from .rest.go_routes import bind_go
 from .rest.routes import Routes
-from .service import EdgeService, StationService
+from .service import EdgeService, ServingProcess, StationService
 from .transport import internals
 
 DASHBOARD = Path(__file__).parent / "dashboard"
@@ -27,8 +27,8 @@ PROFILE_NOW_PLAYING = {"grimnir": grimnir_reads.now_playing}
 """A wire profile's own now-playing answer (public, with that server's refusals); else the documented one."""
 
 
-def bind_reads(route: Routes, service: StationService | EdgeService) -> None:
-    """What every process serves, a station's or an edge's: health, the document, its vitals."""
+def bind_reads(route: Routes, service: ServingProcess) -> None:
+    """What every process serves, a station's, an edge's or a replay's: health, the document, its vitals."""
     route(api.HEALTH)(health)
     route(api.OPENAPI)(openapi)
     route(api.SIM_SERVER)(functools.partial(sim_server, service))
@@ -63,7 +63,7 @@ async def openapi() -> Response:
     return Response(api.openapi_json(), content_type="application/json")
 
 
-async def sim_server(service: StationService | EdgeService) -> Response:
+async def sim_server(service: ServingProcess) -> Response:
     """The serving process, not the station: connections, the loop's stalls, the collector."""
     return ok(
         {
@@ -117,12 +117,12 @@ async def sim_state(service: StationService) -> Response:
     return ok(state)
 
 
-def _harbor_figures(service: StationService | EdgeService) -> dict[str, int] | None:
+def _harbor_figures(service: ServingProcess) -> dict[str, int] | None:
     harbor = getattr(service, "harbor", None)
     return None if harbor is None else harbor.counters.as_dict()
 
 
-def _relay_figures(service: StationService | EdgeService) -> dict[str, Any] | None:
+def _relay_figures(service: ServingProcess) -> dict[str, Any] | None:
     if isinstance(service, EdgeService):
         follower = service.follower
         last_id = follower.last_id.decode() if follower.last_id else None
@@ -134,8 +134,8 @@ def _relay_figures(service: StationService | EdgeService) -> dict[str, Any] | No
             "skipped_by_reason": follower.entries.skipped_by_reason,
             "last_id": last_id,
         }
-    if service.relay is not None:
-        relay = service.relay
+    relay = getattr(service, "relay", None)  # (a replay has none)
+    if relay is not None:
         return {"role": "station", "stream": relay.stream, "appended": relay.appended, "lost": relay.lost}
     return None
 

@@ -5,7 +5,7 @@ import re
 import attrs
 import trio
 
-from playout import PROFILES, Harbor, Placement, Profile, Scenario, StationRunner, translator_for
+from playout import PROFILES, Harbor, Placement, Profile, Scenario, StationRunner, recording, translator_for
 
 from .auth import SigningKey
 from .cors import LOOPBACK_ORIGIN
@@ -14,6 +14,7 @@ from .hub import Hub
 from .limits import Admission
 from .relay.follower import StreamFollower
 from .relay.publisher import StreamPublisher
+from .replay import Replay
 from .shutdown import RETRY_AFTER_SECONDS, Shutdown
 from .vitals import Vitals
 
@@ -138,3 +139,18 @@ class EdgeService(ServingProcess):
     ) -> None:
         super().__init__(key, settings)
         self.follower = follower
+
+
+class ReplayService(ServingProcess):
+    """``serve --replay``: no station; the events come from a recording (``server/replay.py``)."""
+
+    def __init__(
+        self,
+        played: recording.Recording,
+        key: SigningKey,
+        settings: ServerSettings | None = None,
+        *,
+        speed: float = 1.0,
+    ) -> None:
+        super().__init__(key, settings)
+        self.replay = Replay(played, self.hub.__len__, speed, settle=self.hub.settle)

@@ -44,6 +44,17 @@ RUN_BY: dict[str, str] = {
     "grimnir-sim run dj-takeover --types dj_connect": (
         "tests/test_docs.py::test_console_examples_print_what_the_docs_show"
     ),
+    # docs/record-replay.md
+    **dict.fromkeys(
+        [
+            "grimnir-sim serve dj-takeover --speed 10",
+            'grimnir-sim record ws://127.0.0.1:8000/api/v1/events --token "$(grimnir-sim token)"'
+            " --out station.jsonl --for 5m",
+            "grimnir-sim run --replay station.jsonl --types dj_connect,live.handover --with-time",
+            "grimnir-sim serve --replay station.jsonl --speed 10",
+        ],
+        "tests/test_record_replay.py::test_the_documented_commands_record_print_and_serve_back_a_station",
+    ),
     # docs/quickstart.md
     "curl 'http://127.0.0.1:8000/api/v1/public/now-playing?station_id=main'": (
         "tests/test_docs.py::test_the_quickstart_station_starts_with_a_playlist_on_air"

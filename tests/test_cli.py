@@ -132,7 +132,7 @@ def command_parsers() -> dict[str, argparse.ArgumentParser]:
 
 def test_every_option_of_every_command_says_what_it_does():
     parsers = command_parsers()
-    assert set(parsers) == {"grimnir-sim", "run", "check", "scenarios", "serve", "token", "schema"}
+    assert set(parsers) == {"grimnir-sim", "run", "check", "scenarios", "serve", "token", "schema", "record"}
     undocumented = [
         f"{name} {action.option_strings or action.dest}"
         for name, parser in parsers.items()

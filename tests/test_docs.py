@@ -101,6 +101,7 @@ def test_every_documented_command_is_run_by_a_test_or_by_ci():
         "docs/live-sources.md",
         "docs/performance.md",
         "docs/quickstart.md",
+        "docs/record-replay.md",
         "docs/scenarios.md",
         "docs/testing.md",
     }

@@ -8,10 +8,12 @@ from importlib.metadata import PackageNotFoundError, entry_points, version
 from pathlib import Path
 from typing import IO, NoReturn
 
+import orjson
+
 from ..profiles import ALL_EVENT_TYPES, HEALTH_TICK_MS, PROFILE_HELP, PROFILES, Profile
 from ..profiles.base import Translator
-from ..protocol import wire
-from ..protocol.stationtime import DURATION_HINT, format_duration, parse_duration
+from ..protocol import recording, wire
+from ..protocol.stationtime import DURATION_HINT, StationClock, format_duration, parse_duration, parse_instant
 from ..scenario.catalog import Catalog, UnknownScenario, find_catalog, load_catalog, looks_like_a_path
 from ..scenario.loader import load_scenario
 from ..scenario.model import Scenario
@@ -112,10 +114,16 @@ def build_parser() -> argparse.ArgumentParser:
             "grimnir-sim run default --until 2d --format text --types now_playing,live.handover",
             "grimnir-sim run scenarios/crossfade.toml --with-time",
             "grimnir-sim run dj-takeover --profile grimnir --health-tick 1m",
+            "grimnir-sim run --replay station.jsonl --types live.handover --with-time",
         ],
     )
     run.add_argument(
-        "scenario", metavar="SCENARIO", help="a catalog name ('default' for the default) or a path"
+        "scenario", nargs="?", metavar="SCENARIO", help="a catalog name ('default' for the default) or a path"
+    )
+    run.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="print a recording's messages (`grimnir-sim record`) instead of running a scenario",
     )
     run.add_argument("--until", type=_duration, help="how much station time to run (default: the scenario's)")
     run.add_argument("--types", type=_types, help="only these event types, comma-separated")
@@ -271,6 +279,10 @@ def run_virtual(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.replay is not None:
+        return print_recording(args)
+    if args.scenario is None:
+        raise UsageError("run needs a SCENARIO (a catalog name or a path), or --replay FILE")
     scenario = resolve_scenario(args.scenario, catalog_of(args))
     profile = PROFILES[args.profile]
     unknown = sorted((args.types or frozenset()) - set(profile.event_types))
@@ -322,6 +334,42 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"warning: {scenario.path}: timeline[{notice.happening}] at {when}: {notice.message}",
             file=sys.stderr,
         )
+    return 0
+
+
+def print_recording(args: argparse.Namespace) -> int:
+    """``run --replay``: the recording's messages as they came off the wire, one a line; gaps on stderr.
+
+    ``--types`` and ``--until`` (after the recording's start) filter; ``--with-time`` puts the receipt
+    instant in each line as ``at``. A broken line ends the output with an error naming it (status 2).
+    """
+    if args.scenario is not None:
+        raise UsageError("--replay prints a recording: leave out the SCENARIO")
+    if args.format != "jsonl":
+        raise UsageError("--replay prints the recorded messages as JSON lines: leave out --format text")
+    try:
+        with open(args.replay, "rb") as lines:
+            played = recording.read_recording(lines)
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.replay}: {exc.strerror or exc}") from None
+    except recording.RecordingError as exc:
+        raise UsageError(f"{args.replay}: {exc}") from None
+    stamp = StationClock(parse_instant(played.header.started)).stamp
+    out = sys.stdout.buffer
+    for item in played.items:
+        if args.until is not None and item.at_ms > args.until:
+            break
+        if isinstance(item, recording.Gap):
+            out.flush()
+            print(f"grimnir-sim: gap at {stamp(item.at_ms)}: {item.reason}", file=sys.stderr)
+        elif args.types is None or item.type in args.types:
+            text = item.text.encode()
+            if args.with_time:
+                text = b'{"at":' + orjson.dumps(stamp(item.at_ms)) + b"," + text.lstrip()[1:]
+            out.write(text + b"\n")
+    out.flush()
+    if played.broken is not None:
+        raise UsageError(f"{args.replay}: {played.broken}; the messages before it are printed")
     return 0
 
 

@@ -4,7 +4,7 @@ from playout import format_duration, parse_duration
 
 from .. import keyfile
 from ..auth import KEY_ENV, SigningKey, mint
-from ..service import EdgeService, StationService
+from ..service import EdgeService, ReplayService, StationService
 from .token import TOKEN_TTL
 
 
@@ -24,6 +24,29 @@ def print_edge_banner(service: EdgeService, url: str, events_url: str) -> None:
                 f"  REST:    {url}/api/v1/health  (other endpoints redirect to the station)",
                 f"  events:  {events_url}",
                 f"  key:     from {KEY_ENV}",
+                f"  token:   {token}",
+                "  stop:    Ctrl-C",
+            ]
+        ),
+        flush=True,
+    )
+
+
+def print_replay_banner(service: ReplayService, url: str, events_url: str) -> None:
+    """A replay's banner: the recording, its pace, the URLs, an admin token."""
+    replay = service.replay
+    header = replay.recording.header
+    token = _banner_token(service.key)
+    key = f"from {KEY_ENV}" if not service.key.generated else "generated for this run"
+    print(
+        "\n".join(
+            [
+                f"grimnir-sim: replaying {len(replay.recording.messages)} message(s) recorded from "
+                f"{header.source} at {header.started} ({service.settings.profile} profile), "
+                f"speed {replay.speed:g}x, from the first client on",
+                f"  REST:    {url}/api/v1/health",
+                f"  events:  {events_url}",
+                f"  key:     {key}",
                 f"  token:   {token}",
                 "  stop:    Ctrl-C",
             ]

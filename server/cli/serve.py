@@ -21,6 +21,7 @@ from playout import (
     first_leaf,
     parse_entry_point,
     place,
+    recording,
     resolve_scenario,
 )
 
@@ -31,8 +32,8 @@ from ..relay.connection import RedisTarget, RelayError, check_reachable
 from ..relay.follower import StreamFollower
 from ..relay.publisher import StreamPublisher
 from ..serve import ServiceFailed, serve
-from ..service import EdgeService, ServerSettings, StationService
-from .banner import print_banner, print_edge_banner
+from ..service import EdgeService, ReplayService, ServerSettings, StationService
+from .banner import print_banner, print_edge_banner, print_replay_banner
 
 MAX_CONNECTIONS = 10_000
 """The documented connection limit, ``--max-connections``'s default."""
@@ -67,8 +68,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "an edge runs no station: give the scenario, --speed, --manual-clock, --clock and --from "
             "to the station"
         )
+    played = _recording(args) if args.replay is not None else None
     catalog = catalog_of(args)
-    scenario = resolve_scenario(args.scenario or "default", catalog) if args.role != "edge" else None
+    station = args.role != "edge" and played is None
+    scenario = resolve_scenario(args.scenario or "default", catalog) if station else None
     server_defaults = catalog.server if catalog is not None else {}
     host = args.host or server_defaults.get("host", "127.0.0.1")
     port = args.port if args.port is not None else server_defaults.get("port", 8000)
@@ -130,8 +133,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             trio.run(check_reachable, redis)
         except RelayError as exc:
             raise UsageError(str(exc)) from None
-    service: StationService | EdgeService
-    if redis is not None and args.role == "edge":
+    service: StationService | EdgeService | ReplayService
+    if played is not None:
+        service = ReplayService(played, key, settings, speed=args.speed or 1.0)
+    elif redis is not None and args.role == "edge":
         follower = StreamFollower(redis, args.redis_stream, known_types=PROFILES[args.profile].event_types)
         service = EdgeService(follower, key, settings)
     else:
@@ -188,8 +193,45 @@ def ignored_by_profile(args: argparse.Namespace) -> list[str]:
     return ignored
 
 
+def _recording(args: argparse.Namespace) -> recording.Recording:
+    """``--replay``'s recording, read up to its first broken line (reported); its profile is served."""
+    given = [
+        option
+        for option, used in (
+            ("a scenario", args.scenario is not None),
+            ("--manual-clock", args.manual_clock),
+            ("--from", args.entry is not None),
+            ("--clock scenario", args.clock != "wall"),
+            ("--harbor-port", args.harbor_port is not None),
+            ("--redis", args.redis is not None),
+        )
+        if used
+    ]
+    if given:
+        raise UsageError(f"--replay serves a recording, not a station: leave out {', '.join(given)}")
+    try:
+        with open(args.replay, "rb") as lines:
+            played = recording.read_recording(lines)
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.replay}: {exc.strerror or exc}") from None
+    except recording.RecordingError as exc:
+        raise UsageError(f"{args.replay}: {exc}") from None
+    if played.broken is not None:
+        print(
+            f"grimnir-sim: {args.replay}: {played.broken}; serving the {len(played.messages)} message(s) "
+            "before it",
+            file=sys.stderr,
+        )
+    profile = played.header.profile
+    if profile is not None:
+        if profile not in PROFILES:
+            raise UsageError(f"{args.replay}: unknown profile {profile!r}; known: {', '.join(PROFILES)}")
+        args.profile = profile
+    return played
+
+
 async def _serve_until_signalled(
-    service: StationService | EdgeService, host: str, port: int, public_url: str | None = None
+    service: StationService | EdgeService | ReplayService, host: str, port: int, public_url: str | None = None
 ) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
@@ -198,6 +240,8 @@ async def _serve_until_signalled(
             try:
                 if isinstance(service, EdgeService):
                     print_edge_banner(service, running.url, running.events_url)
+                elif isinstance(service, ReplayService):
+                    print_replay_banner(service, running.url, running.events_url)
                 else:
                     if service.relay is not None:
                         await service.relay.announce(public_url or running.url)

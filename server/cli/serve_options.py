@@ -58,6 +58,7 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
             "grimnir-sim serve --from 'Wed 20:00' --snapshot",
             "grimnir-sim serve dj-takeover --clock scenario",
             "grimnir-sim serve --profile grimnir --health-tick 5s",
+            "grimnir-sim serve --replay station.jsonl --speed 10",
         ],
     )
     add_profile_options(parser)
@@ -91,6 +92,12 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
         metavar="WHEN",
         help=f"where the station enters its scenario: {FROM_HINT} (default: now on the wall clock, "
         "start on the scenario's); the station fast-forwards there silently",
+    )
+    parser.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="serve a recording (`grimnir-sim record`) instead of a station: its messages with their "
+        "recorded timing, divided by --speed, from when the first client connects (docs/record-replay.md)",
     )
     parser.add_argument(
         "--snapshot",

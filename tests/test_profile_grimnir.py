@@ -267,3 +267,16 @@ def test_run_says_first_when_the_real_snapshots_will_be_many(monkeypatch, capsys
         == 0
     )
     assert "note:" not in capsys.readouterr().err
+
+
+def test_a_playlist_position_is_the_index_in_its_sequence_and_wraps():
+    """internal/playout/director.go:3606, :3620: nextPos := (state.Position + 1) % state.TotalItems, so
+    position stays below total_items; only the block's first track carries the playlist's extras."""
+    station = Wire("dj-takeover")
+    playing = [m["payload"] for m in station.advance(3 * 3600_000) if m["type"] == "now_playing"]
+    positions = [p["position"] for p in playing if p.get("source_type") == "playlist"]
+    assert len(positions) > 20 and max(positions) == 2  # the playlist holds 3 tracks
+    assert [positions[i + 1] for i, at in enumerate(positions[:-1]) if at == 2] == [0] * positions[:-1].count(
+        2
+    )
+    assert ["playlist_id" in p for p in playing if p.get("source_type") == "playlist"].count(True) == 1

@@ -680,6 +680,9 @@ async def test_a_body_is_read_as_json_decoder_fills_a_struct(autojump_clock):
         assert (await call(station, "POST", path, raw=b"null"))[:2] == (400, error("mount_id_required"))
         for raw in (b'{"mount_id":NaN}', b'{"mount_id":"m","launch":true}', b"[]"):
             assert (await call(station, "POST", path, raw=raw))[:2] == (400, error("invalid_json"))
+        # Nesting deeper than Python's decoder goes is Go's refusal, never the handler's crash (a 500).
+        deep = b'{"mount_id":"m","a":' + b"[" * 5000 + b"]" * 5000 + b"}"
+        assert (await call(station, "POST", path, raw=deep))[:2] == (400, error("invalid_json"))
 
 
 async def test_a_release_by_a_djs_session_id_is_priority_released_alone(autojump_clock):

@@ -202,3 +202,24 @@ def test_an_edge_takes_the_types_of_its_wire_profile():
     assert handed_on(documented, health) == [] and documented.skipped_by_reason["unknown_type"] == 1
     assert handed_on(grimnir, health) == [event("webstream.health")]
     assert handed_on(grimnir, fields(2, event("health.status"), kind=b"health.status")) == []
+
+
+async def test_ctrl_c_inside_the_redis_check_is_the_interrupt_not_an_unreachable_redis(monkeypatch):
+    """A Ctrl-C can land inside the client's connect, whose cleanup then fails in its place: the check
+    re-raises the interrupt (serve says 'interrupted' and exits 130), not 'cannot reach Redis'."""
+    from contextlib import asynccontextmanager
+
+    from server.relay import connection
+
+    @asynccontextmanager
+    async def connect_interrupted():
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise ConnectionError("half-made connection torn down") from None  # (context kept)
+        yield
+
+    target = RedisTarget.parse("redis://127.0.0.1:9")
+    monkeypatch.setattr(RedisTarget, "client", lambda self: connect_interrupted())
+    with pytest.raises(KeyboardInterrupt):
+        await connection.check_reachable(target)

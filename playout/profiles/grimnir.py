@@ -302,13 +302,15 @@ class GrimnirTranslator:
             return []
         entry = self._entry(station, core, event.starts_at)
         extras = real.track_extras(event.media_id, event.title, event.artist, event.album)
-        if entry.source_type == "playlist":
+        if entry.source_type == "playlist" and station.entry is not None:
+            playlist = self._scenario.playlists[station.entry.slot.target]
             previous, position = self._positions.get(event.station_id, ("", -1))
-            position = position + 1 if previous == entry.id else 0
+            first = previous != entry.id
+            # The index in the playlist's sequence, wrapping (director.go:3606, :3620)
+            position = 0 if first else (position + 1) % len(playlist.tracks)
             self._positions[event.station_id] = (entry.id, position)
             extras["position"] = position
-            if position == 0 and station.entry is not None:
-                playlist = self._scenario.playlists[station.entry.slot.target]
+            if first:
                 extras |= {
                     "playlist_id": playlist.id,
                     "playlist_name": playlist.name,

@@ -114,6 +114,10 @@ async def check_reachable(redis: RedisTarget) -> None:
                 await client.ping()
     except* REDIS_ERRORS as group:
         failure = first_leaf(group)
+    if failure is not None and _interrupted(failure):
+        # Ctrl-C can land inside the client's connect, whose cleanup then fails in its place:
+        # the interrupt is what happened (one line and 130, not "cannot reach Redis").
+        raise KeyboardInterrupt
     if isinstance(failure, coredis.exceptions.AuthenticationRequiredError):
         raise RelayError(
             f"Redis at {redis.shown} wants a password: give it in the URL, e.g. redis://:PASSWORD@host:6379"
@@ -122,6 +126,18 @@ async def check_reachable(redis: RedisTarget) -> None:
         raise RelayError(f"Redis at {redis.shown} refused the user or password in the URL: {failure}")
     if failure is not None:
         raise RelayError(f"cannot reach Redis at {redis.shown}: {described(failure)}")
+
+
+def _interrupted(failure: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is among the exceptions ``failure`` was raised from or during."""
+    seen: set[int] = set()
+    cause: BaseException | None = failure
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 async def wait_to_retry(redis: RedisTarget, group: BaseExceptionGroup, failures: int) -> None:

@@ -75,6 +75,10 @@ def decode(raw: bytes, fields: dict[str, type]) -> dict[str, Any]:
         value, _ = decoder.raw_decode(text, start)
     except (UnicodeDecodeError, ValueError):
         raise GoRefusal(400, "invalid_json") from None
+    except RecursionError:
+        # Go's decoder nests up to 10,000 deep; Python's about 1,000: deeper is Go's refusal here
+        # (docs/fidelity.md), never a crash of the handler.
+        raise GoRefusal(400, "invalid_json") from None
     decoded: dict[str, Any] = {name: kind() for name, kind in fields.items()}
     if value is None:
         return decoded

@@ -169,13 +169,17 @@ class ServerFactory:
         settings: ServerSettings | None = None,
         roles: Iterable[str] = ("admin",),
         profile: str | None = None,
+        health_tick_ms: int | None = None,
     ) -> ServedStation:
-        """``profile``: the wire served (``documented``, ``grimnir``), else ``settings``'s."""
+        """``profile``: the wire served (``documented``, ``grimnir``), else ``settings``'s;
+        ``health_tick_ms``: the grimnir health snapshots' cadence (default: the real 250 ms)."""
         loaded = as_scenario(scenario)
         if profile is not None:
             if profile not in PROFILES:
                 raise ValueError(f"unknown profile '{profile}'; known: {', '.join(PROFILES)}")
             settings = attrs.evolve(settings or ServerSettings(), profile=profile)
+        if health_tick_ms is not None:
+            settings = attrs.evolve(settings or ServerSettings(), health_tick_ms=health_tick_ms)
         key = SigningKey.generate()
         service = StationService(loaded, key, settings, speed=speed, manual_clock=manual_clock)
         running = await self._nursery.start(partial(serve, service, host="127.0.0.1", port=0))

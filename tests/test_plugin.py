@@ -165,8 +165,8 @@ async def test_an_unknown_profile_names_the_known_ones(grimnir, grimnir_server):
 
 
 async def test_a_served_station_in_the_grimnir_profile(grimnir_server):
-    station = await grimnir_server.serve("dj-takeover", profile="grimnir")
-    assert station.service.settings.profile == "grimnir"
+    station = await grimnir_server.serve("dj-takeover", profile="grimnir", health_tick_ms=60_000)
+    assert station.service.settings.profile == "grimnir" and station.service.settings.health_tick_ms == 60_000
     async with open_websocket_url(station.events_url_with(["dj_connect"])) as ws:
         await station.advance("5m")
         message = json.loads(await ws.get_message())

@@ -210,6 +210,10 @@ def test_a_stopping_server_drops_its_streams_without_a_close_frame():
     try:
         connect_url = next(line.split()[1] for line in served_.banner if "connect:" in line)
         assert "snapshot" not in connect_url  # the banner offers nothing the profile ignores
+        assert (
+            "types=now_playing,dj_connect,dj_disconnect,priority.override,priority.released&" in connect_url
+        )
+        assert "speaking the grimnir profile's wire" in served_.banner[0]
         with connect(f"{served_.ws}?types=health,health&token={served_.token}") as client:
             signalled_at = time.monotonic()
             served_.process.send_signal(signal.SIGTERM)

@@ -38,6 +38,8 @@ class Profile:
     """The JSON Schema every message of its wire matches (``grimnir-sim schema jsonschema``)."""
     payload_fields: Mapping[str, frozenset[str]] | None = None
     """Every payload key each type may carry (what a test's matcher may name), where known."""
+    example_types: str = "now_playing,live.handover,live.released"
+    """A DJ's comings and goings, as a ``types`` value (the serve banner's example)."""
 
 
 def _documented_fields() -> dict[str, frozenset[str]]:
@@ -66,6 +68,7 @@ GRIMNIR = Profile(
     GRIMNIR_STREAM,
     grimnir_messages_schema,
     grimnir_payload_fields(),
+    "now_playing,dj_connect,dj_disconnect,priority.override,priority.released",
 )
 PROFILES = {profile.name: profile for profile in (DOCUMENTED, GRIMNIR)}
 ALL_EVENT_TYPES = tuple(dict.fromkeys(t for p in PROFILES.values() for t in p.event_types))

@@ -1,6 +1,6 @@
 """What ``grimnir-sim serve`` prints once it serves: where, a token, and how to mint more."""
 
-from playout import format_duration, parse_duration
+from playout import DOCUMENTED, format_duration, parse_duration
 
 from .. import keyfile
 from ..auth import KEY_ENV, SigningKey, mint
@@ -69,8 +69,12 @@ def print_banner(service: StationService, url: str, events_url: str, held: keyfi
             when += f", repeating every {format_duration(clock['repeats_every'] * 1000)}"
     else:
         when = f"  time:    {clock['station_time']} (the scenario's own calendar)"
+    profile = service.settings.wire_profile
+    speaks = (
+        "" if profile is DOCUMENTED else f", speaking the {profile.name} profile's wire (docs/fidelity.md)"
+    )
     lines = [
-        f"grimnir-sim: serving '{scenario.name}' ({scenario.description or scenario.path}), {pace}",
+        f"grimnir-sim: serving '{scenario.name}' ({scenario.description or scenario.path}), {pace}{speaks}",
         when,
         f"  REST:    {url}/api/v1/health",
         f"  events:  {events_url}",
@@ -88,7 +92,7 @@ def print_banner(service: StationService, url: str, events_url: str, held: keyfi
     lines += [
         f"  token:   {token}",
         f"           (admin, valid {valid}; mint more with {mint_more})",
-        f"  connect: {events_url}?types=now_playing,live.handover,live.released{snapshot}&token={token}",
+        f"  connect: {events_url}?types={profile.example_types}{snapshot}&token={token}",
         f"  page:    {url}/#token={token}",
         "  stop:    Ctrl-C",
     ]

@@ -17,7 +17,16 @@ from .drivers.cli import (
 )
 from .drivers.harbor import Harbor, HarborCounters
 from .drivers.runner import StationRunner
-from .profiles import ALL_EVENT_TYPES, DOCUMENTED, GRIMNIR, NO_CLOSE_FRAME, PROFILES, Profile, StreamRules
+from .profiles import (
+    ALL_EVENT_TYPES,
+    DOCUMENTED,
+    GRIMNIR,
+    HEALTH_TICK_MS,
+    NO_CLOSE_FRAME,
+    PROFILES,
+    Profile,
+    StreamRules,
+)
 from .profiles.grimnir_schemas import SHAPES as GRIMNIR_SHAPES
 from .protocol import events, inputs, recording, wire
 from .protocol.events import EVENT_CLASSES, EVENT_TYPES, Event
@@ -56,6 +65,7 @@ __all__ = [
     "FROM_HINT",
     "GRIMNIR",
     "GRIMNIR_SHAPES",
+    "HEALTH_TICK_MS",
     "MAX_SPEED",
     "MIN_SPEED",
     "NO_CLOSE_FRAME",

@@ -267,6 +267,8 @@ def test_run_says_first_when_the_real_snapshots_will_be_many(monkeypatch, capsys
         == 0
     )
     assert "note:" not in capsys.readouterr().err
+    assert cli.main(["run", "dj-takeover", "--until", "1m", "--health-tick", "1m"]) == 0
+    assert "--health-tick does nothing: the documented profile sends no snapshots" in capsys.readouterr().err
 
 
 def test_a_playlist_position_is_the_index_in_its_sequence_and_wraps():

@@ -268,6 +268,10 @@ def test_serve_says_which_options_the_grimnir_stream_ignores():
         return ignored_by_profile(build_parser().parse_args(["serve", *options]))
 
     assert ignored("--profile", "grimnir") == []
+    assert ignored("--health-tick", "1m") == [
+        "--health-tick does nothing: the documented profile sends no snapshots"
+    ]
+    assert ignored("--profile", "grimnir", "--health-tick", "1m") == []
     assert ignored("--snapshot", "--max-connections", "5", "--per-ip-per-minute", "7") == []
     assert ignored(
         "--profile", "grimnir", "--snapshot", "--max-connections", "5", "--per-ip-per-minute", "7"

@@ -293,6 +293,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     if args.health_tick <= 0:
         raise UsageError("--health-tick must be greater than 0")
+    if profile.translator is None and args.health_tick != HEALTH_TICK_MS:
+        print(
+            f"warning: --health-tick does nothing: the {profile.name} profile sends no snapshots",
+            file=sys.stderr,
+        )
     until_ms = args.until if args.until is not None else scenario.duration_ms
     snapshots = until_ms // args.health_tick * len(scenario.stations)
     if (

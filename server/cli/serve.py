@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import trio
 
 from playout import (
+    HEALTH_TICK_MS,
     MAX_SPEED,
     MIN_SPEED,
     PROFILES,
@@ -178,9 +179,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def ignored_by_profile(args: argparse.Namespace) -> list[str]:
     """The options given that the chosen profile's stream has no use for, each said in a line."""
-    rules = PROFILES[args.profile].stream
+    profile = PROFILES[args.profile]
+    rules = profile.stream
     why = f"the {args.profile} profile's stream has"
     ignored = []
+    if profile.translator is None and args.health_tick != HEALTH_TICK_MS:
+        ignored.append(f"--health-tick does nothing: the {args.profile} profile sends no snapshots")
     if not rules.snapshot and args.snapshot:
         ignored.append(f"--snapshot does nothing: {why} no state on connect")
     if not rules.limits:

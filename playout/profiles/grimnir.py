@@ -191,9 +191,10 @@ class GrimnirTranslator:
         self.sessions[session.session_id] = session
         priority = int(live.priority)
         metadata = {"session_id": session.session_id, "user_id": dj.user_id, "username": dj.username}
-        out, preempted = self.priority.transition(
+        out, kind = self.priority.transition(
             station.spec.id, priority, "live", session.session_id, metadata, ("dj", given.dj)
         )
+        preempted = kind == "preempt"
         out.append(wire_event("dj_connect", real.dj_connect(session, priority, preempted), station.spec.id))
         out.append(
             wire_event(
@@ -228,7 +229,7 @@ class GrimnirTranslator:
             "username": session.username,
         }
         dj_key = next((dj.key for dj in self._scenario.djs.values() if dj.user_id == session.user_id), "")
-        out, kind = self.priority.transition_kind(
+        out, kind = self.priority.transition(
             session.station_id, given.priority, "live", session.session_id, metadata, ("dj", dj_key)
         )
         # internal/live/handover.go:162-168

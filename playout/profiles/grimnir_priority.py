@@ -30,21 +30,9 @@ class PriorityRows:
         source_id: str,
         metadata: dict,
         handle: tuple[str, str],
-    ) -> tuple[list[WireEvent], bool]:
-        """A new priority source: its event, if it may take over; and whether it preempted one."""
-        out, kind = self.transition_kind(station_id, priority, source_type, source_id, metadata, handle)
-        return out, kind == "preempt"
-
-    def transition_kind(
-        self,
-        station_id: str,
-        priority: int,
-        source_type: str,
-        source_id: str,
-        metadata: dict,
-        handle: tuple[str, str],
     ) -> tuple[list[WireEvent], str | None]:
-        """``Transition`` (internal/priority/resolver.go:126-227): none unless strictly higher."""
+        """``Transition`` (internal/priority/resolver.go:126-227), none unless strictly higher: its event,
+        and its kind (``switch``, ``preempt``; None when the source may not take over)."""
         old = self.active(station_id)
         if old is not None and not priority < old.priority:
             return [], None

@@ -342,6 +342,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_recording_file(path: str) -> recording.Recording:
+    """The recording at ``path``, up to its first broken line; a file that cannot be read or has no
+    header is a :class:`UsageError` naming it."""
+    try:
+        with open(path, "rb") as lines:
+            return recording.read_recording(lines)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except recording.RecordingError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
 def print_recording(args: argparse.Namespace) -> int:
     """``run --replay``: the recording's messages as they came off the wire, one a line; gaps on stderr.
 
@@ -352,13 +364,7 @@ def print_recording(args: argparse.Namespace) -> int:
         raise UsageError("--replay prints a recording: leave out the SCENARIO")
     if args.format != "jsonl":
         raise UsageError("--replay prints the recorded messages as JSON lines: leave out --format text")
-    try:
-        with open(args.replay, "rb") as lines:
-            played = recording.read_recording(lines)
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.replay}: {exc.strerror or exc}") from None
-    except recording.RecordingError as exc:
-        raise UsageError(f"{args.replay}: {exc}") from None
+    played = read_recording_file(args.replay)
     stamp = StationClock(parse_instant(played.header.started)).stamp
     out = sys.stdout.buffer
     for item in played.items:

@@ -22,6 +22,7 @@ from playout import (
     first_leaf,
     parse_entry_point,
     place,
+    read_recording_file,
     recording,
     resolve_scenario,
 )
@@ -213,13 +214,7 @@ def _recording(args: argparse.Namespace) -> recording.Recording:
     ]
     if given:
         raise UsageError(f"--replay serves a recording, not a station: leave out {', '.join(given)}")
-    try:
-        with open(args.replay, "rb") as lines:
-            played = recording.read_recording(lines)
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.replay}: {exc.strerror or exc}") from None
-    except recording.RecordingError as exc:
-        raise UsageError(f"{args.replay}: {exc}") from None
+    played = read_recording_file(args.replay)
     if played.broken is not None:
         print(
             f"grimnir-sim: {args.replay}: {played.broken}; serving the {len(played.messages)} message(s) "

@@ -81,6 +81,17 @@ def error(code: str) -> bytes:
     return b'{"error":"' + code.encode() + b'"}\n'
 
 
+def handover_body(i: dict[str, str], session: str) -> dict[str, object]:
+    """A handover of Mike's session to priority 1, with the four ids the real handler requires."""
+    return {
+        "session_id": session,
+        "station_id": i["station"],
+        "mount_id": i["mount"],
+        "user_id": i["mike"],
+        "priority": 1,
+    }
+
+
 async def connect_mike(station, priority: int = 2) -> str:
     """Mike's encoder connects (the simulation's own endpoint); his session id."""
     response = await station.client.post(
@@ -332,13 +343,7 @@ async def test_a_handover_answers_the_struct_after_the_priority_event_and_both_l
         i = ids(station)
         session = await connect_mike(station, priority=2)
         previous = station.service.translator.priority.active(i["station"])
-        request = {
-            "session_id": session,
-            "station_id": i["station"],
-            "mount_id": i["mount"],
-            "user_id": i["mike"],
-            "priority": 1,
-        }
+        request = handover_body(i, session)
         (status, body, _), got = await heard(
             station,
             lambda: call(station, "POST", "/api/v1/live/sessions/handover", request, headers=DJ),
@@ -436,13 +441,7 @@ async def test_a_handover_release_is_priority_released_then_live_released_and_ev
             error("release_failed"),
         )
         session = await connect_mike(station, priority=2)
-        request = {
-            "session_id": session,
-            "station_id": i["station"],
-            "mount_id": i["mount"],
-            "user_id": i["mike"],
-            "priority": 1,
-        }
+        request = handover_body(i, session)
         await call(station, "POST", "/api/v1/live/sessions/handover", request)
         path = f"/api/v1/live/sessions/{session}/handover"
         (status, body, _), got = await heard(
@@ -711,13 +710,7 @@ async def test_a_handover_that_cannot_preempt_is_delayed_and_still_announced(aut
         emergency = {"station_id": i["station"], "media_id": i["one"]}
         await call(station, "POST", "/api/v1/priority/emergency", emergency)
         emergency_row = station.service.translator.priority.active(i["station"])
-        request = {
-            "session_id": session,
-            "station_id": i["station"],
-            "mount_id": i["mount"],
-            "user_id": i["mike"],
-            "priority": 1,
-        }
+        request = handover_body(i, session)
         (status, body, _), got = await heard(
             station,
             lambda: call(station, "POST", "/api/v1/live/sessions/handover", request),

@@ -31,15 +31,15 @@ from ..protocol.wire import WireEvent
 from ..scenario.model import Scenario
 from ..station.core import Playout
 from ..station.outcomes import Applied, Emitted
-from ..station.state import LivePlay, StationState, TrackPlay, WebstreamPlay
+from ..station.state import StationState
 from . import grimnir_payloads as real
 from .base import wire_event
+from .grimnir_playing import PlayingWire
 from .grimnir_priority import PriorityRows
+from .grimnir_webstreams import WebstreamWire
 
 HEALTH_TICK_MS = 250
 """The director's tick (internal/playout/director.go:244): a ``health`` snapshot per playing mount."""
-LIVE_ENDS_AFTER_MS = 24 * 3600 * 1000
-"""A live DJ's snapshot ``ends_at``: connect time + 24 h (``InjectLiveSource``, director.go:4896-4903)."""
 
 
 class GrimnirTranslator:
@@ -51,17 +51,13 @@ class GrimnirTranslator:
         self._ids = uuid.uuid5(uuid.NAMESPACE_URL, f"grimnir-sim/{scenario.name}/grimnir")
         self._health_tick_ms = health_tick_ms
         self._next_health: int | None = health_tick_ms or None
-        self._next_check = {key: ws.probe.interval_ms for key, ws in scenario.webstreams.items()}
-        self._stations = {spec.id: spec for spec in scenario.stations}
+        self._playing = PlayingWire(scenario, self._ids)
+        self.webstreams = WebstreamWire(scenario)
+        """The webstreams' URLs in use and their stations (``serve``'s REST answers read them)."""
         self.priority = PriorityRows(self._ids, [spec.id for spec in scenario.stations])
         """The real server's priority rows (``serve``'s REST answers read them, never write)."""
         self.sessions: dict[str, real.DjSession] = {}
         """Connected DJs' live sessions, by session id (read by ``serve``'s REST answers too)."""
-        self._positions: dict[str, tuple[str, int]] = {}
-        self._urls = {key: ws.urls[0] for key, ws in scenario.webstreams.items()}
-        self._statuses = {key: "healthy" for key in scenario.webstreams}
-        self.webstream_station = {key: self._owner(key) for key in scenario.webstreams}
-        """Each webstream's station on the real server (``serve``'s REST answers read it too)."""
 
     # -- the translator protocol -----------------------------------------------------------------
 
@@ -72,22 +68,19 @@ class GrimnirTranslator:
             events = [e.event for e in batch if e.at_ms == at_ms]
             given = [a.given for a in applied if a.at_ms == at_ms]
             out += [Emitted(at_ms, message) for message in self._instant(at_ms, events, given, core)]
-        out += [Emitted(core.now_ms, message) for message in self._status_changes(core)]
+        out += [Emitted(core.now_ms, message) for message in self.webstreams.status_changes(core)]
         self._catch_up(core.now_ms)
         return out
 
     def next_tick(self) -> int | None:
-        due = [at for at in (self._next_health, *self._next_check.values()) if at is not None]
+        due = [at for at in (self._next_health, self.webstreams.next_check()) if at is not None]
         return min(due, default=None)
 
     def tick(self, now_ms: int, core: Playout) -> list[Emitted]:
         out: list[Emitted] = []
         if self._next_health is not None and self._next_health <= now_ms:
-            out += [Emitted(now_ms, message) for message in self._snapshots(core)]
-        for key, due in self._next_check.items():
-            if due <= now_ms and self._statuses[key] == "healthy":
-                url = core.webstreams[key].url or self._urls[key]
-                out.append(Emitted(now_ms, self._webstream_health(key, "healthy", url)))
+            out += [Emitted(now_ms, message) for message in self._playing.snapshots(core)]
+        out += [Emitted(now_ms, message) for message in self.webstreams.passing_checks(now_ms, core)]
         self._catch_up(now_ms + 1)
         return out
 
@@ -109,24 +102,13 @@ class GrimnirTranslator:
         for event in events:
             match event:
                 case ev.NowPlayingMedia() if not quiet_audio:
-                    out += self._now_playing_media(event, core)
+                    out += self._playing.now_playing_media(event, core)
                 case ev.NowPlayingWebstream() if not (quiet_audio or webstream_moved):
-                    out += self._now_playing_webstream(event, core)
+                    out += self._playing.now_playing_webstream(event, core)
                 case ev.WebstreamFailover() if event.reason != "manual":
-                    out.append(self._failover(event, manual=False))
+                    out.append(self.webstreams.failover(event, manual=False))
                 case ev.WebstreamRecovered() if not any(isinstance(g, inputs.ResetWebstream) for g in given):
-                    key = self._webstream_key(event.webstream_id)
-                    station = self.webstream_station[key]
-                    out.append(
-                        wire_event(
-                            "webstream.recovered",
-                            real.recovered_auto(
-                                event.webstream_id, station, self._urls[key], event.recovered_url
-                            ),
-                            station,
-                        )
-                    )
-                    self._urls[key] = event.recovered_url
+                    out.append(self.webstreams.recovered(event))
         return out
 
     def _input(
@@ -160,17 +142,13 @@ class GrimnirTranslator:
                 ]
             case inputs.ForceFailover():
                 return [
-                    self._failover(e, manual=True)
+                    self.webstreams.failover(e, manual=True)
                     for e in events
                     if isinstance(e, ev.WebstreamFailover) and e.reason == "manual"
                 ]
             case inputs.ResetWebstream():
-                spec = self._scenario.webstreams[given.webstream]
-                self._urls[given.webstream] = spec.urls[0]
-                station = self.webstream_station[given.webstream]
-                payload = real.recovered_reset(spec.id, station, spec.urls[0])
-                return [wire_event("webstream.recovered", payload, station)]
-        return []  # URL outages and probe results: announced by _status_changes
+                return [self.webstreams.reset(given.webstream)]
+        return []  # URL outages and probe results: announced by WebstreamWire.status_changes
 
     # -- DJs ---------------------------------------------------------------------------------------
 
@@ -295,155 +273,9 @@ class GrimnirTranslator:
                 out.append(wire_event("live.released", real.live_released(session, stamp), station_id))
         return out
 
-    # -- what plays --------------------------------------------------------------------------------
-
-    def _now_playing_media(self, event: ev.NowPlayingMedia, core: Playout) -> list[WireEvent]:
-        station = self._station_state(core, event.station_id)
-        if _priority_on_air(station):
-            return []
-        entry = self._entry(station, core, event.starts_at)
-        extras = real.track_extras(event.media_id, event.title, event.artist, event.album)
-        if entry.source_type == "playlist" and station.entry is not None:
-            playlist = self._scenario.playlists[station.entry.slot.target]
-            previous, position = self._positions.get(event.station_id, ("", -1))
-            first = previous != entry.id
-            # The index in the playlist's sequence, wrapping (director.go:3606, :3620)
-            position = 0 if first else (position + 1) % len(playlist.tracks)
-            self._positions[event.station_id] = (entry.id, position)
-            extras["position"] = position
-            if first:
-                extras |= {
-                    "playlist_id": playlist.id,
-                    "playlist_name": playlist.name,
-                    "total_items": len(playlist.tracks),
-                }
-        return [wire_event("now_playing", real.now_playing_entry(entry, extras), event.station_id)]
-
-    def _now_playing_webstream(self, event: ev.NowPlayingWebstream, core: Playout) -> list[WireEvent]:
-        station = self._station_state(core, event.station_id)
-        if _priority_on_air(station):
-            return []
-        entry = self._entry(station, core, core.clock.stamp(core.now_ms))
-        extras = {
-            "artist": event.webstream_name,
-            "health_status": event.health_status,
-            "title": "On Air",
-            "url": event.url,
-            "webstream_id": event.webstream_id,
-            "webstream_name": event.webstream_name,
-        }
-        return [wire_event("now_playing", real.now_playing_entry(entry, extras), event.station_id)]
-
-    def _entry(self, station: StationState, core: Playout, fallback_start: str) -> real.Entry:
-        """The entry in force, as the real server's row; automation between entries is an entry of its own
-        (``source_type`` media, no id: the simulator's rotation has no schedule row)."""
-        spec = station.spec
-        entry = station.entry
-        if entry is None:
-            return real.Entry("", spec.id, spec.mounts[0].id, "media", "", fallback_start, fallback_start)
-        slot = entry.slot
-        if slot.kind == "playlist":
-            source_type, source_id = "playlist", self._scenario.playlists[slot.target].id
-        elif slot.kind == "webstream":
-            source_type, source_id = "webstream", self._scenario.webstreams[slot.target].id
-        else:
-            source_type, source_id = "live", self._scenario.djs[slot.target].user_id
-        entry_id = str(uuid.uuid5(self._ids, f"entry/{spec.key}/{slot.index}/{entry.start_ms}"))
-        return real.Entry(
-            entry_id,
-            spec.id,
-            spec.mounts[0].id,
-            source_type,
-            source_id,
-            core.clock.stamp(entry.start_ms),
-            core.clock.stamp(entry.end_ms),
-        )
-
-    def _snapshots(self, core: Playout) -> list[WireEvent]:
-        """Every playing mount's ``health`` snapshot (``emitHealthSnapshot``, director.go:4232-4247)."""
-        out = []
-        for station in core.stations.values():
-            spec, play = station.spec, station.play
-            mount_id = spec.mounts[0].id
-            entry = self._entry(station, core, core.clock.stamp(core.now_ms))
-            match play:
-                case TrackPlay():
-                    started = core.clock.stamp(play.start_ms)
-                    ends = entry.ends_at if entry.id else core.clock.stamp(play.end_ms)
-                    payload = real.health_snapshot(spec.id, mount_id, entry.id, play.track.id, started, ends)
-                case WebstreamPlay():
-                    webstream_id = self._scenario.webstreams[play.webstream].id
-                    payload = real.health_snapshot(
-                        spec.id, mount_id, entry.id, webstream_id, entry.starts_at, entry.ends_at
-                    )
-                case LivePlay():
-                    connected = play.session.connected_ms
-                    payload = real.health_snapshot(
-                        spec.id,
-                        play.session.mount.id,
-                        f"live:{play.session.mount.id}",
-                        "",
-                        core.clock.stamp(connected),
-                        core.clock.stamp(connected + LIVE_ENDS_AFTER_MS),
-                    )
-                case _:
-                    continue
-            out.append(wire_event("health", payload, spec.id))
-        return out
-
-    # -- webstreams --------------------------------------------------------------------------------
-
-    def _failover(self, event: ev.WebstreamFailover, *, manual: bool) -> WireEvent:
-        key = self._webstream_key(event.webstream_id)
-        spec = self._scenario.webstreams[key]
-        station = self.webstream_station[key]
-        from_index, to_index = spec.urls.index(event.failed_url), spec.urls.index(event.failover_url)
-        self._urls[key] = event.failover_url
-        if manual:
-            payload = real.failover_manual(spec.id, station, spec.urls, from_index, to_index)
-        else:
-            payload = real.failover_auto(spec.id, station, spec.name, spec.urls, from_index, to_index)
-        return wire_event("webstream.failover", payload, station)
-
-    def _status_changes(self, core: Playout) -> list[WireEvent]:
-        """``webstream.health`` when the URL in use starts failing, turns unhealthy or passes again."""
-        out = []
-        for key, health in core.webstreams.items():
-            status = "unhealthy" if health.active is None else health.urls[health.active].status
-            if status != self._statuses[key]:
-                self._statuses[key] = status
-                out.append(self._webstream_health(key, status, health.url or self._urls[key]))
-        return out
-
-    def _webstream_health(self, key: str, status: str, url: str) -> WireEvent:
-        spec, station = self._scenario.webstreams[key], self.webstream_station[key]
-        return wire_event("webstream.health", real.webstream_health(spec.id, station, status, url), station)
-
-    def _webstream_key(self, webstream_id: str) -> str:
-        return next(key for key, ws in self._scenario.webstreams.items() if ws.id == webstream_id)
-
-    def _owner(self, webstream_key: str) -> str:
-        """The station a webstream belongs to on the real server: the first that schedules it."""
-        for slot in self._scenario.slots:
-            if slot.kind == "webstream" and slot.target == webstream_key:
-                return self._scenario.station(slot.station).id
-        return self._scenario.stations[0].id
-
-    def _station_state(self, core: Playout, station_id: str) -> StationState:
-        return core.stations[self._stations[station_id].key]
-
     def _catch_up(self, now_ms: int) -> None:
         """Put the cadences' next times at or after ``now_ms`` (after a tick, or a silent fast-forward)."""
         tick = self._health_tick_ms
         if self._next_health is not None and self._next_health < now_ms:
             self._next_health = -(-now_ms // tick) * tick
-        for key, due in self._next_check.items():
-            if due < now_ms:
-                interval = self._scenario.webstreams[key].probe.interval_ms
-                self._next_check[key] = -(-now_ms // interval) * interval
-
-
-def _priority_on_air(station: StationState) -> bool:
-    """Whether an emergency or an override plays: priority sources never reach the real server's audio
-    (internal/executor/executor.go:481-498), so what they play is announced by no ``now_playing``."""
-    return station.on_air is not None and station.on_air.kind in ("emergency", "override")
+        self.webstreams.catch_up(now_ms)

@@ -174,7 +174,7 @@ async def webstream_response(service: StationService, key: str) -> Struct:
     current = view.active_url or ""
     fields: dict[str, Any] = {
         "id": spec.id,
-        "station_id": translator(service).webstream_station[key],
+        "station_id": translator(service).webstreams.station[key],
         "name": spec.name,
         "description": "",
         "urls": list(spec.urls),

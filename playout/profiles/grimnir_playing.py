@@ -1,0 +1,128 @@
+"""The ``grimnir`` profile's account of what plays: ``now_playing`` for scheduled and rotation audio, and the
+director's ``health`` snapshot of every playing mount (internal/playout/director.go)."""
+
+import uuid
+
+from ..protocol import events as ev
+from ..protocol.wire import WireEvent
+from ..scenario.model import Scenario
+from ..station.core import Playout
+from ..station.state import LivePlay, StationState, TrackPlay, WebstreamPlay
+from . import grimnir_payloads as real
+from .base import wire_event
+
+LIVE_ENDS_AFTER_MS = 24 * 3600 * 1000
+"""A live DJ's snapshot ``ends_at``: connect time + 24 h (``InjectLiveSource``, director.go:4896-4903)."""
+
+
+class PlayingWire:
+    """``now_playing`` and ``health`` snapshots as the real director publishes them."""
+
+    def __init__(self, scenario: Scenario, ids: uuid.UUID) -> None:
+        self._scenario = scenario
+        self._ids = ids
+        self._stations = {spec.id: spec for spec in scenario.stations}
+        self._positions: dict[str, tuple[str, int]] = {}
+
+    def now_playing_media(self, event: ev.NowPlayingMedia, core: Playout) -> list[WireEvent]:
+        station = self._station_state(core, event.station_id)
+        if _priority_on_air(station):
+            return []
+        entry = self._entry(station, core, event.starts_at)
+        extras = real.track_extras(event.media_id, event.title, event.artist, event.album)
+        if entry.source_type == "playlist" and station.entry is not None:
+            playlist = self._scenario.playlists[station.entry.slot.target]
+            previous, position = self._positions.get(event.station_id, ("", -1))
+            first = previous != entry.id
+            # The index in the playlist's sequence, wrapping (director.go:3606, :3620)
+            position = 0 if first else (position + 1) % len(playlist.tracks)
+            self._positions[event.station_id] = (entry.id, position)
+            extras["position"] = position
+            if first:
+                extras |= {
+                    "playlist_id": playlist.id,
+                    "playlist_name": playlist.name,
+                    "total_items": len(playlist.tracks),
+                }
+        return [wire_event("now_playing", real.now_playing_entry(entry, extras), event.station_id)]
+
+    def now_playing_webstream(self, event: ev.NowPlayingWebstream, core: Playout) -> list[WireEvent]:
+        station = self._station_state(core, event.station_id)
+        if _priority_on_air(station):
+            return []
+        entry = self._entry(station, core, core.clock.stamp(core.now_ms))
+        extras = {
+            "artist": event.webstream_name,
+            "health_status": event.health_status,
+            "title": "On Air",
+            "url": event.url,
+            "webstream_id": event.webstream_id,
+            "webstream_name": event.webstream_name,
+        }
+        return [wire_event("now_playing", real.now_playing_entry(entry, extras), event.station_id)]
+
+    def snapshots(self, core: Playout) -> list[WireEvent]:
+        """Every playing mount's ``health`` snapshot (``emitHealthSnapshot``, director.go:4232-4247)."""
+        out = []
+        for station in core.stations.values():
+            spec, play = station.spec, station.play
+            mount_id = spec.mounts[0].id
+            entry = self._entry(station, core, core.clock.stamp(core.now_ms))
+            match play:
+                case TrackPlay():
+                    started = core.clock.stamp(play.start_ms)
+                    ends = entry.ends_at if entry.id else core.clock.stamp(play.end_ms)
+                    payload = real.health_snapshot(spec.id, mount_id, entry.id, play.track.id, started, ends)
+                case WebstreamPlay():
+                    webstream_id = self._scenario.webstreams[play.webstream].id
+                    payload = real.health_snapshot(
+                        spec.id, mount_id, entry.id, webstream_id, entry.starts_at, entry.ends_at
+                    )
+                case LivePlay():
+                    connected = play.session.connected_ms
+                    payload = real.health_snapshot(
+                        spec.id,
+                        play.session.mount.id,
+                        f"live:{play.session.mount.id}",
+                        "",
+                        core.clock.stamp(connected),
+                        core.clock.stamp(connected + LIVE_ENDS_AFTER_MS),
+                    )
+                case _:
+                    continue
+            out.append(wire_event("health", payload, spec.id))
+        return out
+
+    def _entry(self, station: StationState, core: Playout, fallback_start: str) -> real.Entry:
+        """The entry in force, as the real server's row; automation between entries is an entry of its own
+        (``source_type`` media, no id: the simulator's rotation has no schedule row)."""
+        spec = station.spec
+        entry = station.entry
+        if entry is None:
+            return real.Entry("", spec.id, spec.mounts[0].id, "media", "", fallback_start, fallback_start)
+        slot = entry.slot
+        if slot.kind == "playlist":
+            source_type, source_id = "playlist", self._scenario.playlists[slot.target].id
+        elif slot.kind == "webstream":
+            source_type, source_id = "webstream", self._scenario.webstreams[slot.target].id
+        else:
+            source_type, source_id = "live", self._scenario.djs[slot.target].user_id
+        entry_id = str(uuid.uuid5(self._ids, f"entry/{spec.key}/{slot.index}/{entry.start_ms}"))
+        return real.Entry(
+            entry_id,
+            spec.id,
+            spec.mounts[0].id,
+            source_type,
+            source_id,
+            core.clock.stamp(entry.start_ms),
+            core.clock.stamp(entry.end_ms),
+        )
+
+    def _station_state(self, core: Playout, station_id: str) -> StationState:
+        return core.stations[self._stations[station_id].key]
+
+
+def _priority_on_air(station: StationState) -> bool:
+    """Whether an emergency or an override plays: priority sources never reach the real server's audio
+    (internal/executor/executor.go:481-498), so what they play is announced by no ``now_playing``."""
+    return station.on_air is not None and station.on_air.kind in ("emergency", "override")

@@ -17,7 +17,7 @@ from server.auth import ALGORITHM
 from server.rest.go_wire import chi_refusal
 from server.service import ServerSettings
 from tests.server_support import KEY, served, token
-from tests.support import HITS_ALL_DAY, focused
+from tests.support import HITS_ALL_DAY, focused, shipped
 
 API_KEY = "sim-key-0123"
 AGENT = {"User-Agent": "curl/8.5.0"}
@@ -751,3 +751,20 @@ async def test_a_station_uuid_in_capitals_is_the_station_and_the_audit_echoes_it
         assert status == 200 and got[1][1]["station_id"] == i["station"].upper()
         now_playing = f"/api/v1/analytics/now-playing?station_id={i['station'].upper()}"
         assert json.loads((await call(station, "GET", now_playing))[1])["station_id"] == i["station"]
+
+
+async def test_the_simulations_answers_list_the_messages_the_wire_sent(autojump_clock):
+    """The /api/v1/sim answers list what a call put on the wire: in the grimnir profile the real
+    server's messages (internal/live/service.go:223-271: the priority event, then dj_connect without
+    source_ip), not the documented events the core decided."""
+    settings = ServerSettings(profile="grimnir", health_tick_ms=3_600_000)
+    async with served(shipped("dj-takeover"), settings, manual_clock=True) as station:
+        status, body = await station.post("/api/v1/sim/djs/connect", {"dj": "mike"})
+        assert status == 200
+        assert [m["type"] for m in body["events"]] == ["priority.override", "dj_connect", "now_playing"]
+        assert "source_ip" not in body["events"][1]["payload"]
+        status, body = await station.post("/api/v1/sim/advance", {"by": "1h"})
+        assert status == 200
+        kinds = [m["type"] for m in body["events"]]
+        assert "health" in kinds and "schedule_update" not in kinds and "live.released" not in kinds
+        assert all(m["payload"]["status"] == "playing" for m in body["events"] if m["type"] == "health")

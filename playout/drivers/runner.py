@@ -45,6 +45,8 @@ class _Request:
     with_snapshot: bool = False
     done: trio.Event = attrs.Factory(trio.Event)
     emitted: list[Emitted] = attrs.Factory(list)
+    published: list[Emitted] | None = None
+    """Filled with what was published for this request (the wire profile's messages), if given."""
     snapshot: StationSnapshot | None = None
     error: InputRejected | None = None
 
@@ -80,6 +82,8 @@ class StationRunner:
         self.manual_clock = manual_clock
         self.real_probes = real_probes and any(w.probe.kind == "http" for w in scenario.webstreams.values())
         self._publish = publish
+        self._capturing: list[Emitted] | None = None
+        """The serving request's ``published`` list, while one is served."""
         self._settle = settle or trio.lowlevel.checkpoint
         """Awaited between the instants of a manual advance, so readers can keep up."""
         self._quietly = quietly or (lambda batch: None)
@@ -127,9 +131,13 @@ class StationRunner:
             raise request.error
         return request
 
-    async def submit(self, given: inputs.Input) -> list[Emitted]:
-        """Apply an input now; return its events or raise :class:`InputRejected` (nothing changed)."""
-        return (await self._ask(_Request("input", given=given))).emitted
+    async def submit(self, given: inputs.Input, *, published: list[Emitted] | None = None) -> list[Emitted]:
+        """Apply an input now; return its events or raise :class:`InputRejected` (nothing changed).
+
+        ``published``, when given, is filled with what went out on the wire for it: the same
+        events in the documented profile, another profile's messages otherwise.
+        """
+        return (await self._ask(_Request("input", given=given, published=published))).emitted
 
     async def submit_and_snapshot(self, given: inputs.Input) -> tuple[list[Emitted], StationSnapshot]:
         """:meth:`submit`, and the state right after it, taken in the same turn (no other request between)."""
@@ -137,10 +145,11 @@ class StationRunner:
         assert request.snapshot is not None
         return request.emitted, request.snapshot
 
-    async def advance(self, by_ms: int) -> list[Emitted]:
-        """With a manual clock, move station time forward by ``by_ms``; return what happened."""
+    async def advance(self, by_ms: int, *, published: list[Emitted] | None = None) -> list[Emitted]:
+        """With a manual clock, move station time forward by ``by_ms``; return what happened
+        (``published``, when given, is filled with what went out on the wire, as for :meth:`submit`)."""
         self._refuse_unless_manual()
-        return (await self._ask(_Request("advance", by_ms=by_ms))).emitted
+        return (await self._ask(_Request("advance", by_ms=by_ms, published=published))).emitted
 
     async def step_toward(self, target_ms: int) -> list[Emitted]:
         """With a manual clock, move to the next deadline or to ``target_ms``, whichever comes first.
@@ -213,10 +222,14 @@ class StationRunner:
                     return
                 continue
             self._advance_to(self.station_now_ms())
-            if request.kind == "advance":
-                await self._advance_by(request)
-            else:
-                self._serve(request)
+            self._capturing = request.published
+            try:
+                if request.kind == "advance":
+                    await self._advance_by(request)
+                else:
+                    self._serve(request)
+            finally:
+                self._capturing = None
             request.done.set()
 
     def _advance_to(self, now_ms: int) -> list[Emitted]:
@@ -229,8 +242,14 @@ class StationRunner:
         if self._translator is not None:
             return emitted + self._step_to(now_ms)
         batch = self.core.advance(now_ms)
-        self._publish(batch)
+        self._put_out(batch)
         return emitted + batch
+
+    def _put_out(self, batch: list[Emitted]) -> None:
+        """Publish ``batch``; a request being served that asked for it gets a copy."""
+        self._publish(batch)
+        if self._capturing is not None:
+            self._capturing += batch
 
     def _next_deadline(self) -> int | None:
         """The core's next deadline, or the profile's next tick if that comes first."""
@@ -253,13 +272,13 @@ class StationRunner:
         self._out(batch)
         translator = self._translator
         if translator is not None and (tick := translator.next_tick()) is not None and tick <= now_ms:
-            self._publish(translator.tick(now_ms, self.core))
+            self._put_out(translator.tick(now_ms, self.core))
         return batch
 
     def _out(self, batch: list[Emitted], *, core: Playout | None = None, quietly: bool = False) -> None:
         """Publish one batch of ``core``'s events (the runner's own core by default), through the
         profile when there is one; ``quietly``: to the silent fast-forward's receiver instead."""
-        publish = self._quietly if quietly else self._publish
+        publish = self._quietly if quietly else self._put_out
         if self._translator is None:
             publish(batch)
             return

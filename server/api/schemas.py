@@ -11,9 +11,10 @@ import typing
 from typing import Any
 
 from playout import EVENT_CLASSES, events, payload_schema
+from playout.profiles.grimnir_schemas import grimnir_messages_schema
 
 from ..rest.answers import Schema, refusal
-from ..rest.openapi import Api
+from ..rest.openapi import Api, ref
 
 API = Api()
 """This server's endpoints and the named schemas of their answers."""
@@ -69,8 +70,36 @@ def _event_schemas() -> tuple[Schema, Schema]:
     return message, {"oneOf": now_playing}
 
 
+def _grimnir_ref(local: str) -> str:
+    return ref(f"Grimnir{local.removeprefix('#/$defs/')}")["$ref"]
+
+
+def _grimnir_message() -> Schema:
+    """The real server's event messages (docs/asyncapi-grimnir.yaml), each shape named ``Grimnir…``."""
+    document = grimnir_messages_schema()
+
+    def named(schema: Any) -> Any:
+        if isinstance(schema, dict):
+            return {
+                key: _grimnir_ref(value) if key == "$ref" else named(value) for key, value in schema.items()
+            }
+        return [named(item) for item in schema] if isinstance(schema, list) else schema
+
+    for name, schema in document["$defs"].items():
+        if name != "PingMessage":
+            API.schema(f"Grimnir{name}", named(schema))
+    shapes = [named(shape) for shape in document["oneOf"] if shape["$ref"] != "#/$defs/PingMessage"]
+    description = "A message on the real server's wire (`--profile grimnir`, docs/asyncapi-grimnir.yaml)."
+    return API.schema("GrimnirMessage", {"description": description, "oneOf": shapes})
+
+
 EVENT_MESSAGE, NOW_PLAYING_PAYLOAD = _event_schemas()
-EVENTS_LIST: Schema = {**_array(EVENT_MESSAGE), "description": "The events the change emitted, in order."}
+GRIMNIR_MESSAGE = _grimnir_message()
+EVENTS_LIST: Schema = {
+    **_array({"anyOf": [EVENT_MESSAGE, GRIMNIR_MESSAGE]}),
+    "description": "What the change published, in order, as the stream carried it: each an `EventMessage` "
+    "under the documented profile, a `GrimnirMessage` under `--profile grimnir`.",
+}
 
 # -- request body parts and refusals shared by several areas --------------------------------------
 

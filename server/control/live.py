@@ -4,7 +4,7 @@ from typing import Any
 
 from quart import Response, request
 
-from playout import TIMELINE_ACTIONS, InputRejected, SourceView, events, inputs
+from playout import TIMELINE_ACTIONS, Emitted, InputRejected, SourceView, events, inputs
 
 from ..directory import canonical
 from ..responses import error, ok
@@ -66,6 +66,7 @@ async def dj_connect(service: StationService, body: dict[str, Any]) -> Response:
     """A DJ's encoder connects, from the caller's address unless the body gives one."""
     station = station_of(service, body, required=False)
     directory = service.directory
+    published: list[Emitted] = []
     emitted = await service.runner.submit(
         inputs.ConnectDj(
             station=station,
@@ -74,19 +75,21 @@ async def dj_connect(service: StationService, body: dict[str, Any]) -> Response:
             source_ip=body.get("source_ip", request.remote_addr or DJ_CONNECT.defaults["source_ip"]),
             transition=body.get("transition", DJ_CONNECT.defaults["transition"]),
             priority=int(body["priority"]) if "priority" in body else None,
-        )
+        ),
+        published=published,
     )
     connect = next(e.event for e in emitted if isinstance(e.event, events.DjConnect))
-    return ok({"status": "connected", "session_id": connect.session_id, "events": messages(emitted)})
+    return ok({"status": "connected", "session_id": connect.session_id, "events": messages(published)})
 
 
 async def dj_disconnect(service: StationService, body: dict[str, Any]) -> Response:
     """A DJ's encoder disconnects."""
     station = station_of(service, body, required=False)
-    emitted = await service.runner.submit(
-        inputs.DisconnectDj(station=station, dj=service.directory.dj(body["dj"]))
+    published: list[Emitted] = []
+    await service.runner.submit(
+        inputs.DisconnectDj(station=station, dj=service.directory.dj(body["dj"])), published=published
     )
-    return ok({"status": "disconnected", "events": messages(emitted)})
+    return ok({"status": "disconnected", "events": messages(published)})
 
 
 def _source_info(source: SourceView | None) -> dict[str, Any] | None:

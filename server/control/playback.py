@@ -4,7 +4,7 @@ from typing import Any
 
 from quart import Response
 
-from playout import DURATION_HINT, inputs, parse_duration
+from playout import DURATION_HINT, Emitted, inputs, parse_duration
 
 from ..responses import ok
 from ..rest.routes import BadRequest
@@ -28,6 +28,7 @@ async def advance(service: StationService, body: dict[str, Any]) -> Response:
         raise BadRequest("invalid_request", f"by: {body['by']!r} is not {DURATION_HINT}") from None
     if by_ms > MAX_ADVANCE_MS:
         raise BadRequest("invalid_request", "by: at most 7d at a time")
-    emitted = await service.runner.advance(by_ms)
+    published: list[Emitted] = []
+    await service.runner.advance(by_ms, published=published)
     snapshot = await service.runner.snapshot()
-    return ok({"station_time": snapshot.station_time, "events": messages(emitted)})
+    return ok({"station_time": snapshot.station_time, "events": messages(published)})

@@ -48,6 +48,12 @@ class _App(QuartTrio):
         return response
 
 
+REPLAY_SERVES_NO_STATION = (
+    "no such path on a replay (serve --replay): it has no station to read or control, and serves only "
+    f"{api.EVENTS.path}, {api.HEALTH.path}, {api.OPENAPI.path} and {api.SIM_SERVER.path}"
+)
+
+
 def create_app(service: StationService | EdgeService | ReplayService) -> QuartTrio:
     """The app of a station process (the default), an edge process (``--role edge``) or a replay
     (``--replay``: the events, and what every process serves)."""
@@ -116,7 +122,10 @@ def create_app(service: StationService | EdgeService | ReplayService) -> QuartTr
             if answer is not None:
                 return answer
         code = (exc.name or "error").lower().replace(" ", "_")
-        response = error(exc.code or 500, code, exc.description or code)
+        detail = exc.description or code
+        if isinstance(service, ReplayService) and exc.code == 404:
+            detail = REPLAY_SERVES_NO_STATION
+        response = error(exc.code or 500, code, detail)
         # The exception's own headers but its HTML content type: Allow on a 405 (RFC 9110 asks for it).
         for name, value in exc.get_headers():
             if name.lower() != "content-type":

@@ -386,6 +386,20 @@ class TestServedReplay:
                 async with client.websocket(f"/api/v1/events?snapshot=true&token={token()}") as late:
                     assert await late.receive() == later
 
+    async def test_a_station_path_is_a_404_that_says_a_replay_has_no_station(self, autojump_clock):
+        app = create_app(_replay_service(recording.message_line(0, NOW_PLAYING)))
+        async with app.test_app() as test_app:
+            client = test_app.test_client()
+            for path in ("/api/v1/sim/state", "/api/v1/analytics/now-playing", "/no/such/path"):
+                response = await client.get(path, headers={"Authorization": f"Bearer {token()}"})
+                assert response.status_code == 404
+                body = await response.get_json()
+                assert body["error"] == "not_found"
+                assert body["detail"].startswith("no such path on a replay (serve --replay)")
+                assert "/api/v1/sim/server" in body["detail"]
+            served = await client.get("/api/v1/sim/server", headers={"Authorization": f"Bearer {token()}"})
+            assert served.status_code == 200
+
 
 async def _recorded(
     url: str, token_: str, profile: str | None, nursery: trio.Nursery

@@ -142,6 +142,11 @@ SHUTTING_DOWN = refusal(
     headers=RETRY_AFTER,
 )
 UNKNOWN_PATH = refusal("not_found", description="No endpoint has this path.")
+NOT_ON_A_REPLAY = refusal(
+    "not_found",
+    description="not_found: on a replay (serve --replay), which has no station to read or control; its "
+    "detail says so.",
+)
 NO_ROUTE = refusal(
     "not_found",
     description="not_found: a path parameter the route cannot take (not an integer or not one of its "

@@ -19,6 +19,7 @@ from .answers import (
     INTERNAL,
     INVALID_BODY,
     NO_ROUTE,
+    NOT_ON_A_REPLAY,
     SHUTTING_DOWN,
     STATION_UNKNOWN,
     TO_THE_STATION,
@@ -108,7 +109,7 @@ class Endpoint:
     query: tuple[Param, ...] = ()
     body: Body | None = None
     station_only: bool = True
-    """Served by a station process only; an edge answers with a 307 to the station."""
+    """Served by a station process only; an edge answers with a 307 to the station, a replay 404."""
     websocket: bool = False
 
     def __attrs_post_init__(self) -> None:
@@ -136,11 +137,12 @@ class Endpoint:
             shared[413] = TOO_LARGE
         if self.station_only:
             shared[307] = TO_THE_STATION
+            shared[404] = NOT_ON_A_REPLAY
             shared[503] = STATION_UNKNOWN.merged(SHUTTING_DOWN)
         else:
             shared[503] = SHUTTING_DOWN
         if self.path_params:
-            shared[404] = NO_ROUTE
+            shared[404] = shared[404].merged(NO_ROUTE) if 404 in shared else NO_ROUTE
         if not self.websocket:
             shared[500] = INTERNAL
         answers = dict(self.answers)

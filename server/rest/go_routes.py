@@ -3,8 +3,8 @@
 internal/auth/middleware.go:25-94: an ``X-API-Key`` header, when present, is the
 only credential looked at; else ``Authorization: Bearer <JWT>``. Any failure is the
 middleware's 401 (:func:`~server.rest.go_wire.go_unauthorized`). The JWT is checked
-as golang-jwt v5 checks it (internal/auth/jwt.go:38-56): HS256, ``exp`` and ``nbf``
-when present, nothing required, ``uid`` may be absent; role names are lowercased
+as golang-jwt v5 checks it (internal/auth/jwt.go:38-56, :mod:`.go_jwt`): HS256, ``exp`` and
+``nbf`` when present, nothing required, ``uid`` may be absent; role names are lowercased
 and trimmed, and an unscoped ``admin`` is ``platform_admin``, an unscoped
 ``manager`` ``platform_mod`` (:func:`normalized_roles`). ``requireRoles``
 (internal/api/api.go:1738-1786) then lets ``platform_admin`` or any allowed role
@@ -22,7 +22,8 @@ import attrs
 import jwt
 from quart import Quart, Response, g, request
 
-from ..auth import ALGORITHM, SigningKey, bearer_token
+from ..auth import SigningKey, bearer_token
+from . import go_jwt
 from .endpoint import Endpoint
 from .go_wire import GoRefusal, go_answer, go_unauthorized
 
@@ -58,32 +59,15 @@ def normalized_roles(roles: list[str], station_id: str) -> tuple[str, ...]:
 
 
 def jwt_claims(key: SigningKey, token: str | None) -> GoClaims | None:
-    """The token's claims as ``auth.Parse`` reads them, or None for every kind of bad token."""
+    """The token's claims as ``auth.Parse`` reads them (:mod:`.go_jwt`), or None for every kind of bad
+    token."""
     if not token:
         return None
     try:
-        decoded = jwt.decode(
-            token,
-            key.secret,
-            algorithms=[ALGORITHM],
-            options={"verify_aud": False, "verify_iat": False, "verify_iss": False},
-        )
-    except jwt.PyJWTError:
+        claims = go_jwt.decode(key, token)
+    except (jwt.PyJWTError, go_jwt.InvalidClaims):
         return None
-    uid, roles, station_id = (_claim(decoded, name) for name in ("uid", "roles", "station_id"))
-    if not isinstance(uid, str | None) or not isinstance(station_id, str | None):
-        return None
-    if roles is not None and not (isinstance(roles, list) and all(isinstance(r, str) for r in roles)):
-        return None
-    station_id = station_id or ""
-    return GoClaims(uid or "", normalized_roles(roles or [], station_id), station_id)
-
-
-def _claim(decoded: dict[str, Any], name: str) -> Any:
-    """A claim as encoding/json finds its field: the exact name, else the first case-insensitive one."""
-    if name in decoded:
-        return decoded[name]
-    return next((value for found, value in decoded.items() if found.lower() == name), None)
+    return GoClaims(claims.uid, normalized_roles(list(claims.roles), claims.station_id), claims.station_id)
 
 
 def request_claims(key: SigningKey, api_keys: Collection[str]) -> GoClaims | None:

@@ -16,6 +16,8 @@ from collections.abc import Callable
 import pytest
 
 from playout.drivers.cli import build_parser, main
+from playout.drivers.textlog_grimnir import describe_grimnir
+from playout.protocol.wire import WireEvent
 from playout.scenario import catalog
 from tests.support import ROOT
 
@@ -60,6 +62,31 @@ def test_run_until_limits_station_time(capsys):
     stamps = [json.loads(line)["at"] for line in lines(capsys)]
     assert stamps[0] == "2026-01-19T00:00:00Z"
     assert stamps[-1] == "2026-01-19T00:01:00Z"  # the 1-minute health beat; nothing past 90 s
+
+
+def test_run_text_reads_the_real_servers_messages_in_the_grimnir_profile(capsys):
+    types = "now_playing,priority.override,dj_connect,dj_disconnect,priority.released"
+    argv = ["run", "dj-takeover", "--profile", "grimnir", "--health-tick", "1h", "--format", "text"]
+    assert main([*argv, "--until", "36m", "--types", types]) == 0
+    assert [line.split("  ", 2)[2] for line in lines(capsys)] == [
+        'now_playing          "First Light" by Ada Larsen, position 0 of 3 in hits',
+        'now_playing          "Second Wind" by The Paper Boats, position 1',
+        "priority.override    priority 1 live (DJ Mike) on air (switch)",
+        "dj_connect           DJ Mike connects at priority 1",
+        'now_playing          live: "Live DJ" with DJ Mike',
+        "priority.released    priority 1 live released (fallback)",
+        "dj_disconnect        DJ Mike disconnects after 30:00",
+        'now_playing          "Third Rail" by Signal Club, position 2',
+    ]
+
+
+def test_a_grimnir_message_of_a_shape_not_described_is_its_compact_payload():
+    audit = {"resource_type": "priority_source", "resource_id": "r1", "user_id": "u"}
+    assert describe_grimnir(WireEvent("priority.emergency", audit, go=True)) == (
+        '{"resource_id":"r1","resource_type":"priority_source","user_id":"u"}'
+    )
+    newer = {"station_id": "s", "status": "playing"}  # a later server's health, without entry_id
+    assert describe_grimnir(WireEvent("health", newer, go=True)) == '{"station_id":"s","status":"playing"}'
 
 
 def test_run_text_is_a_readable_timeline(capsys):

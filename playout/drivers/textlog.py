@@ -1,9 +1,10 @@
 """A readable, one-line-per-event timeline for people (``--format text``)."""
 
 from ..protocol import events as ev
-from ..protocol.wire import WireEvent, go_json
+from ..protocol.wire import WireEvent
 from ..scenario.model import Scenario
 from ..station.outcomes import Emitted
+from .textlog_grimnir import describe_grimnir
 
 
 def _clock(seconds: float) -> str:
@@ -14,8 +15,8 @@ def _clock(seconds: float) -> str:
 
 def describe(event: ev.Event | WireEvent) -> str:
     match event:
-        case WireEvent():  # another profile's message: its payload, compact
-            return go_json(event.payload).decode()
+        case WireEvent():  # the grimnir profile's message, the only other profile
+            return describe_grimnir(event)
         case ev.NowPlayingMedia():
             return f'"{event.title}" by {event.artist or "unknown"} ({_clock(event.duration)})'
         case ev.NowPlayingWebstream():

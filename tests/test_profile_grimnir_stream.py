@@ -282,6 +282,27 @@ def test_serve_says_which_options_the_grimnir_stream_ignores():
     ]
 
 
+def test_serve_says_how_to_have_fewer_snapshots_when_its_speed_makes_many():
+    """The director's 250 ms tick (G:internal/playout/director.go:244) is in station time, so --speed 60
+    makes 240 snapshots a wall-clock second per mount; serve says so once, with the fix."""
+    from playout.drivers.cli import build_parser
+    from server.cli.serve import snapshot_rate_note
+
+    def note(*options: str, stations: int = 1) -> str | None:
+        return snapshot_rate_note(build_parser().parse_args(["serve", *options]), stations)
+
+    assert note("--profile", "grimnir", "--speed", "60") == (
+        "at --speed 60 the grimnir profile sends 240 health snapshots a second (one per playing mount every "
+        "250ms of station time); --health-tick 1m for one a second per mount, or leave health out of a "
+        "client's types"
+    )
+    assert note("--profile", "grimnir", "--speed", "2", stations=2) is None  # 16 a second: not many
+    assert note("--profile", "grimnir", "--speed", "3", stations=2) is not None  # 24
+    assert note("--profile", "grimnir", "--speed", "60", "--health-tick", "1m") is None
+    assert note("--profile", "grimnir") is None
+    assert note("--speed", "60") is None
+
+
 async def test_the_stream_admits_what_the_real_middleware_admits(autojump_clock):
     """internal/auth/middleware.go:25-94 admits the stream as every route: an X-API-Key (no fallback to
     the token when it is wrong), a token without uid (internal/auth/jwt.go:38-56 requires no claim),

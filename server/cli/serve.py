@@ -20,6 +20,7 @@ from playout import (
     UsageError,
     catalog_of,
     first_leaf,
+    format_duration,
     parse_entry_point,
     place,
     read_recording_file,
@@ -101,6 +102,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     for ignored in ignored_by_profile(args):
         print(f"grimnir-sim: warning: {ignored}", file=sys.stderr)
+    if scenario is not None and (note := snapshot_rate_note(args, len(scenario.stations))) is not None:
+        print(f"grimnir-sim: note: {note}", file=sys.stderr)
     open_files = raise_soft_limit()
     max_connections = clients_that_fit(args.max_connections, open_files)
     if max_connections < args.max_connections:
@@ -196,6 +199,25 @@ def ignored_by_profile(args: argparse.Namespace) -> list[str]:
             if value != default:
                 ignored.append(f"{option} does nothing: {why} no connection limits")
     return ignored
+
+
+SNAPSHOTS_PER_SECOND_NOTED = 20
+"""More ``health`` snapshots a wall-clock second than this, and ``serve`` says how to have fewer."""
+
+
+def snapshot_rate_note(args: argparse.Namespace, stations: int) -> str | None:
+    """How many snapshots a second a fast ``--speed`` makes the profile send, when it is many."""
+    if PROFILES[args.profile].translator is None or args.speed is None:
+        return None
+    per_second = args.speed * 1000 / args.health_tick * stations
+    if per_second <= SNAPSHOTS_PER_SECOND_NOTED:
+        return None
+    one_a_second = format_duration(max(args.health_tick, round(args.speed * 1000)))
+    return (
+        f"at --speed {args.speed:g} the {args.profile} profile sends {per_second:,.0f} health snapshots a "
+        f"second (one per playing mount every {format_duration(args.health_tick)} of station time); "
+        f"--health-tick {one_a_second} for one a second per mount, or leave health out of a client's types"
+    )
 
 
 def _recording(args: argparse.Namespace) -> recording.Recording:

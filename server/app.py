@@ -26,7 +26,7 @@ from .event_stream import events
 from .reads import bind_reads, bind_station_reads
 from .relay.follower import station_location
 from .responses import error, refused
-from .rest.go_wire import chi_refusal
+from .rest.go_wire import go_framework_refusal
 from .rest.routes import Routes
 from .service import EdgeService, ReplayService, ServingProcess, StationService
 from .shutdown import SHUTTING_DOWN
@@ -34,7 +34,7 @@ from .transport import internals
 from .transport.one_task_websocket import OneTaskWebsocketConnection
 
 log = logging.getLogger("grimnir_sim.server")
-ROUTING_REFUSALS = {"grimnir": chi_refusal}
+ROUTING_REFUSALS = {"grimnir": go_framework_refusal}
 """A wire profile's answers to an unknown path or a wrong method (status, Allow → response or None)."""
 
 

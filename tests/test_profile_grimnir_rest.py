@@ -682,6 +682,21 @@ async def test_a_body_is_read_as_json_decoder_fills_a_struct(autojump_clock):
         # Nesting deeper than Python's decoder goes is Go's refusal, never the handler's crash (a 500).
         deep = b'{"mount_id":"m","a":' + b"[" * 5000 + b"]" * 5000 + b"}"
         assert (await call(station, "POST", path, raw=deep))[:2] == (400, error("invalid_json"))
+        # Invalid UTF-8 in a string is U+FFFD to Go's decoder, not an error; outside one it is.
+        assert (await call(station, "POST", path, raw=b'{"mount_id":"m\xff"}'))[0] == 200
+        assert (await call(station, "POST", path, raw=b'{"mount_id":"m"\xff}'))[:2] == (
+            400,
+            error("invalid_json"),
+        )
+
+
+async def test_a_body_over_the_simulators_limit_is_a_413_in_the_profiles_shape(autojump_clock):
+    """The real JSON handlers read any size (internal/api/api.go:714 limits uploads only); the simulator
+    keeps its 64 KiB limit and answers it as the profile answers everything: no ``detail``."""
+    async with grimnir() as station:
+        big = b'{"mount_id":"m","pad":"' + b"x" * 70_000 + b'"}'
+        status, body, _ = await call(station, "POST", "/api/v1/playout/skip", raw=big)
+        assert (status, body) == (413, b'{"error":"request_entity_too_large"}\n')
 
 
 async def test_a_release_by_a_djs_session_id_is_priority_released_alone(autojump_clock):

@@ -65,11 +65,12 @@ def decode(raw: bytes, fields: dict[str, type]) -> dict[str, Any]:
     As ``json.Decoder.Decode``: the first JSON value only (trailing bytes are never
     read); ``null`` leaves every field zero; names match case-insensitively, an
     exact match first; unknown names are ignored; a value of the wrong type (a
-    string for an int, ``1.0`` for an int) fails. Every failure is 400 ``invalid_json``.
+    string for an int, ``1.0`` for an int) fails. Invalid UTF-8 is read as U+FFFD (in a string that
+    is the value; elsewhere a syntax error). Every failure is 400 ``invalid_json``.
     A field absent from the body has its Go zero value.
     """
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8", errors="replace")  # Go's decoder reads invalid UTF-8 as U+FFFD
         start = len(text) - len(text.lstrip(" \t\r\n"))
         decoder = json.JSONDecoder(object_pairs_hook=_Pairs, parse_float=_GoFloat, parse_constant=_not_json)
         value, _ = decoder.raw_decode(text, start)
@@ -141,6 +142,18 @@ def _plain(value: Any) -> Any:
         number = float(value)
         return int(number) if number.is_integer() and math.isfinite(number) else number
     return value
+
+
+BODY_TOO_LARGE = {"error": "request_entity_too_large"}
+"""The simulator's own 64 KiB body limit, kept under the profile (the real JSON handlers read any
+size) and answered in its shape, without ``detail`` (docs/fidelity.md)."""
+
+
+def go_framework_refusal(status: int, allow: str | None) -> Response | None:
+    """What the profile answers where no handler runs: :func:`chi_refusal`, or the body limit's 413."""
+    if status == 413:
+        return go_answer(413, BODY_TOO_LARGE)
+    return chi_refusal(status, allow)
 
 
 def chi_refusal(status: int, allow: str | None) -> Response | None:

@@ -304,6 +304,17 @@ class TestSubmittedInputs:
         assert caught.value.code == code
         assert core.submit(inputs.Skip(station="main"))[0].event.title == "Second Wind"
 
+    @pytest.mark.parametrize("target", ["emergency", "override", "dj", "source"])
+    def test_a_release_missing_ok_that_finds_nothing_is_applied_and_changes_nothing(self, target):
+        core = Playout(focused(HITS_ALL_DAY), keep_applied=True)
+        core.advance(60_000)
+        core.drain_applied()
+        given = inputs.Release(station="main", target=target, name="nope", missing_ok=True)
+        assert core.submit(given) == []
+        assert [a.given for a in core.drain_applied()] == [given]
+        with pytest.raises(InputRejected):
+            core.submit(inputs.Release(station="nope", target=target, missing_ok=True))
+
     def test_connecting_twice_is_a_conflict(self):
         core = self.core()
         core.submit(inputs.ConnectDj(station="main", dj="mike"))

@@ -24,6 +24,8 @@ timing rules (docs/fidelity.md, one row per difference):
 """
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from ..protocol import events as ev
 from ..protocol import inputs
@@ -56,6 +58,8 @@ class GrimnirTranslator:
         """The webstreams' URLs in use and their stations (``serve``'s REST answers read them)."""
         self.priority = PriorityRows(self._ids, [spec.id for spec in scenario.stations])
         """The real server's priority rows (``serve``'s REST answers read them, never write)."""
+        self._requested: dict[int, dict] = {}
+        """A REST request's ``metadata`` for the row its input makes, by the input's identity."""
         self.sessions: dict[str, real.DjSession] = {}
         """Connected DJs' live sessions, by session id (read by ``serve``'s REST answers too)."""
 
@@ -126,7 +130,7 @@ class GrimnirTranslator:
             case inputs.Release():
                 return self._release(given, core, stamp)
             case inputs.HandOver():
-                return self._handover(given, events, stamp)
+                return self.handover(given, stamp)[0]
             case inputs.UpdateMetadata():
                 session = self._session_of(core.stations[given.station], given.dj)
                 if session is None:
@@ -170,7 +174,7 @@ class GrimnirTranslator:
         priority = int(live.priority)
         metadata = {"session_id": session.session_id, "user_id": dj.user_id, "username": dj.username}
         out, kind = self.priority.transition(
-            station.spec.id, priority, "live", session.session_id, metadata, ("dj", given.dj)
+            station.spec.id, priority, "live", session.session_id, metadata, None
         )
         preempted = kind == "preempt"
         out.append(wire_event("dj_connect", real.dj_connect(session, priority, preempted), station.spec.id))
@@ -188,7 +192,7 @@ class GrimnirTranslator:
         if left is None or left.session_id not in self.sessions:
             return []
         session = self.sessions.pop(left.session_id)
-        out = self.priority.released(session.station_id, lambda row: row.source_id == session.session_id)
+        out = self.priority.released(session.station_id, session.session_id)
         out.append(
             wire_event(
                 "dj_disconnect", real.dj_disconnect(session, left.duration_seconds), session.station_id
@@ -196,27 +200,30 @@ class GrimnirTranslator:
         )
         return out
 
-    def _handover(self, given: inputs.HandOver, events: list[ev.Event], stamp: str) -> list[WireEvent]:
+    def handover(self, given: inputs.HandOver, stamp: str) -> tuple[list[WireEvent], str | None]:
+        """``StartHandover`` (internal/live/handover.go:107-190): the priority transition, then
+        ``live.handover``; and the transition's kind (None: the DJ may not take over). Also for a
+        handover the core refused (the DJ on air already, or outranked): the real service makes the
+        transition whatever the station plays, and a handover that makes none is ``delayed``.
+
+        An override of a live source (``announce_override``) is ``StartOverride`` alone
+        (internal/api/priority.go:110-124): the request's metadata, no ``live.handover``."""
         session = self.sessions.get(given.session)
         if session is None:
-            return []
+            return [], None
+        if given.announce_override:
+            metadata = self._requested.get(id(given), {})
+            return self.priority.transition(session.station_id, 1, "live", session.session_id, metadata, None)
         metadata = {
             "handover_at": stamp,
             "session_id": session.session_id,
             "user_id": session.user_id,
             "username": session.username,
         }
-        dj_key = next((dj.key for dj in self._scenario.djs.values() if dj.user_id == session.user_id), "")
         out, kind = self.priority.transition(
-            session.station_id, given.priority, "live", session.session_id, metadata, ("dj", dj_key)
+            session.station_id, given.priority, "live", session.session_id, metadata, None
         )
-        # internal/live/handover.go:162-168
-        if given.transition == "immediate" or kind == "preempt":
-            transition = "immediate"
-        elif kind is None:
-            transition = "delayed"
-        else:
-            transition = "faded"
+        transition = real.handover_transition(given.transition == "immediate", kind)
         out.append(
             wire_event(
                 "live.handover",
@@ -224,7 +231,7 @@ class GrimnirTranslator:
                 session.station_id,
             )
         )
-        return out
+        return out, kind
 
     def _session_of(self, station: StationState, dj_key: str) -> real.DjSession | None:
         live = station.sessions.get(dj_key)
@@ -232,13 +239,26 @@ class GrimnirTranslator:
 
     # -- priority rows -----------------------------------------------------------------------------
 
+    @contextmanager
+    def request_metadata(self, given: inputs.Input, metadata: dict) -> Iterator[None]:
+        """While ``given`` is submitted, the request's ``metadata`` for the row it makes: the real
+        service stores it and merges it into the priority event (internal/priority/service.go:212-246).
+        It is no fact the station acts on, so it travels here, beside the input."""
+        self._requested[id(given)] = metadata
+        try:
+            yield
+        finally:
+            del self._requested[id(given)]
+
     def _emergency(self, given: inputs.InsertEmergency, core: Playout) -> list[WireEvent]:
+        """``InsertEmergency`` (internal/priority/resolver.go:305-324): it preempts any active row."""
         station_id = core.stations[given.station].spec.id
         media_id = self._scenario.tracks[given.media].id
         old = self.priority.active(station_id)
         if old is not None:
             old.active = False
-        new = self.priority.row(station_id, media_id, 0, "emergency", {}, ("emergency", given.media))
+        metadata = self._requested.get(id(given), {})
+        new = self.priority.row(station_id, media_id, 0, "emergency", metadata, ("emergency", given.media))
         payload = real.priority_event(
             station_id, "emergency", old, new, preempted=old is not None, requires_fade=False
         )
@@ -254,23 +274,27 @@ class GrimnirTranslator:
             source_type, source_id = "media", self._scenario.tracks[given.media].id
         else:
             source_type, source_id = "webstream", self._scenario.webstreams[given.webstream or ""].id
-        out, _ = self.priority.transition(station_id, 1, source_type, source_id, {}, ("override", given.name))
+        metadata = self._requested.get(id(given), {})
+        handle = ("override", given.name)
+        out, _ = self.priority.transition(station_id, 1, source_type, source_id, metadata, handle)
         return out
 
     def _release(self, given: inputs.Release, core: Playout, stamp: str) -> list[WireEvent]:
-        station_id = core.stations[given.station].spec.id
+        """``Release`` of what the input names (internal/priority/service.go:175-190); a DJ's is
+        ``ReleaseHandover`` (internal/live/handover.go:218-246), ``live.released`` after it if a row
+        was found."""
+        station = core.stations[given.station]
+        station_id = station.spec.id
+        session = self._session_of(station, given.name or "") if given.target == "dj" else None
         if given.target == "source":
-            out = self.priority.released(station_id, lambda row: row.active)
+            source_id = given.name
+        elif given.target == "dj":
+            source_id = None if session is None else session.session_id
         else:
-            handle = given.target
-            out = self.priority.released(
-                station_id, lambda row: row.handle[0] == handle and given.name in (None, row.handle[1])
-            )
-        if given.target == "dj":
-            live = core.stations[given.station].sessions.get(given.name or "")
-            session = None if live is None else self.sessions.get(live.id)
-            if session is not None:
-                out.append(wire_event("live.released", real.live_released(session, stamp), station_id))
+            source_id = self.priority.played(station_id, (given.target, given.name))
+        out = [] if source_id is None else self.priority.released(station_id, source_id)
+        if session is not None and out:
+            out.append(wire_event("live.released", real.live_released(session, stamp), station_id))
         return out
 
     def _catch_up(self, now_ms: int) -> None:

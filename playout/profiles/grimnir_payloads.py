@@ -119,8 +119,9 @@ class Row:
     priority: int
     source_type: str
     metadata: Payload
-    handle: tuple[str, str]
-    """How a release names it here: ("emergency", media key), ("override", name), ("dj", DJ key)."""
+    handle: tuple[str, str] | None
+    """How a scripted release names it: ("emergency", media key), ("override", name); None for a
+    DJ's rows, which a release names by the session id they play."""
     active: bool = True
 
 
@@ -205,6 +206,14 @@ def live_handover(session: DjSession, priority: int, transition_type: str, at: s
         "transition_type": transition_type,
         "handover_at": at,
     }
+
+
+def handover_transition(immediate: bool, kind: str | None) -> str:
+    """A handover's ``transition_type`` (internal/live/handover.go:162-168): ``immediate`` when asked
+    or when it preempts, ``delayed`` when the priority transition made none, else ``faded``."""
+    if immediate or kind == "preempt":
+        return "immediate"
+    return "delayed" if kind is None else "faded"
 
 
 def live_released(session: DjSession, at: str) -> Payload:

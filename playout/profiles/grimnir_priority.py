@@ -2,12 +2,15 @@
 
 internal/priority/resolver.go: a new source takes over only with a strictly
 higher priority (a lower number), and every takeover deactivates the row before,
-so at most one row per station is active; a release looks its row up by what it
-plays; nothing releases a row by itself when its media ends.
+so at most one row per station is active; nothing releases a row by itself when
+its media ends (it stays active until released, and keeps lower tiers out). A
+release looks its row up by what it plays, whatever its state, and takes the
+first by primary key (``First``): of a DJ's connect row and a handover's, the one
+with the lower id, every time. The real ids are random, so which one is chance
+there; the simulator's derived ids fix it per scenario.
 """
 
 import uuid
-from collections.abc import Callable
 
 from ..protocol.wire import WireEvent
 from . import grimnir_payloads as real
@@ -15,7 +18,7 @@ from .base import wire_event
 
 
 class PriorityRows:
-    """Every station's priority rows, in the order they were made (the table's primary key)."""
+    """Every station's priority rows, in the order they were made (the table's primary key is the id)."""
 
     def __init__(self, ids: uuid.UUID, station_ids: list[str]) -> None:
         self._ids = ids
@@ -29,7 +32,7 @@ class PriorityRows:
         source_type: str,
         source_id: str,
         metadata: dict,
-        handle: tuple[str, str],
+        handle: tuple[str, str] | None,
     ) -> tuple[list[WireEvent], str | None]:
         """``Transition`` (internal/priority/resolver.go:126-227), none unless strictly higher: its event,
         and its kind (``switch``, ``preempt``; None when the source may not take over)."""
@@ -46,10 +49,11 @@ class PriorityRows:
         event_type = "priority.override" if priority == 1 else "priority.change"
         return [wire_event(event_type, payload, station_id)], kind
 
-    def released(self, station_id: str, matches: Callable[[real.Row], bool]) -> list[WireEvent]:
-        """``Release`` (internal/priority/service.go:175-190): the first row that matches, then
-        whichever row is still active (``release``), else ``fallback``."""
-        row = next((r for r in self._rows[station_id] if matches(r)), None)
+    def released(self, station_id: str, source_id: str) -> list[WireEvent]:
+        """``Release`` (internal/priority/service.go:175-190, resolver.go:230-302): the row :meth:`find`
+        gives, deactivated (again, if it was), then whichever row is still active (``release``),
+        else ``fallback``; nothing when no row plays ``source_id`` (``ErrSourceNotFound``)."""
+        row = self.find(station_id, source_id)
         if row is None:
             return []
         row.active = False
@@ -59,9 +63,18 @@ class PriorityRows:
         return [wire_event("priority.released", payload, station_id)]
 
     def find(self, station_id: str, source_id: str) -> real.Row | None:
-        """A row of the station that plays ``source_id`` (``Release``'s lookup), the active one if any."""
+        """``Release``'s lookup (internal/priority/resolver.go:240): the row with the lowest id of those
+        of the station that play ``source_id``, active or not."""
         rows = [row for row in self._rows.get(station_id, []) if row.source_id == source_id]
-        return next((row for row in rows if row.active), rows[0] if rows else None)
+        return min(rows, key=lambda row: row.id, default=None)
+
+    def played(self, station_id: str, handle: tuple[str, str | None]) -> str | None:
+        """What the newest row a scripted release names plays (``("emergency", None)``: any emergency's)."""
+        kind, name = handle
+        for row in reversed(self._rows[station_id]):
+            if row.handle is not None and row.handle[0] == kind and name in (None, row.handle[1]):
+                return row.source_id
+        return None
 
     def active(self, station_id: str) -> real.Row | None:
         return next((row for row in self._rows[station_id] if row.active), None)
@@ -73,7 +86,7 @@ class PriorityRows:
         priority: int,
         source_type: str,
         metadata: dict,
-        handle: tuple[str, str],
+        handle: tuple[str, str] | None,
     ) -> real.Row:
         self._count += 1
         row = real.Row(

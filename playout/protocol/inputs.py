@@ -108,6 +108,10 @@ class Release:
     station: str
     target: ReleaseTarget
     name: str | None = None
+    missing_ok: bool = False
+    """Apply a release that finds nothing to take off (it already left) as a no-op, with no events,
+    rather than refuse it; it is still an applied input, as a wire profile whose server keeps its
+    own record of priority sources needs (the real server releases such a row again)."""
 
 
 @_input

@@ -112,8 +112,20 @@ def start_override(core: CoreState, given: inputs.StartOverride) -> None:
 
 
 def manual_release(core: CoreState, given: inputs.Release) -> None:
-    """An operator releases the emergency, an override, a priority source by id, or a DJ."""
+    """An operator releases the emergency, an override, a priority source by id, or a DJ; with
+    ``missing_ok``, what finds nothing changes nothing."""
     station = core.station(given.station)
+    try:
+        source = _to_release(core, station, given)
+    except InputRejected:
+        if given.missing_ok:
+            return
+        raise
+    release(core, station, source)
+
+
+def _to_release(core: CoreState, station: StationState, given: inputs.Release) -> Source:
+    """The source ``given`` takes off the ladder (an override's name freed), or :class:`InputRejected`."""
     if given.target == "emergency":
         emergency = station.ladder.emergency
         if emergency is None:
@@ -133,7 +145,7 @@ def manual_release(core: CoreState, given: inputs.Release) -> None:
         if session is None or session.source is None:
             raise InputRejected("conflict", f"DJ '{given.name}' holds no place on the ladder")
         source = session.source
-    release(core, station, source)
+    return source
 
 
 def _find_source(core: CoreState, station: StationState, wanted: str) -> Source:

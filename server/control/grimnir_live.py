@@ -10,7 +10,6 @@ from quart import Response
 
 from playout import Emitted, InputRejected, inputs
 from playout.profiles import grimnir_payloads as real
-from playout.profiles.base import wire_event
 
 from ..rest.go_wire import GoRefusal, Struct, go_answer
 from ..service import StationService
@@ -72,19 +71,20 @@ async def handover(service: StationService) -> Response:
     try:
         await service.runner.submit(given)
     except InputRejected as exc:
-        if exc.code != "no_preemption":
+        if exc.code not in ("no_preemption", "conflict"):
             failure = f"priority transition failed: {exc.detail}"
             raise _handover_failed(req["session_id"], failure, started) from None
-        # Transition "none": the real service still announces the handover, as delayed.
-        delayed = real.live_handover(session, req["priority"], "delayed", started)
-        message = wire_event("live.handover", delayed, session.station_id)
-        service.hub.publish([Emitted(service.runner.station_now_ms(), message)])
+        # The DJ outranked, or on air already: the real service makes its transition all the same.
+        messages, _ = profile.handover(given, started)
+        now_ms = service.runner.station_now_ms()
+        service.hub.publish([Emitted(now_ms, message) for message in messages])
     new = profile.priority.active(session.station_id)
     if new is None or new is previous:
-        transition = "delayed"
+        kind = None
     else:
         started = str(new.metadata.get("handover_at", started))
-        transition = "immediate" if req["immediate"] or previous is not None else "faded"
+        kind = "switch" if previous is None else "preempt"
+    transition = real.handover_transition(req["immediate"], kind)
     publish_audit(
         service,
         "live.handover",
@@ -114,16 +114,18 @@ async def handover(service: StationService) -> Response:
 
 async def release_handover(service: StationService, session_id: str) -> Response:
     """``handleLiveReleaseHandover`` (internal/api/live.go:425-443): every failure is 500
-    ``release_failed`` (its 404 branch compares a wrapped error with ``==``)."""
+    ``release_failed`` (its 404 branch compares a wrapped error with ``==``). ``ReleaseHandover``
+    (internal/live/handover.go:218-246) releases a row of the session whatever its state, so a
+    second release is the same answer and messages again; the DJ leaves the core's ladder once."""
     profile = translator(service)
     session = profile.sessions.get(session_id)
-    row = None if session is None else profile.priority.find(session.station_id, session_id)
-    if session is None or row is None or not row.active:
+    if session is None or profile.priority.find(session.station_id, session_id) is None:
         raise GoRefusal(500, "release_failed")
     station = next(s.key for s in service.scenario.stations if s.id == session.station_id)
     dj = next(d.key for d in service.scenario.djs.values() if d.user_id == session.user_id)
     try:
-        await service.runner.submit(inputs.Release(station=station, target="dj", name=dj))
+        given = inputs.Release(station=station, target="dj", name=dj, missing_ok=True)
+        await service.runner.submit(given)
     except InputRejected:
         raise GoRefusal(500, "release_failed") from None
     return go_answer(200, {"status": "released"})

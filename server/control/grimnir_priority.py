@@ -28,10 +28,13 @@ async def emergency(service: StationService) -> Response:
     station = station_key(service, req["station_id"], "emergency_insertion_failed")
     station_id = service.scenario.station(station).id
     media = found(service.directory.track, req["media_id"], "emergency_insertion_failed")
-    rows = translator(service).priority
+    profile = translator(service)
+    rows = profile.priority
     before = rows.active(station_id)
+    given = inputs.InsertEmergency(station=station, media=media)
     try:
-        await service.runner.submit(inputs.InsertEmergency(station=station, media=media))
+        with profile.request_metadata(given, req["metadata"]):
+            await service.runner.submit(given)
     except InputRejected:
         raise GoRefusal(500, "emergency_insertion_failed") from None
     new = rows.active(station_id)
@@ -63,7 +66,8 @@ async def override(service: StationService) -> Response:
         raise GoRefusal(400, "invalid_source_type")
     station = station_key(service, req["station_id"], "override_start_failed")
     station_id = service.scenario.station(station).id
-    rows = translator(service).priority
+    profile = translator(service)
+    rows = profile.priority
     before = rows.active(station_id)
     if before is not None and before.priority <= 1:
         return go_answer(409, NO_PREEMPTION)  # Transition: only a strictly higher priority takes over
@@ -86,7 +90,8 @@ async def override(service: StationService) -> Response:
             must_preempt=True,
         )
     try:
-        await service.runner.submit(given)
+        with profile.request_metadata(given, req["metadata"]):
+            await service.runner.submit(given)
     except InputRejected as exc:
         if exc.code in ("no_preemption", "conflict"):
             return go_answer(409, NO_PREEMPTION)
@@ -115,18 +120,20 @@ async def override(service: StationService) -> Response:
 
 
 async def release(service: StationService, source_id: str) -> Response:
-    """``handlePriorityRelease`` (internal/api/priority.go:153-196): the row is found by what it plays."""
+    """``handlePriorityRelease`` (internal/api/priority.go:153-196): the row is found by what it plays,
+    whatever its state; the core releases what it still has of it (an emergency's media may have
+    ended, a row may be released again), while the row is released as the real one is."""
     req = await body({"station_id": str, "source_id": str})
     if not req["station_id"]:
         raise GoRefusal(400, "station_id_required")
     station = station_key(service, req["station_id"], "release_failed")
     station_id = service.scenario.station(station).id
     rows = translator(service).priority
-    row = rows.find(station_id, source_id)
-    if row is None or not row.active:
+    if rows.find(station_id, source_id) is None:
         raise GoRefusal(500, "release_failed")
+    given = inputs.Release(station=station, target="source", name=source_id, missing_ok=True)
     try:
-        await service.runner.submit(inputs.Release(station=station, target="source", name=source_id))
+        await service.runner.submit(given)
     except InputRejected:
         raise GoRefusal(500, "release_failed") from None
     publish_audit(

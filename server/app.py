@@ -20,6 +20,7 @@ from werkzeug.exceptions import NotFound as NoSuchPath
 
 from . import api
 from .control import bind_control
+from .control.playback import no_station_to_reset
 from .cors import with_cors
 from .directory import NotFound
 from .event_stream import events
@@ -92,6 +93,8 @@ def create_app(service: StationService | EdgeService | ReplayService) -> QuartTr
     if isinstance(service, StationService):
         bind_station_reads(route, service)
         bind_control(route, service)
+    elif isinstance(service, ReplayService):
+        route(api.RESET)(no_station_to_reset)
     elif isinstance(service, EdgeService):
 
         @app.route("/", defaults={"path": ""}, methods=["GET", "POST", "DELETE"])

@@ -1,10 +1,10 @@
-"""What plays and when: skipping the automation track, and moving a manual station clock forward."""
+"""What plays and when: skipping the automation track, moving a manual clock forward, starting over."""
 
 from typing import Any
 
 from quart import Response
 
-from playout import DURATION_HINT, inputs, parse_duration
+from playout import DURATION_HINT, InputRejected, inputs, parse_duration
 
 from ..responses import ok
 from ..rest.routes import BadRequest
@@ -31,3 +31,16 @@ async def advance(service: StationService, body: dict[str, Any]) -> Response:
     emitted = await service.runner.advance(by_ms)
     snapshot = await service.runner.snapshot()
     return ok({"station_time": snapshot.station_time, "events": messages(emitted)})
+
+
+async def reset(service: StationService) -> Response:
+    """The station back at its entry point with a fresh timeline; its clients stay connected."""
+    snapshot = await service.reset()
+    return ok({"status": "reset", "station_time": snapshot.station_time})
+
+
+async def no_station_to_reset() -> Response:
+    """``serve --replay``: the messages are a recording's, played once from the first client on."""
+    raise InputRejected(
+        "conflict", "this server replays a recording (serve --replay): there is no station to reset"
+    )

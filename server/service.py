@@ -1,6 +1,7 @@
 """Everything one served station needs, built once: the runner, the hub, auth and limits."""
 
 import re
+from pathlib import Path
 
 import attrs
 import trio
@@ -112,8 +113,11 @@ class StationService(ServingProcess):
         harbor_port: int | None = None,
         relay: StreamPublisher | None = None,
         placement: Placement | None = None,
+        reload_from: Path | None = None,
     ) -> None:
         super().__init__(key, settings)
+        self.reload_from = reload_from
+        """The scenario file ``serve --reload`` watches (``server/reload.py``), or None."""
         self.runner = StationRunner(
             scenario,
             self.hub.publish,

@@ -6,11 +6,13 @@ get the fresh station's ``now_playing`` as if they had just connected (docs/prot
 """
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import trio
 
 from playout import GRIMNIR, Playout, parse_entry_point, place, recording, wire
+from playout.protocol.stationtime import parse_instant
 from server.app import create_app
 from server.hub import Hub
 from server.service import ReplayService, ServerSettings
@@ -96,6 +98,21 @@ async def test_a_reset_of_a_running_clock_goes_back_to_the_entry_point(autojump_
         _, state = await station.get("/api/v1/sim/state")
         assert "2026-01-19T10:00:59" <= state["clock"]["scenario_time"] < "2026-01-19T10:01:01"
         assert state["clock"]["repeats"] == 0
+
+
+async def test_on_the_wall_clock_a_reset_starts_again_from_now(autojump_clock):
+    scenario = shipped("dj-takeover")
+    started = datetime.now(UTC) - timedelta(hours=2)  # as if serve had started two hours ago
+    placement = place(scenario, parse_entry_point("+10m"), "wall", started)
+    async with served(scenario, placement=placement, manual_clock=True) as station:
+        _, state = await station.get("/api/v1/sim/state")
+        assert parse_instant(state["clock"]["station_time"]) < datetime.now(UTC) - timedelta(hours=1)
+        status, body = await station.post("/api/v1/sim/reset")
+        assert status == 200
+        assert abs(parse_instant(body["station_time"]) - datetime.now(UTC)) < timedelta(seconds=5)
+        _, state = await station.get("/api/v1/sim/state")
+        assert state["clock"]["scenario_time"] == "2026-01-19T10:10:00Z"  # the same entry point
+        assert state["clock"]["station_time"] == body["station_time"]
 
 
 async def test_a_grimnir_reset_has_a_fresh_translator(autojump_clock):

@@ -228,8 +228,8 @@ class StationRunner:
             await probe_webstreams(self.scenario, self.submit, speed=self.speed, task_status=task_status)
 
     async def _own(self, until_ms: int | None) -> None:
-        period_ms = self.placement.period_ms
         while True:
+            period_ms = self.placement.period_ms  # (a reloaded scenario may have another)
             deadline = None if self.manual_clock else self._next_deadline()
             if period_ms is not None and not self.manual_clock and (deadline is None or deadline > period_ms):
                 deadline = period_ms  # the scenario's end: it starts over

@@ -27,6 +27,7 @@ from .profiles import (
     PROFILES,
     Profile,
     StreamRules,
+    Translator,
 )
 from .profiles.grimnir_schemas import SHAPES as GRIMNIR_SHAPES
 from .protocol import events, inputs, recording, wire
@@ -98,6 +99,7 @@ __all__ = [
     "StationSnapshot",
     "StationView",
     "StreamRules",
+    "Translator",
     "UnknownScenario",
     "UrlView",
     "UsageError",

@@ -25,6 +25,7 @@ from .directory import NotFound
 from .event_stream import events
 from .reads import bind_reads, bind_station_reads
 from .relay.follower import station_location
+from .reload import watch_scenario
 from .responses import error, refused
 from .rest.go_wire import go_framework_refusal
 from .rest.routes import Routes
@@ -169,6 +170,8 @@ async def _background_work(
                     nursery.start_soon(service.relay.run)
                 if service.harbor is not None:
                     await nursery.start(functools.partial(service.harbor.serve, port=service.harbor_port))
+                if service.reload_from is not None:
+                    nursery.start_soon(watch_scenario, service, service.reload_from)
             nursery.start_soon(service.hub.run, service.settings.heartbeat_seconds)
             task_status.started()
     except Exception as failure:  # (a cancellation, the normal end, is not an Exception)

@@ -110,6 +110,7 @@ class Subscriber:
         "dropped_in_a_row",
         "station",
         "types",
+        "wants_state",
         "writer",
     )
 
@@ -124,6 +125,8 @@ class Subscriber:
         if writer is None:
             self._send, self._receive = trio.open_memory_channel[str](queue_size)
         self.dropped_in_a_row = 0
+        self.wants_state = False
+        """It asked for the state on connect (and ``now_playing``): it gets it again after a reset."""
         self.close_code: int | None = None
         """Set when the hub wants this connection closed (1001 shutdown, 1008 too slow)."""
         self.cancel_scope = trio.CancelScope()
@@ -252,11 +255,8 @@ class Hub:
                 _shared(frozenset(types) & self.known_types), self.queue_size, writer, station
             )
             if snapshot and "now_playing" in subscriber.types:
-                if station is None:
-                    for text, frame in self._now_playing.values():
-                        subscriber.offer(text, frame)
-                elif station in self._now_playing:
-                    subscriber.offer(*self._now_playing[station])
+                subscriber.wants_state = True
+                self._offer_state(subscriber)
             if writer is not None:  # a socket that fails, or takes nothing for the send timeout
                 writer.on_broken = subscriber.too_slow
         if self._closing_code is not None:  # subscribed after close_all, while accepting: going too
@@ -307,14 +307,25 @@ class Hub:
         self._fan_out(encoded, batch)
 
     def remember(self, batch: list[Emitted]) -> None:
-        """Take the station's state from events that are not sent (a silent fast-forward)."""
-        latest = {}
-        for emitted in batch:
-            if emitted.event.TYPE == "now_playing":
-                latest[emitted.event.station_id] = emitted.event
+        """Take the station's state from events that are not sent: a silent fast-forward to the
+        entry point, at start or after a reset. It replaces the state kept, and goes at once to
+        each subscriber that asked for the state on connect, as if it had just connected."""
+        latest = {e.event.station_id: e.event for e in batch if e.event.TYPE == "now_playing"}
+        self._now_playing.clear()
         for station_id, event in latest.items():
             text = wire.encode(event).decode()
             self._now_playing[station_id] = (text, text_frame(text))
+        for subscriber in self._subscribers:
+            if isinstance(subscriber, Subscriber) and subscriber.wants_state and not subscriber.close_code:
+                self._offer_state(subscriber)
+
+    def _offer_state(self, subscriber: Subscriber) -> None:
+        """Each station's latest ``now_playing`` (only its own station's, for a scoped subscriber)."""
+        if subscriber.station is None:
+            for text, frame in self._now_playing.values():
+                subscriber.offer(text, frame)
+        elif subscriber.station in self._now_playing:
+            subscriber.offer(*self._now_playing[subscriber.station])
 
     def publish_encoded(self, batch: list[tuple[str, bytes]]) -> None:
         """:meth:`publish` for events already on the wire: ``(type, JSON bytes)`` pairs."""

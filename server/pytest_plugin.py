@@ -13,6 +13,10 @@ Installed with grimnir-sim (entry point ``pytest11``); needs pytest-trio. Two fi
     Serves a scenario on a free loopback port in real time, with a manual station
     clock by default, for tests of a client: ``await grimnir_server.serve(scenario)``
     returns a :class:`ServedStation` with ``url``, ``events_url`` and ``token``.
+    ``await grimnir_server.shared(scenario)`` reuses one server for every test that asks
+    for the same scenario and options, reset (``POST /api/v1/sim/reset``) before each
+    test after the first: a :class:`SharedServer` (:func:`shared_station` gives the same
+    to tests without trio, e.g. a browser's).
 
 A scenario is a catalog name (``"dj-takeover"``), a path, TOML text, or a
 :class:`playout.Scenario`. See docs/testing.md for a worked example.
@@ -38,6 +42,7 @@ from playout.testing import UPDATE_ENV, Match, ScenarioLike, Station, as_scenari
 from .auth import SigningKey, mint
 from .serve import RunningServer, serve
 from .service import ServerSettings, StationService
+from .shared import SharedServer, scenario_key, shared_server, stop_shared_servers
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,6 +56,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "grimnir: a test of a grimnir-sim scenario")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    stop_shared_servers(config)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -156,9 +165,27 @@ class Simulator:
 class ServerFactory:
     """The ``grimnir_server`` fixture: scenarios served on loopback, in real time."""
 
-    def __init__(self, nursery: trio.Nursery, update_golden: bool) -> None:
+    def __init__(self, nursery: trio.Nursery, update_golden: bool, config: pytest.Config) -> None:
         self._nursery = nursery
         self._update_golden = update_golden
+        self._config = config
+
+    async def shared(
+        self,
+        scenario: ScenarioLike,
+        *,
+        manual_clock: bool = True,
+        speed: float | None = None,
+        settings: ServerSettings | None = None,
+        roles: Iterable[str] = ("admin",),
+        profile: str | None = None,
+        health_tick_ms: int | None = None,
+    ) -> SharedServer:
+        """One server for every test asking for this scenario and these options (:func:`shared_station`)."""
+        share = partial(shared_station, profile=profile, health_tick_ms=health_tick_ms)
+        return await trio.to_thread.run_sync(
+            partial(share, self._config, scenario, manual_clock, speed, settings, roles)
+        )
 
     async def serve(
         self,
@@ -174,18 +201,56 @@ class ServerFactory:
         """``profile``: the wire served (``documented``, ``grimnir``), else ``settings``'s;
         ``health_tick_ms``: the grimnir health snapshots' cadence (default: the real 250 ms)."""
         loaded = as_scenario(scenario)
-        if profile is not None:
-            if profile not in PROFILES:
-                raise ValueError(f"unknown profile '{profile}'; known: {', '.join(PROFILES)}")
-            settings = attrs.evolve(settings or ServerSettings(), profile=profile)
-        if health_tick_ms is not None:
-            settings = attrs.evolve(settings or ServerSettings(), health_tick_ms=health_tick_ms)
+        settings = _settings_for(settings, profile, health_tick_ms)
         key = SigningKey.generate()
         service = StationService(loaded, key, settings, speed=speed, manual_clock=manual_clock)
         running = await self._nursery.start(partial(serve, service, host="127.0.0.1", port=0))
         station = ServedStation(service, running, mint(key, roles=roles), update_golden=self._update_golden)
         service.hub.taps.append(station.record)
         return station
+
+
+def shared_station(
+    config: pytest.Config,
+    scenario: ScenarioLike,
+    manual_clock: bool = True,
+    speed: float | None = None,
+    settings: ServerSettings | None = None,
+    roles: Iterable[str] = ("admin",),
+    *,
+    profile: str | None = None,
+    health_tick_ms: int | None = None,
+) -> SharedServer:
+    """The session's server for this scenario and these options, in a thread of its own: started
+    on first use, reset (``POST /api/v1/sim/reset``) on every later one, so each test starts clean.
+
+    ``grimnir_server.shared(...)`` in a trio test; call it directly from a test or fixture without
+    trio (a browser test's). Blocks while the server starts or resets.
+    """
+    settings = _settings_for(settings, profile, health_tick_ms)
+    key = (scenario_key(scenario), manual_clock, speed, settings, tuple(roles))
+
+    def make_service(signing: SigningKey) -> StationService:
+        return StationService(
+            as_scenario(scenario), signing, settings, speed=speed, manual_clock=manual_clock
+        )
+
+    server, started = shared_server(config, key, make_service, roles)
+    if not started:
+        server.reset()
+    return server
+
+
+def _settings_for(
+    settings: ServerSettings | None, profile: str | None, health_tick_ms: int | None
+) -> ServerSettings | None:
+    if profile is not None:
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile '{profile}'; known: {', '.join(PROFILES)}")
+        settings = attrs.evolve(settings or ServerSettings(), profile=profile)
+    if health_tick_ms is not None:
+        settings = attrs.evolve(settings or ServerSettings(), health_tick_ms=health_tick_ms)
+    return settings
 
 
 @pytest.fixture
@@ -197,4 +262,4 @@ async def grimnir(nursery: trio.Nursery, request: pytest.FixtureRequest) -> Simu
 @pytest.fixture
 async def grimnir_server(nursery: trio.Nursery, request: pytest.FixtureRequest) -> ServerFactory:
     """Serve scenarios on loopback: ``station = await grimnir_server.serve("dj-takeover")``."""
-    return ServerFactory(nursery, _update_golden(request.config))
+    return ServerFactory(nursery, _update_golden(request.config), request.config)

@@ -1,11 +1,23 @@
 """Everything one served station needs, built once: the runner, the hub, auth and limits."""
 
 import re
+from pathlib import Path
 
 import attrs
 import trio
 
-from playout import PROFILES, Harbor, Placement, Profile, Scenario, StationRunner, recording, translator_for
+from playout import (
+    PROFILES,
+    Harbor,
+    Placement,
+    Profile,
+    Scenario,
+    StationRunner,
+    StationSnapshot,
+    Translator,
+    recording,
+    translator_for,
+)
 
 from .auth import SigningKey
 from .cors import LOOPBACK_ORIGIN
@@ -101,11 +113,11 @@ class StationService(ServingProcess):
         harbor_port: int | None = None,
         relay: StreamPublisher | None = None,
         placement: Placement | None = None,
+        reload_from: Path | None = None,
     ) -> None:
         super().__init__(key, settings)
-        self.scenario = scenario
-        self.translator = translator_for(self.settings.wire_profile, scenario, self.settings.health_tick_ms)
-        """The profile's translator (None for the documented wire); its REST answers read its state."""
+        self.reload_from = reload_from
+        """The scenario file ``serve --reload`` watches (``server/reload.py``), or None."""
         self.runner = StationRunner(
             scenario,
             self.hub.publish,
@@ -114,9 +126,9 @@ class StationService(ServingProcess):
             settle=self.hub.settle,
             placement=placement,
             quietly=self.hub.remember,
-            translator=self.translator,
+            translator=self._translator_for(scenario),
         )
-        self.directory = Directory(scenario)
+        self._directory = Directory(scenario)
         self.harbor_port = harbor_port if harbor_port is not None else scenario.harbor.port
         self.harbor = Harbor(scenario, self.runner.submit) if self.harbor_port is not None else None
         """The source receiver for live DJs, when the scenario or ``--harbor-port`` asks for one."""
@@ -124,6 +136,35 @@ class StationService(ServingProcess):
         """Appends every event to a Redis stream for edge processes (``--redis``), or None."""
         if relay is not None:
             self.hub.relays.append(relay.offer)
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario served (a reloaded one once ``serve --reload`` has taken it)."""
+        return self.runner.scenario
+
+    @property
+    def translator(self) -> Translator | None:
+        """The profile's translator (None for the documented wire); its REST answers read its state."""
+        return self.runner.translator
+
+    @property
+    def directory(self) -> Directory:
+        """Ids of the scenario served, by UUID or key."""
+        if self._directory.scenario is not self.scenario:
+            self._directory = Directory(self.scenario)
+        return self._directory
+
+    def _translator_for(self, scenario: Scenario) -> Translator | None:
+        return translator_for(self.settings.wire_profile, scenario, self.settings.health_tick_ms)
+
+    async def reset(self, scenario: Scenario | None = None) -> StationSnapshot:
+        """The station back at its entry point with a fresh core and translator: of ``scenario``
+        (``serve --reload``), else of the one served. Connected clients stay; those that asked
+        for the state on connect get the fresh station's (:meth:`Hub.remember`). Raises
+        :class:`playout.InputRejected` when the fresh station cannot be built: the running one
+        goes on. The harbor keeps the DJs, mounts and limits it started with.
+        """
+        return await self.runner.restart(scenario or self.scenario, self._translator_for)
 
     def stop_admitting(self) -> None:
         super().stop_admitting()

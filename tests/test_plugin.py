@@ -193,3 +193,43 @@ async def test_expect_checks_names_against_the_stations_profile_before_waiting(g
     with pytest.raises(ValueError, match="unknown event type 'now_plying' for the documented profile"):
         await station.expect_quiet("1m", types=["now_plying"])
     assert station.now == "2026-01-19T10:00:00Z"  # refused before any time passed
+
+
+def test_two_tests_share_one_served_station_and_each_starts_clean(pytester):
+    """``grimnir_server.shared``: one server for the session, reset before every test after the first."""
+    pytester.makeini("[pytest]\ntrio_mode = true\n")
+    pytester.makepyfile(
+        f"""
+import json
+import os
+os.chdir({str(ROOT)!r})
+import httpx
+from trio_websocket import open_websocket_url
+
+SEEN = []
+
+async def starts_clean(station):
+    async with open_websocket_url(station.events_url_with() + "&snapshot=true") as client:
+        first = json.loads(await client.get_message())
+    assert first["type"] == "now_playing" and first["payload"]["title"] != "DJ Mike live"
+    admin = {{"Authorization": f"Bearer {{station.token}}"}}
+    async with httpx.AsyncClient(base_url=station.url, headers=admin) as http:
+        state = (await http.get("/api/v1/sim/state")).json()
+        assert state["clock"]["station_time"] == "2026-01-19T10:00:00Z"
+        moved = (await http.post("/api/v1/sim/advance", json={{"by": "6m"}})).json()
+    assert "dj_connect" in [m["type"] for m in moved["events"]]  # leaves DJ Mike on air
+
+async def test_first(grimnir_server):
+    station = await grimnir_server.shared("dj-takeover")
+    SEEN.append((station.url, station.resets))
+    await starts_clean(station)
+
+async def test_second(grimnir_server):
+    station = await grimnir_server.shared("dj-takeover")
+    SEEN.append((station.url, station.resets))
+    await starts_clean(station)
+    assert SEEN[0][0] == SEEN[1][0] and [resets for _, resets in SEEN] == [0, 1]
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)

@@ -10,15 +10,15 @@ same code paces itself by the wall clock. With ``manual_clock`` station time
 stands still until :meth:`StationRunner.advance`.
 
 Every other task talks to the core through :meth:`submit`, :meth:`advance` (or
-:meth:`step_toward`, one instant at a time) and :meth:`snapshot`; the owning task serves
-them one at a time, in arrival order. :meth:`trio_time_at` says when, on trio's clock,
+:meth:`step_toward`, one instant at a time), :meth:`snapshot` and :meth:`restart` (a fresh
+core at the entry point: ``POST /api/v1/sim/reset``, ``serve --reload``); the owning task
+serves them one at a time, in arrival order. :meth:`trio_time_at` says when, on trio's clock,
 a running station reaches a given station time.
 """
 
 import math
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any, Literal
 
 import attrs
@@ -35,12 +35,14 @@ from ..station.views import StationSnapshot
 from .probes import probe_webstreams
 
 Publish = Callable[[list[Emitted]], None]
+MakeTranslator = Callable[[Scenario], Translator | None]
 
 
 @attrs.define
 class _Request:
-    kind: Literal["input", "advance", "snapshot"]
+    kind: Literal["input", "advance", "snapshot", "restart"]
     given: inputs.Input | None = None
+    fresh: tuple[Scenario, MakeTranslator] | None = None
     by_ms: int = 0
     with_snapshot: bool = False
     done: trio.Event = attrs.Factory(trio.Event)
@@ -76,11 +78,15 @@ class StationRunner:
         self.core = Playout(scenario, anchor=self.placement.anchor, keep_applied=translator is not None)
         self.repeats = 0
         """Times a repeating (whole-week, wall-clock) scenario has started over."""
+        self._speed = speed
         self.speed = speed if speed is not None else scenario.speed
         if not self.speed > 0:
             raise ValueError("speed must be greater than 0")
         self.manual_clock = manual_clock
+        self._real_probes = real_probes
         self.real_probes = real_probes and any(w.probe.kind == "http" for w in scenario.webstreams.values())
+        self._drivers: trio.Nursery | None = None
+        self._probes = trio.CancelScope()
         self._publish = publish
         self._capturing: list[Emitted] | None = None
         """The serving request's ``published`` list, while one is served."""
@@ -93,6 +99,11 @@ class StationRunner:
         self._t0: float | None = None
         self._base_ms = 0
         """The core's milliseconds at trio time ``_t0``."""
+
+    @property
+    def translator(self) -> Translator | None:
+        """The wire profile's translator of the current core (a fresh one after :meth:`restart`)."""
+        return self._translator
 
     def station_now_ms(self) -> int:
         """The core's milliseconds now (never behind the core; frozen with a manual clock)."""
@@ -177,6 +188,20 @@ class StationRunner:
         assert snapshot is not None
         return snapshot
 
+    async def restart(self, scenario: Scenario, make_translator: MakeTranslator) -> StationSnapshot:
+        """Start over at the entry point with a fresh core (and translator) of ``scenario``.
+
+        ``scenario``: the runner's own (a reset) or a reloaded one. The fresh core is built and
+        fast-forwarded to the entry point before anything is swapped; what it sends on the way
+        goes to ``quietly`` (the hub keeps the state and hands it to whoever asked for it on
+        connect). On the wall clock the wire's instants start again from now. If the fresh
+        station cannot be built, :class:`InputRejected` says why and the running one goes on.
+        Returns the fresh station's state.
+        """
+        snapshot = (await self._ask(_Request("restart", fresh=(scenario, make_translator)))).snapshot
+        assert snapshot is not None
+        return snapshot
+
     async def run(self, *, until_ms: int | None = None, task_status=trio.TASK_STATUS_IGNORED) -> None:
         """Own the core until ``until_ms`` station time (forever if ``None``)."""
         core = self.core
@@ -186,23 +211,34 @@ class StationRunner:
         else:
             self._out(core.advance(placement.entry_ms), quietly=True)
             self._base_ms = placement.entry_ms
+        self._start_clock()
+        async with trio.open_nursery() as drivers:
+            self._drivers = drivers
+            if self.real_probes:
+                await drivers.start(self._run_probes)
+            task_status.started()
+            await self._own(until_ms)
+            drivers.cancel_scope.cancel()
+
+    def _start_clock(self) -> None:
+        """Station time starts at the entry point now (trio's clock)."""
         behind = 0.0
+        placement = self.placement
         if placement.clock == "wall" and not self.manual_clock:
             # The wire shows the wall clock: catch up with the time since the placement was made
             # (the fast-forward, the server's start).
             lag = self._wall_clock() - placement.wall_of(placement.entry_ms)
             behind = max(0.0, lag.total_seconds()) / self.speed
         self._t0 = trio.current_time() - behind
-        async with trio.open_nursery() as drivers:
-            if self.real_probes:
-                await drivers.start(partial(probe_webstreams, self.scenario, self.submit, speed=self.speed))
-            task_status.started()
-            await self._own(until_ms)
-            drivers.cancel_scope.cancel()
+
+    async def _run_probes(self, *, task_status=trio.TASK_STATUS_IGNORED) -> None:
+        """The real webstream checks of the current scenario, until :meth:`restart` replaces them."""
+        with trio.CancelScope() as self._probes:
+            await probe_webstreams(self.scenario, self.submit, speed=self.speed, task_status=task_status)
 
     async def _own(self, until_ms: int | None) -> None:
-        period_ms = self.placement.period_ms
         while True:
+            period_ms = self.placement.period_ms  # (a reloaded scenario may have another)
             deadline = None if self.manual_clock else self._next_deadline()
             if period_ms is not None and not self.manual_clock and (deadline is None or deadline > period_ms):
                 deadline = period_ms  # the scenario's end: it starts over
@@ -226,6 +262,8 @@ class StationRunner:
             try:
                 if request.kind == "advance":
                     await self._advance_by(request)
+                elif request.kind == "restart":
+                    self._restart(request)
                 else:
                     self._serve(request)
             finally:
@@ -313,6 +351,38 @@ class StationRunner:
         batch = self.core.advance(0) + beats
         self._out(batch)
         return emitted + batch
+
+    def _restart(self, request: _Request) -> None:
+        """Build the fresh station, then swap it in, in one step (no await between)."""
+        assert request.fresh is not None
+        scenario, make_translator = request.fresh
+        try:
+            placement = self.placement.again(scenario, self._wall_clock())
+            translator = make_translator(scenario)
+            core = Playout(scenario, anchor=placement.anchor, keep_applied=translator is not None)
+            entered = core.advance(placement.entry_ms)
+            if translator is not None:
+                entered = translator.translate(entered, core.drain_applied(), core)
+            speed = self._speed if self._speed is not None else scenario.speed
+        # Whatever goes wrong building it, the running station must go on: the caller hears why.
+        except Exception as exc:
+            request.error = InputRejected("conflict", f"the station was not restarted: {exc}")
+            return
+        renewed = scenario is not self.scenario
+        self.scenario, self.placement, self.core, self._translator = scenario, placement, core, translator
+        self.speed = speed
+        self.repeats = 0
+        self._base_ms = placement.entry_ms
+        self._start_clock()
+        self._quietly(entered)
+        request.snapshot = core.snapshot()
+        if renewed and self._drivers is not None:
+            self._probes.cancel()
+            self.real_probes = self._real_probes and any(
+                w.probe.kind == "http" for w in scenario.webstreams.values()
+            )
+            if self.real_probes:
+                self._drivers.start_soon(self._run_probes)
 
     def _serve(self, request: _Request) -> None:
         core = self.core

@@ -50,6 +50,27 @@ class Placement:
     def wall_of(self, scenario_ms: int) -> datetime:
         return self.anchor + timedelta(milliseconds=scenario_ms)
 
+    def again(self, scenario: Scenario, wall_now: datetime) -> "Placement":
+        """The same entry point for a fresh start at ``wall_now`` (a reset, or a reloaded ``scenario``).
+
+        On the wall clock the wire's instants start again from ``wall_now``; on the scenario's
+        they are its own. Raises ValueError (one line) when the entry point lies beyond the
+        scenario's end.
+        """
+        if self.entry_ms >= scenario.duration_ms:
+            lasts = format_duration(scenario.duration_ms)
+            raise ValueError(
+                f"the scenario '{scenario.name}' lasts {lasts}; the entry point "
+                f"{format_duration(self.entry_ms)} into it is past its end"
+            )
+        if self.clock == "scenario":
+            return Placement("scenario", self.entry_ms, scenario.start, None)
+        wall_now = wall_now.astimezone(UTC)
+        wall_now -= timedelta(microseconds=wall_now.microsecond % 1000)
+        anchor = wall_now - timedelta(milliseconds=self.entry_ms)
+        period_ms = scenario.duration_ms if repeats_weekly(scenario) else None
+        return Placement("wall", self.entry_ms, anchor, period_ms)
+
 
 def parse_entry_point(text: str) -> EntryPoint:
     """``start``, ``now``, ``+6h`` or ``Wed 20:00``; a ValueError names the accepted forms."""

@@ -20,7 +20,7 @@ import json
 
 from ..contract import package_version
 from ..rest.answers import Schema
-from .clock import ADVANCE
+from .clock import ADVANCE, RESET
 from .live import DJ_CONNECT, DJ_DISCONNECT, LIVE_HANDOVER, LIVE_RELEASE
 from .priority import INSERT_EMERGENCY, RELEASE_PRIORITY, SKIP, START_OVERRIDE
 from .schemas import API
@@ -50,6 +50,7 @@ API.add(
     DJ_DISCONNECT,
     WEBSTREAM_URL,
     ADVANCE,
+    RESET,
 )
 
 

@@ -1,10 +1,10 @@
-"""The simulation's clock: moving a manual station clock forward."""
+"""The simulation's clock: moving a manual station clock forward, and starting the station over."""
 
 from playout import DURATION_HINT
 
 from ..rest.answers import Answer, refusal
 from ..rest.endpoint import Auth, Body, Endpoint
-from .answer_schemas import ADVANCED
+from .answer_schemas import ADVANCED, RESET_DONE
 
 ADVANCE = Endpoint(
     "POST",
@@ -22,5 +22,29 @@ ADVANCE = Endpoint(
         200: Answer("Station time now, and what happened on the way.", ADVANCED),
         400: refusal("invalid_request", description="invalid_request: by is not a duration, or is over 7d."),
         409: refusal("conflict", description="The clock runs by itself (serve without --manual-clock)."),
+    },
+)
+
+RESET = Endpoint(
+    "POST",
+    "/api/v1/sim/reset",
+    operation_id="resetStation",
+    summary="Put the station back at its entry point, with a fresh timeline",
+    description=(
+        "The station starts over where it entered its scenario (serve --from; on the wall clock "
+        "from now) with a fresh core and, for the grimnir profile, a fresh translator: every DJ, "
+        "override, failover and manual-clock advance is gone. Connected WebSocket clients stay "
+        "connected; each one that asked for the state on connect (snapshot) receives the fresh "
+        "station's now_playing at once, as if it had just connected. If the fresh station cannot be "
+        "built, the running one goes on and the answer is 409 with the reason."
+    ),
+    tag="simulation",
+    auth=Auth.ADMIN,
+    answers={
+        200: Answer("The station's time at its entry point.", RESET_DONE),
+        409: refusal(
+            "conflict",
+            description="The fresh station could not be built (the running one goes on).",
+        ),
     },
 )

@@ -8,6 +8,7 @@ import signal
 import sys
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import trio
@@ -17,6 +18,7 @@ from playout import (
     MAX_SPEED,
     MIN_SPEED,
     PROFILES,
+    Catalog,
     UsageError,
     catalog_of,
     first_leaf,
@@ -71,6 +73,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "an edge runs no station: give the scenario, --speed, --manual-clock, --clock and --from "
             "to the station"
         )
+    if args.reload and (args.replay is not None or args.role == "edge"):
+        raise UsageError("--reload watches a station's scenario file: not with --replay or --role edge")
     played = _recording(args) if args.replay is not None else None
     catalog = catalog_of(args)
     station = args.role != "edge" and played is None
@@ -154,6 +158,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             harbor_port=args.harbor_port,
             relay=StreamPublisher(redis, args.redis_stream) if redis is not None else None,
             placement=placement,
+            reload_from=_scenario_file(args, catalog) if args.reload else None,
         )
     harbor = getattr(service, "harbor", None)
     if harbor is not None:  # taken now: a port in use or a host that does not resolve is one line
@@ -179,6 +184,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"grimnir-sim: {stopped}", file=sys.stderr)
         return 1
     return 0
+
+
+def _scenario_file(args: argparse.Namespace, catalog: Catalog | None) -> Path:
+    """The file ``--reload`` watches: the scenario's, as its name or path resolved."""
+    name = args.scenario or "default"
+    return catalog.resolve(name) if catalog is not None else Path(name)
 
 
 def ignored_by_profile(args: argparse.Namespace) -> list[str]:

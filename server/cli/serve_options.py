@@ -100,6 +100,13 @@ def register_serve(commands: argparse._SubParsersAction) -> Handler:
         "recorded timing, divided by --speed, from when the first client connects (docs/record-replay.md)",
     )
     parser.add_argument(
+        "--reload",
+        action="store_true",
+        help="watch the scenario file: a change that loads restarts the station as "
+        "POST /api/v1/sim/reset does (clients stay connected); one that does not is logged with "
+        "every problem, and the station runs on",
+    )
+    parser.add_argument(
         "--snapshot",
         action="store_true",
         help="send every new client each station's current now_playing first "

@@ -30,6 +30,7 @@ SIMULATION = (
     (api.DJ_DISCONNECT, live.dj_disconnect),
     (api.WEBSTREAM_URL, webstreams.webstream_url),
     (api.ADVANCE, playback.advance),
+    (api.RESET, playback.reset),
 )
 """The simulation's own endpoints (``/api/v1/sim/…``): the same in every profile."""
 HANDLERS = (

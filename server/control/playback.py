@@ -1,4 +1,4 @@
-"""What plays and when: skipping the automation track, and moving a manual station clock forward."""
+"""What plays and when: skipping the automation track, moving a manual clock forward, starting over."""
 
 from typing import Any
 
@@ -32,3 +32,9 @@ async def advance(service: StationService, body: dict[str, Any]) -> Response:
     await service.runner.advance(by_ms, published=published)
     snapshot = await service.runner.snapshot()
     return ok({"station_time": snapshot.station_time, "events": messages(published)})
+
+
+async def reset(service: StationService) -> Response:
+    """The station back at its entry point with a fresh timeline; its clients stay connected."""
+    snapshot = await service.reset()
+    return ok({"status": "reset", "station_time": snapshot.station_time})

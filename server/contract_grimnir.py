@@ -24,6 +24,7 @@ EXAMPLES = {
     "NowPlayingPlaylistFirstTrack": "dj-takeover",
     "NowPlayingPlaylistNextTrack": "dj-takeover",
     "NowPlayingWebstream": "edge-all-urls-down",
+    "NowPlayingLiveEntry": "show-without-dj",
     "NowPlayingLive": "dj-takeover",
     "HealthSnapshot": "dj-takeover",
     "PriorityEmergency": "emergency",
@@ -34,7 +35,7 @@ EXAMPLES = {
     "DjConnect": "dj-takeover",
     "DjDisconnect": "dj-takeover",
     "WebstreamFailoverAuto": "webstream-failover",
-    "WebstreamRecoveredAuto": "edge-all-urls-down",
+    "WebstreamRecoveredAuto": "webstream-failover",
     "WebstreamHealth": "edge-all-urls-down",
 }
 """Which shipped scenario shows each shape that a scenario can make (its example comes from there)."""

@@ -84,7 +84,7 @@ def test_the_document_is_valid_json_schema_and_its_shapes_are_strict():
     merged = {shape.name for shape in GRIMNIR_SHAPES if shape.payload["additionalProperties"] is not False}
     assert merged == {
         "NowPlayingEntryTrack", "NowPlayingRotationTrack", "NowPlayingPlaylistFirstTrack",
-        "NowPlayingPlaylistNextTrack", "NowPlayingWebstream", "PriorityEmergency",
+        "NowPlayingPlaylistNextTrack", "NowPlayingWebstream", "NowPlayingLiveEntry", "PriorityEmergency",
         "PriorityEmergencyPreempting", "PriorityOverrideSwitch", "PriorityOverridePreempt",
         "PriorityChangeSwitch", "PriorityReleasedRelease",
     }  # fmt: skip

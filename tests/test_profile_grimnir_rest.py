@@ -544,6 +544,33 @@ async def test_a_failover_answers_the_webstream_struct_then_its_audit_follows(au
         }
 
 
+async def test_a_failover_leaves_the_health_status_and_after_the_last_url_wraps_to_the_primary(
+    autojump_clock,
+):
+    """internal/webstream/service.go:277-325 TriggerFailover (no Mark*: the stored health_status stays) with
+    FailoverToNext (internal/models/webstream.go:138-161: after the last URL the primary, auto-recover
+    being on); from_index and from_url are the URL in use (service.go:311-319)."""
+    async with grimnir() as station:
+        urls = station.service.scenario.webstreams["relay"].urls
+        path = f"/api/v1/webstreams/{ids(station)['relay']}/failover"
+        answers, moves = [], []
+
+        async def fail_over():
+            return await call(station, "POST", path)
+
+        for _ in urls:
+            (status, body, _), got = await heard(station, fail_over, "webstream.failover")
+            assert status == 200
+            answers.append(json.loads(body))
+            moves += [(p["from_index"], p["current_index"]) for kind, p in got if "manual" in p]
+        assert [(a["current_index"], a["current_url"], a["health_status"]) for a in answers] == [
+            (1, urls[1], "healthy"),
+            (2, urls[2], "healthy"),
+            (0, urls[0], "healthy"),
+        ]
+        assert moves == [(0, 1), (1, 2), (2, 0)]
+
+
 async def test_a_failover_of_an_unknown_webstream_is_500_and_a_dj_may_not(autojump_clock):
     """internal/api/webstream.go:309-313 (any service error is 500 failover_failed, no 404) and
     internal/api/api.go:374 (admin, manager only)."""

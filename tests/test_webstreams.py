@@ -310,6 +310,37 @@ def test_a_manual_failover_while_held_moves_on_among_the_backups():
     assert (two.active, two.held) == (1, True)
 
 
+def test_a_manual_failover_that_wraps_goes_round_to_the_primary_and_the_hold_stays():
+    """The grimnir profile's failover (the real FailoverToNext wraps, internal/models/webstream.go:138-161);
+    only a reset ends the hold (issue 13)."""
+    h = health()
+    assert [h.force_failover(wrap=True) for _ in range(3)] == [
+        [Failover(0, 1, "manual")],
+        [Failover(1, 2, "manual")],
+        [Failover(2, 0, "manual")],
+    ]
+    assert (h.active, h.status, h.held) == (0, "healthy", True)
+    for t in (0, 30_000, 60_000):
+        fail(h, 0, t)
+    assert h.grace_expired(65_000) == [Failover(0, 1, "connection_timeout")]
+    for t in (90_000, 120_000, 150_000):  # held: the primary's passes bring nothing back
+        assert h.record(0, True, "connection_timeout", t) == []
+    assert h.reset() == [Recovered()]
+    assert h.held is False
+
+
+def test_a_manual_failover_that_wraps_passes_over_an_unhealthy_primary():
+    h = health()
+    h.force_failover(wrap=True)
+    h.force_failover(wrap=True)
+    fail(h, 0, 0)
+    fail(h, 0, 30_000)
+    assert h.force_failover(wrap=True) == [Failover(2, 1, "manual")]
+    two = WebstreamHealth(Webstream("relay", "id", "Relay", URLS[:2], ProbeSettings()))
+    two.force_failover(wrap=True)
+    assert two.force_failover(wrap=True) == [Failover(1, 0, "manual")]  # where a plain one is refused
+
+
 def test_a_manual_failover_from_an_automatic_one_holds_too():
     h = health()
     for t in (0, 30_000, 60_000):

@@ -15,12 +15,14 @@ timing rules (docs/fidelity.md, one row per difference):
   schedule edits, which the simulator has none of), the documented ``health``
   beats and crossfades at track boundaries, ``priority.released`` when an
   emergency or override simply ends (the real rows stay active until released),
-  and ``now_playing`` for priority media (priority sources never change the real
-  server's audio);
+  and ``now_playing`` for priority media or for what follows a release that changed
+  no real audio (priority sources never change the real server's audio);
+- what only the real server publishes is added: a live entry's ``now_playing`` when
+  it comes into force, whether its DJ is there or not;
 - its own cadence (:meth:`GrimnirTranslator.tick`): a ``health`` snapshot of
   every playing mount each 250 ms (``health_tick_ms``), and ``webstream.health``
   for each passing check of a webstream, on its check interval; a check that
-  fails or a URL's status change is announced when it happens.
+  fails, or turns the URL in use unhealthy, is announced when it happens.
 """
 
 import uuid
@@ -53,9 +55,11 @@ class GrimnirTranslator:
         self._ids = uuid.uuid5(uuid.NAMESPACE_URL, f"grimnir-sim/{scenario.name}/grimnir")
         self._health_tick_ms = health_tick_ms
         self._next_health: int | None = health_tick_ms or None
-        self._playing = PlayingWire(scenario, self._ids)
         self.webstreams = WebstreamWire(scenario)
-        """The webstreams' URLs in use and their stations (``serve``'s REST answers read them)."""
+        """The webstreams' URLs in use, health statuses and stations (``serve``'s REST answers read them)."""
+        self._playing = PlayingWire(scenario, self._ids, self.webstreams)
+        self._live_on_wire: set[str] = set()
+        """Stations whose last ``now_playing`` on the wire is a DJ's (the harbor's live shape)."""
         self.priority = PriorityRows(self._ids, [spec.id for spec in scenario.stations])
         """The real server's priority rows (``serve``'s REST answers read them, never write)."""
         self._requested: dict[int, dict] = {}
@@ -73,6 +77,9 @@ class GrimnirTranslator:
             given = [a.given for a in applied if a.at_ms == at_ms]
             out += [Emitted(at_ms, message) for message in self._instant(at_ms, events, given, core)]
         out += [Emitted(core.now_ms, message) for message in self.webstreams.status_changes(core)]
+        entries = self._playing.entry_starts(core)
+        self._note_now_playing(entries)
+        out += [Emitted(core.now_ms, message) for message in entries]
         self._catch_up(core.now_ms)
         return out
 
@@ -97,23 +104,49 @@ class GrimnirTranslator:
         out: list[WireEvent] = []
         for applied in given:
             out += self._input(applied, events, core, stamp)
-        quiet_audio = any(isinstance(e, ev.PriorityReleased) for e in events) and not any(
-            isinstance(g, inputs.DisconnectDj) for g in given
-        )
-        webstream_moved = any(
+        quiet = self._audio_unchanged(events, given, core)
+        by_hand = {g.webstream for g in given if isinstance(g, inputs.ForceFailover | inputs.ResetWebstream)}
+        webstream_moved = bool(by_hand) or any(
             isinstance(e, ev.WebstreamFailover | ev.WebstreamRecovered) for e in events
-        ) or any(isinstance(g, inputs.ForceFailover | inputs.ResetWebstream) for g in given)
+        )
         for event in events:
             match event:
-                case ev.NowPlayingMedia() if not quiet_audio:
+                case ev.NowPlayingMedia() if event.station_id not in quiet:
                     out += self._playing.now_playing_media(event, core)
-                case ev.NowPlayingWebstream() if not (quiet_audio or webstream_moved):
+                case ev.NowPlayingWebstream() if not (event.station_id in quiet or webstream_moved):
                     out += self._playing.now_playing_webstream(event, core)
-                case ev.WebstreamFailover() if event.reason != "manual":
-                    out.append(self.webstreams.failover(event, manual=False))
-                case ev.WebstreamRecovered() if not any(isinstance(g, inputs.ResetWebstream) for g in given):
-                    out.append(self.webstreams.recovered(event))
+                case ev.WebstreamFailover() if self.webstreams.key_of(event.webstream_id) not in by_hand:
+                    out += self.webstreams.failover(event, at_ms)
+                case ev.WebstreamRecovered() if self.webstreams.key_of(event.webstream_id) not in by_hand:
+                    out += self.webstreams.recovered(event, at_ms)
+        self._note_now_playing(out)
         return out
+
+    def _note_now_playing(self, sent: list[WireEvent]) -> None:
+        """Keep :attr:`_live_on_wire` current with what was just sent."""
+        for message in sent:
+            if message.TYPE == "now_playing" and message.station_id is not None:
+                if message.payload.get("is_live_dj") is True:
+                    self._live_on_wire.add(message.station_id)
+                else:
+                    self._live_on_wire.discard(message.station_id)
+
+    def _audio_unchanged(self, events: list[ev.Event], given: list[inputs.Input], core: Playout) -> set[str]:
+        """The stations where a priority release changes no real audio, so what the core plays next gets no
+        ``now_playing``: priority sources never reach the real air (``_priority_on_air``), and a release by
+        request leaves a DJ on it. Audio changes, and the resumed automation is announced, when a DJ's
+        live source leaves the encoder: at the DJ's disconnect (the director's dead-air check restarts the
+        entry, internal/playout/director.go:475-525 after :4914-4928), when the DJ's show ends and the next
+        entry takes the mount (:278-470), or at the release after a DJ who had left under it."""
+        released = {e.station_id for e in events if isinstance(e, ev.PriorityReleased)}
+        if not released:
+            return set()
+        requested = {core.stations[g.station].spec.id for g in given if isinstance(g, inputs.Release)}
+        disconnected = {core.stations[g.station].spec.id for g in given if isinstance(g, inputs.DisconnectDj)}
+        show_over = {e.station_id for e in events if isinstance(e, ev.LiveReleased)} - requested
+        connected = {session.station_id for session in self.sessions.values()}
+        left_before = self._live_on_wire - connected
+        return released - disconnected - show_over - left_before
 
     def _input(
         self, given: inputs.Input, events: list[ev.Event], core: Playout, stamp: str
@@ -145,10 +178,11 @@ class GrimnirTranslator:
                     wire_event("now_playing", real.now_playing_skipped(spec.id, spec.mounts[0].id), spec.id)
                 ]
             case inputs.ForceFailover():
+                webstream_id = self._scenario.webstreams[given.webstream].id
                 return [
-                    self.webstreams.failover(e, manual=True)
+                    self.webstreams.manual_failover(e)
                     for e in events
-                    if isinstance(e, ev.WebstreamFailover) and e.reason == "manual"
+                    if isinstance(e, ev.WebstreamFailover) and e.webstream_id == webstream_id
                 ]
             case inputs.ResetWebstream():
                 return [self.webstreams.reset(given.webstream)]

@@ -1,5 +1,6 @@
-"""The ``grimnir`` profile's account of what plays: ``now_playing`` for scheduled and rotation audio, and the
-director's ``health`` snapshot of every playing mount (internal/playout/director.go)."""
+"""The ``grimnir`` profile's account of what plays: ``now_playing`` for scheduled and rotation audio and for
+a live entry's start, and the director's ``health`` snapshot of every playing mount
+(internal/playout/director.go)."""
 
 import uuid
 
@@ -7,9 +8,11 @@ from ..protocol import events as ev
 from ..protocol.wire import WireEvent
 from ..scenario.model import Scenario
 from ..station.core import Playout
+from ..station.schedule import Entry
 from ..station.state import LivePlay, StationState, TrackPlay, WebstreamPlay
 from . import grimnir_payloads as real
 from .base import wire_event
+from .grimnir_webstreams import WebstreamWire
 
 LIVE_ENDS_AFTER_MS = 24 * 3600 * 1000
 """A live DJ's snapshot ``ends_at``: connect time + 24 h (``InjectLiveSource``, director.go:4896-4903)."""
@@ -18,11 +21,14 @@ LIVE_ENDS_AFTER_MS = 24 * 3600 * 1000
 class PlayingWire:
     """``now_playing`` and ``health`` snapshots as the real director publishes them."""
 
-    def __init__(self, scenario: Scenario, ids: uuid.UUID) -> None:
+    def __init__(self, scenario: Scenario, ids: uuid.UUID, webstreams: WebstreamWire) -> None:
+        """``webstreams``: the URL in use and stored health status a webstream's ``now_playing`` names."""
         self._scenario = scenario
         self._ids = ids
+        self._webstreams = webstreams
         self._stations = {spec.id: spec for spec in scenario.stations}
         self._positions: dict[str, tuple[str, int]] = {}
+        self._entries: dict[str, Entry | None] = {spec.key: None for spec in scenario.stations}
 
     def now_playing_media(self, event: ev.NowPlayingMedia, core: Playout) -> list[WireEvent]:
         station = self._station_state(core, event.station_id)
@@ -51,15 +57,31 @@ class PlayingWire:
         if _priority_on_air(station):
             return []
         entry = self._entry(station, core, core.clock.stamp(core.now_ms))
+        key = self._webstreams.key_of(event.webstream_id)
+        # The URL in use and the stored status, as the real row has them (director.go:1376, :1492).
         extras = {
             "artist": event.webstream_name,
-            "health_status": event.health_status,
+            "health_status": self._webstreams.health_status(key),
             "title": "On Air",
-            "url": event.url,
+            "url": self._webstreams.url(key),
             "webstream_id": event.webstream_id,
             "webstream_name": event.webstream_name,
         }
         return [wire_event("now_playing", real.now_playing_entry(entry, extras), event.station_id)]
+
+    def entry_starts(self, core: Playout) -> list[WireEvent]:
+        """A live entry's ``now_playing`` when it comes into force, whoever is on air (``handleEntry``,
+        director.go:1171-1174): the entry's keys and ``type: "live"``, nothing of a DJ."""
+        out = []
+        for key, station in core.stations.items():
+            entry = station.entry
+            if entry == self._entries[key]:
+                continue
+            self._entries[key] = entry
+            if entry is not None and entry.slot.kind == "live":
+                payload = real.now_playing_entry(self._entry(station, core, ""), {"type": "live"})
+                out.append(wire_event("now_playing", payload, station.spec.id))
+        return out
 
     def snapshots(self, core: Playout) -> list[WireEvent]:
         """Every playing mount's ``health`` snapshot (``emitHealthSnapshot``, director.go:4232-4247)."""

@@ -160,6 +160,13 @@ NOW_PLAYING = [
         merged=True,
     ),
     shape(
+        "now_playing", "NowPlayingLiveEntry", "a live entry comes into force, whether its DJ is there or not",
+        "internal/playout/director.go:1171-1174, :4249-4270",
+        'The entry\'s keys and metadata and type "live"; nothing of a DJ or a track.',
+        {**_ENTRY, "source_type": const("live"), "type": const("live")},
+        merged=True,
+    ),
+    shape(
         "now_playing", "NowPlayingLive", "a DJ connects, or sends a metadata update",
         "internal/harbor/server.go:280-289, :598-607", "The harbor's live shape: no entry, no session id.",
         _LIVE,

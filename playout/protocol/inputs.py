@@ -69,6 +69,8 @@ class ForceFailover:
     """An operator moves a webstream to the next URL of its chain."""
 
     webstream: str
+    wrap: bool = False
+    """After the last usable backup, the primary (a chain that goes round); else refused there."""
 
 
 @_input

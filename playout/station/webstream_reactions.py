@@ -35,7 +35,7 @@ def probe_result(core: CoreState, given: inputs.ProbeResult) -> None:
 def force_failover(core: CoreState, given: inputs.ForceFailover) -> None:
     """An operator's failover: onto a backup, held there until a reset (docs/protocol.md)."""
     health = core.webstream(given.webstream)
-    changes = health.force_failover()
+    changes = health.force_failover(wrap=given.wrap)
     if not changes:
         raise InputRejected(
             "conflict",

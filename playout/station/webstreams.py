@@ -9,7 +9,8 @@ so a flapping primary cannot make the station flap).
 An operator's failover holds the stream off its primary until a reset, whatever
 the primary's health: its passes bring nothing back, and while held an automatic
 failover moves on among the backups only (docs/protocol.md, "A manual failover
-holds").
+holds"). An operator's failover that wraps (``ForceFailover.wrap``) may put the
+primary back on air; the hold stays until the reset all the same.
 """
 
 import attrs
@@ -127,16 +128,22 @@ class WebstreamHealth:
             return []
         return self._move_on(current.reason)
 
-    def force_failover(self) -> list[Change]:
-        """An operator's failover: onto the next usable backup, held off the primary until :meth:`reset`.
+    def force_failover(self, *, wrap: bool = False) -> list[Change]:
+        """An operator's failover: onto the next usable URL, the hold on until :meth:`reset`.
 
-        Nothing when no backup is usable (the way back to the primary is a reset).
+        The next usable backup, never the primary; with ``wrap``, the chain goes round, so
+        after the last usable backup comes the primary. Nothing when no URL qualifies.
         """
-        if self.active is None or self._next_usable(skip_primary=True) is None:
+        if self.active is None:
+            return []
+        failed = self.active
+        target = self._next_usable(skip_primary=not wrap)
+        if target is None:
             return []
         self.held = True
         self.grace_until = None
-        return self._move_on("manual")
+        self.active = target
+        return [Failover(failed, target, "manual")]
 
     def reset(self) -> list[Change]:
         """Forget every failure and the hold, and go back to the primary URL."""

@@ -132,12 +132,14 @@ async def release_handover(service: StationService, session_id: str) -> Response
 
 
 async def failover(service: StationService, webstream_id: str) -> Response:
-    """``handleTriggerWebstreamFailover`` (internal/api/webstream.go:302-333): health is not consulted."""
+    """``handleTriggerWebstreamFailover`` (internal/api/webstream.go:302-333): health is not consulted, and
+    with auto-recover on (as the answers say) the chain goes round to the primary after its last URL
+    (``FailoverToNext``, internal/models/webstream.go:138-161)."""
     key = found(service.directory.webstream, webstream_id, "failover_failed")
     if len(service.scenario.webstreams[key].urls) < 2:
         raise GoRefusal(500, "failover_failed")
     try:
-        await service.runner.submit(inputs.ForceFailover(webstream=key))
+        await service.runner.submit(inputs.ForceFailover(webstream=key, wrap=True))
     except InputRejected:
         raise GoRefusal(500, "failover_failed") from None
     answer = await webstream_response(service, key)
@@ -169,14 +171,14 @@ async def reset(service: StationService, webstream_id: str) -> Response:
 
 async def webstream_response(service: StationService, key: str) -> Struct:
     """``toWebstreamResponse`` (internal/api/webstream.go:62-89, :360-389), the model's defaults where
-    the scenario has nothing (internal/models/webstream.go:30-65)."""
+    the scenario has nothing (internal/models/webstream.go:30-65); the URL in use and the stored health
+    status as the real server keeps them (the translator's ``WebstreamWire``)."""
     spec = service.scenario.webstreams[key]
     snapshot = await service.runner.snapshot()
-    view = snapshot.webstream(key)
-    current = view.active_url or ""
+    real_state = translator(service).webstreams
     fields: dict[str, Any] = {
         "id": spec.id,
-        "station_id": translator(service).webstreams.station[key],
+        "station_id": real_state.station[key],
         "name": spec.name,
         "description": "",
         "urls": list(spec.urls),
@@ -194,9 +196,9 @@ async def webstream_response(service: StationService, key: str) -> Struct:
         "passthrough_metadata": True,
         "override_metadata": False,
         "active": True,
-        "current_url": current,
-        "current_index": spec.urls.index(current) if current in spec.urls else 0,
-        "health_status": view.health_status,
+        "current_url": real_state.url(key),
+        "current_index": real_state.index(key),
+        "health_status": real_state.health_status(key),
         "created_at": service.runner.core.clock.stamp(0),
         "updated_at": snapshot.station_time,
     }

@@ -282,3 +282,27 @@ def test_a_playlist_position_is_the_index_in_its_sequence_and_wraps():
         2
     )
     assert ["playlist_id" in p for p in playing if p.get("source_type") == "playlist"].count(True) == 1
+
+
+def test_a_rotation_track_spans_its_own_start_and_end():
+    """A track between entries has no schedule row (docs/fidelity.md, stand-ins), so its ``now_playing``
+    spans the track itself: ``ends_at`` is where the ``health`` snapshot of the same track says it
+    ends (internal/playout/director.go:4232-4247), not ``starts_at`` again."""
+    station = Wire("edge-schedule-gap", health_tick_ms=10_000)
+    station.advance(6 * 3600 * 1000)
+    rotation = [
+        m["payload"]
+        for m in station.messages
+        if m["type"] == "now_playing" and m["payload"].get("entry_id") == ""
+    ]
+    assert rotation
+    for track in rotation:
+        assert track["ends_at"] > track["starts_at"]
+        snapshots = [
+            m["payload"]
+            for m in station.messages
+            if m["type"] == "health"
+            and m["payload"]["media_id"] == track["media_id"]
+            and m["payload"]["started_at"] == track["starts_at"]
+        ]
+        assert snapshots and {s["ends_at"] for s in snapshots} == {track["ends_at"]}

@@ -34,7 +34,10 @@ class PlayingWire:
         station = self._station_state(core, event.station_id)
         if _priority_on_air(station):
             return []
-        entry = self._entry(station, core, event.starts_at)
+        play = station.play
+        this_track = isinstance(play, TrackPlay) and play.track.id == event.media_id
+        ends = core.clock.stamp(play.end_ms) if this_track else event.starts_at
+        entry = self._entry(station, core, event.starts_at, ends)
         extras = real.track_extras(event.media_id, event.title, event.artist, event.album)
         if entry.source_type == "playlist" and station.entry is not None:
             playlist = self._scenario.playlists[station.entry.slot.target]
@@ -115,13 +118,17 @@ class PlayingWire:
             out.append(wire_event("health", payload, spec.id))
         return out
 
-    def _entry(self, station: StationState, core: Playout, fallback_start: str) -> real.Entry:
+    def _entry(
+        self, station: StationState, core: Playout, fallback_start: str, fallback_end: str | None = None
+    ) -> real.Entry:
         """The entry in force, as the real server's row; automation between entries is an entry of its own
-        (``source_type`` media, no id: the simulator's rotation has no schedule row)."""
+        (``source_type`` media, no id: the simulator's rotation has no schedule row), from
+        ``fallback_start`` to ``fallback_end`` (a rotation track's own start and end)."""
         spec = station.spec
         entry = station.entry
         if entry is None:
-            return real.Entry("", spec.id, spec.mounts[0].id, "media", "", fallback_start, fallback_start)
+            end = fallback_end or fallback_start
+            return real.Entry("", spec.id, spec.mounts[0].id, "media", "", fallback_start, end)
         slot = entry.slot
         if slot.kind == "playlist":
             source_type, source_id = "playlist", self._scenario.playlists[slot.target].id

@@ -129,7 +129,7 @@ NOW_PLAYING = [
         "now_playing", "NowPlayingRotationTrack",
         "a track of the rotation between entries (the simulator's; no schedule row, so no entry id)",
         "internal/playout/director.go:4249-4270, :3043-3056",
-        "A media entry's track with no entry: entry_id and source_id empty, starts_at = ends_at = now.",
+        "A track with no entry: entry_id and source_id empty, starts_at and ends_at the track's own.",
         {**_ENTRY, **_TRACK, "entry_id": const(""), "source_id": const(""), "source_type": const("media")},
         merged=True,
     ),

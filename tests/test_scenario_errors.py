@@ -18,7 +18,7 @@ import pytest
 import playout
 from playout import Problem, ScenarioError, load_scenario, parse_scenario
 from playout.drivers.cli import main
-from playout.scenario.catalog import CATALOG_ENV
+from playout.scenario.catalog import CATALOG_ENV, load_catalog
 from playout.scenario.positions import _Scanner
 
 FILE = "x.toml"
@@ -1599,6 +1599,26 @@ def test_every_key_and_item_of_a_shipped_scenario_has_its_place(path: Path) -> N
             assert last in lines[line - 1], (value_path, line)
         else:
             assert spelled and spelled[0] not in " ,]", (value_path, spelled)
+
+
+def test_a_catalog_problem_is_placed_too(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        '[catalog]\ndefault = "gamma"\n\n[scenarios.alpha]\nfile = "a.toml"\ndescription = "A"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load_catalog(catalog)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{catalog}:2:1: catalog, key 'default': 'gamma' is not in [scenarios]"
+    ]
+    catalog.write_text('[catalog]\ndefault = "alpha"\n\n[scenarios.alpha]\nfile = 1\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as caught:
+        load_catalog(catalog)
+    assert [(p.table, p.line, p.column) for p in caught.value.problems] == [
+        ("scenarios.alpha", 4, 1),  # its description is missing
+        ("scenarios.alpha.file", 5, 1),
+    ]
 
 
 def test_a_problem_of_the_whole_file_has_no_line() -> None:

@@ -18,8 +18,8 @@ import pytest
 import playout
 from playout import Problem, ScenarioError, load_scenario, parse_scenario
 from playout.drivers.cli import main
+from playout.scenario import positions
 from playout.scenario.catalog import CATALOG_ENV, load_catalog
-from playout.scenario.positions import _Scanner
 
 FILE = "x.toml"
 
@@ -1589,10 +1589,10 @@ def _paths(value: object, path: tuple[str | int, ...] = ()) -> Iterator[tuple[st
 def test_every_key_and_item_of_a_shipped_scenario_has_its_place(path: Path) -> None:
     # Every table, key and list item a problem could name is found where the text spells it.
     text = path.read_text(encoding="utf-8")
-    places = _Scanner(text).places()
+    found = positions.places(text)
     lines = text.splitlines()
     for value_path in _paths(tomllib.loads(text)):
-        line, column = places[value_path]
+        line, column = found[value_path]
         spelled = lines[line - 1][column - 1 :]
         last = value_path[-1]
         if isinstance(last, str):

@@ -43,18 +43,23 @@ def located(text: str, problems: Iterable[Problem]) -> list[Problem]:
     problems = list(problems)
     if all(p.line is not None for p in problems):
         return problems
-    places = _Scanner(text).places()
+    found = places(text)
     result = []
     for problem in problems:
         if problem.line is None:
             path = _path_of(problem.table, problem.key)
-            while path and path not in places:
+            while path and path not in found:
                 path = path[:-1]
             if path:
-                line, column = places[path]
+                line, column = found[path]
                 problem = attrs.evolve(problem, line=line, column=column)
         result.append(problem)
     return result
+
+
+def places(text: str) -> dict[Path, tuple[int, int]]:
+    """The line and column (1-based) of every table, key and list item of a TOML text ``tomllib`` parsed."""
+    return _Scanner(text).places()
 
 
 def _path_of(table: str, key: str | None) -> Path:

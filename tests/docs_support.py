@@ -125,7 +125,10 @@ RUN_BY: dict[str, str] = {
         "tests/test_relay.py::test_the_documented_station_and_two_edges",
     ),
     # docs/scenarios.md
-    "grimnir-sim run dj-takover": "tests/test_docs.py::test_console_examples_print_what_the_docs_show",
+    **dict.fromkeys(
+        ["grimnir-sim run dj-takover", "grimnir-sim check tests/data/six-kinds.toml"],
+        "tests/test_docs.py::test_console_examples_print_what_the_docs_show",
+    ),
     # docs/testing.md: the install runs in a fresh venv (with the wheel for the path); pytest
     # runs the examples both there and in this environment.
     "python3 -m pip install '/path/to/grimnir-sim[testing]'": (

@@ -9,6 +9,8 @@ document a loader bug found while writing them; each reason names the input.
 """
 
 import json
+import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,8 @@ import pytest
 import playout
 from playout import Problem, ScenarioError, load_scenario, parse_scenario
 from playout.drivers.cli import main
-from playout.scenario.catalog import CATALOG_ENV
+from playout.scenario import positions
+from playout.scenario.catalog import CATALOG_ENV, load_catalog
 
 FILE = "x.toml"
 
@@ -373,7 +376,12 @@ def test_missing_required_key(text: str, table: str, key: str) -> None:
             [("stations[0]", "id"), ("stations[0]", "name")],
             id="station-without-id-and-name",
         ),
-        pytest.param("", [("(top level)", "scenario"), ("(top level)", "stations")], id="empty-file"),
+        pytest.param(
+            "",
+            # and, checked in the same run, the library it lacks too
+            [("(top level)", "scenario"), ("(top level)", "stations"), ("library", None)],
+            id="empty-file",
+        ),
     ],
 )
 def test_every_missing_required_key_is_named_once(text: str, expected: list[tuple[str, str]]) -> None:
@@ -1100,78 +1108,95 @@ WED_20_22 = ('days = ["wed"]', 'start = "20:00"', 'duration = "2h"', 'dj = "sara
 
 
 @pytest.mark.parametrize(
-    ("first", "second", "key"),
+    ("first", "second", "key", "since"),
     [
         pytest.param(
             MON_10_12,
             ('days = ["mon", "tue"]', 'start = "11:00"', 'duration = "1h"', 'dj = "sarah"'),
             "start",
+            "2026-01-19T11:00:00Z",
             id="recurring-recurring",
         ),
         pytest.param(
             MON_10_12,
             ('days = "weekdays"', 'start = "09:00"', 'duration = "1h1m"', 'dj = "sarah"'),
             "start",
+            "2026-01-19T10:00:00Z",
             id="recurring-recurring-by-a-minute",
         ),
         pytest.param(
             SUN_23_01,
             ('days = ["mon"]', 'start = "00:30"', 'duration = "1h"', 'dj = "sarah"'),
             "start",
+            "2026-01-19T00:30:00Z",
             id="sunday-past-midnight-into-monday",
         ),
         pytest.param(
             ('days = ["mon"]', 'start = "00:30"', 'duration = "1h"', 'dj = "sarah"'),
             SUN_23_01,
             "start",
+            "2026-01-19T00:30:00Z",
             id="monday-then-sunday-wrapping-into-it",
         ),
         pytest.param(
             WED_20_22,
             ('at = "2026-01-21T21:00:00Z"', 'duration = "30m"', 'playlist = "morning"'),
             "at",
+            "2026-01-21T21:00:00Z",
             id="recurring-then-one-off",
         ),
         pytest.param(
             ('at = "2026-01-21T21:00:00Z"', 'duration = "30m"', 'playlist = "morning"'),
             WED_20_22,
             "start",
+            "2026-01-21T21:00:00Z",
             id="one-off-then-recurring",
         ),
         pytest.param(
             WED_20_22,
             ('at = "2026-02-04T19:00:00Z"', 'duration = "1h30m"', 'playlist = "morning"'),
             "at",
+            "2026-02-04T20:00:00Z",
             id="one-off-weeks-later-meets-recurring",
         ),
         pytest.param(
             ('days = ["mon"]', 'start = "00:00"', 'duration = "1h"', 'dj = "sarah"'),
             ('at = "2026-01-25T23:30:00Z"', 'duration = "1h"', 'playlist = "morning"'),
             "at",
+            "2026-01-26T00:00:00Z",
             id="one-off-sunday-into-recurring-monday",
         ),
         pytest.param(
             ('at = "2026-01-20T12:00:00Z"', 'duration = "2h"', 'playlist = "morning"'),
             ('at = "2026-01-20T13:59:00Z"', 'duration = "1h"', 'dj = "sarah"'),
             "at",
+            "2026-01-20T13:59:00Z",
             id="one-off-one-off",
         ),
         pytest.param(
             ('at = "2026-01-20T12:00:00Z"', 'duration = "1d"', 'playlist = "morning"'),
             ('at = "2026-01-21T01:00:00+02:00"', 'duration = "1h"', 'dj = "sarah"'),
             "at",
+            "2026-01-20T23:00:00Z",
             id="one-off-one-off-other-offset",
+        ),
+        pytest.param(
+            SUN_23_01,
+            ('days = "daily"', 'start = "23:30"', 'duration = "1h"', 'dj = "sarah"'),
+            "start",
+            "2026-01-19T00:00:00Z",  # from Sunday 23:30, before the start
+            id="collision-under-way-at-the-start",
         ),
     ],
 )
-def test_overlapping_slots(first: tuple[str, ...], second: tuple[str, ...], key: str) -> None:
-    problem = assert_single(
-        variant(schedule=slot(*first) + slot(*second)),
-        "schedule[1]",
-        key,
-        "overlaps schedule[0] on station 'main'; both cannot play",
-    )
-    assert problem.line is None
+def test_overlapping_slots(first: tuple[str, ...], second: tuple[str, ...], key: str, since: str) -> None:
+    text = variant(schedule=slot(*first) + slot(*second))
+    problem = assert_single(text, "schedule[1]", key)
+    # The first instant both are on air (the scenario starts on Monday 2026-01-19 at midnight).
+    assert problem.message == f"overlaps schedule[0] on station 'main' from {since}; both cannot play"
+    lines = text.splitlines()
+    assert lines[problem.line - 1].startswith(f"{key} = ")
+    assert problem.line > lines.index("[[schedule]]", lines.index("[[schedule]]") + 1)  # in the second
 
 
 @pytest.mark.parametrize(
@@ -1388,6 +1413,303 @@ def test_structural_and_reference_problems_are_reported_together() -> None:
     assert sorted(places(problems_of(text))) == [("schedule[1]", "playlist"), ("stations[0]", "crosfade")]
 
 
+@pytest.mark.parametrize(
+    ("edits", "expected"),
+    [
+        pytest.param(
+            [('dj = "sarah"\nmount = "live"', 'dj = "sara"\nmount = "live"\ncolour = "red"')],
+            [("timeline[1]", "colour"), ("timeline[1]", "dj")],
+            id="a-dangling-reference-in-an-entry-with-an-unknown-key",
+        ),
+        pytest.param(
+            [('title = "Song A"\n', ""), ('media = "alert"', 'media = "alarm"')],
+            [("library.tracks[0]", "title"), ("timeline[3]", "media")],
+            id="a-dangling-reference-and-a-track-without-its-title",
+        ),
+        pytest.param(
+            [("seed = 7", "sede = 7"), ('at = "+15h"', 'at = "+1d1h"')],
+            [("scenario", "sede"), ("timeline[5]", "at")],
+            id="a-late-entry-and-an-unknown-key",
+        ),
+        pytest.param(
+            [('username = "DJ Sarah"\n', ""), ('mount = "live"', 'mount = "studio"')],
+            [("djs[0]", "username"), ("timeline[1]", "mount")],
+            id="a-missing-key-and-a-missing-mount",
+        ),
+    ],
+)
+def test_the_meaning_of_a_refused_file_is_checked_in_the_same_run(
+    edits: list[tuple[str, str]], expected: list[tuple[str, str]]
+) -> None:
+    # Each pair took two runs of check: a schema problem hid the rest of its entry, or stopped
+    # the builder at the key it lacked.
+    assert places(problems_of(variant(*edits))) == expected
+
+
+# --------------------------------------------------------------------------- one run, every problem, placed
+
+DATA = Path(__file__).parent / "data"
+
+SIX_KINDS_REPORT = """\
+six-kinds.toml:20:1: library.tracks[1], key 'title': required key is missing
+six-kinds.toml:8:1: scenario, key 'sede': unknown key 'sede' (did you mean 'seed'?); allowed here: name, \
+description, start, duration, speed, seed, schedule_window, schedule_refresh
+six-kinds.toml:13:1: stations[0], key 'crossfade': must be at most 30s
+six-kinds.toml:53:1: timeline[0], key 'colour': unknown key 'colour'; allowed here: at, every, count, \
+action, note, station, dj, mount, source_ip, transition, priority
+six-kinds.toml:60:1: timeline[1], key 'duration': '-3m' must be positive
+six-kinds.toml:26:21: playlists[0], key 'tracks[1]': no track has the id 'song-z' (did you mean 'song-b'?)
+six-kinds.toml:41:1: schedule[0], key 'playlist': no playlist has the id 'mornin' (did you mean 'morning'?)
+six-kinds.toml:45:1: schedule[1], key 'start': overlaps schedule[0] on station 'main' from \
+2026-01-19T07:00:00Z; both cannot play
+six-kinds.toml:52:1: timeline[0], key 'dj': no dj has the id 'sara' (did you mean 'sarah'?)
+six-kinds.toml:63:1: timeline[2], key 'at': +3h is after the scenario's end (+1h)
+"""
+
+INLINE_TABLES_REPORT = """\
+inline-tables.toml:8:47: djs[0], key 'pasword': unknown key 'pasword' (did you mean 'password'?); allowed \
+here: id, uuid, username, password
+inline-tables.toml:2:80: scenario, key 'speed': must be from 0.001 to 1,000,000
+inline-tables.toml:4:33: stations[0], key 'crossfade': -2 must be positive
+inline-tables.toml:21:1: timeline[1], key 'every': '-10m' must be positive
+inline-tables.toml:10:55: schedule[0], key 'playlist': no playlist has the id 'none'
+inline-tables.toml:11:5: schedule[1], key 'at': overlaps schedule[0] on station 'main' from \
+2026-01-19T00:30:00Z; both cannot play
+inline-tables.toml:15:1: timeline[0], key 'at': 2026-01-18T23:00:00Z is before the scenario's start
+inline-tables.toml:23:1: timeline[1], key 'station': no station has the id 'mian' (did you mean 'main'?)
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "report"),
+    [
+        pytest.param("six-kinds.toml", SIX_KINDS_REPORT, id="tables"),
+        pytest.param("inline-tables.toml", INLINE_TABLES_REPORT, id="inline-tables"),
+    ],
+)
+def test_check_reports_every_kind_of_problem_in_one_run_with_its_line_and_column(
+    name: str, report: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Unknown keys, missing keys, values out of range, negative durations, dangling references,
+    # overlaps and timeline entries outside the scenario: the schema's problems (by table and
+    # key), then the builder's (in the order it finds them).
+    monkeypatch.chdir(DATA)
+    monkeypatch.delenv(CATALOG_ENV, raising=False)
+    status = main(["check", name])
+    out, err = capsys.readouterr()
+    assert (status, out) == (2, "")
+    assert err == report
+
+
+def test_a_problem_names_its_line_and_column() -> None:
+    assert str(Problem("f.toml", "djs[0]", "id", "bad", 4, 7)) == "f.toml:4:7: djs[0], key 'id': bad"
+    assert (
+        str(Problem("f.toml", "(top level)", None, "too much", None, None)) == "f.toml: (top level): too much"
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "table", "key", "line"),
+    [
+        pytest.param(
+            ("seed = 7", 'seed = 7\nspeed = "fast"'), "scenario", "speed", 'speed = "fast"', id="a-key"
+        ),
+        pytest.param(
+            ('username = "DJ Sarah"\n', ""), "djs[0]", "username", "[[djs]]", id="a-missing-key-at-its-table"
+        ),
+        pytest.param(
+            ('tracks = ["song-a", "song-b"]', 'tracks = ["song-a",\n  "song_b"]'),
+            "playlists[0]",
+            "tracks[1]",
+            '  "song_b"]',
+            id="a-list-item",
+        ),
+        pytest.param(
+            ('crossfade = "2s"', '"cross fade" = "2s"'),
+            "stations[0]",
+            "cross fade",
+            '"cross fade" = "2s"',
+            id="a-quoted-key",
+        ),
+        pytest.param(
+            (
+                '[[stations.mounts]]\nid = "live"\npath = "/live"',
+                '[[stations.mounts]]\nid = "live"\npath = "live"',
+            ),
+            "stations[0].mounts[1]",
+            "path",
+            'path = "live"',
+            id="in-an-array-of-tables-in-one",
+        ),
+    ],
+)
+def test_a_problem_is_placed_at_its_key(edit: tuple[str, str], table: str, key: str, line: str) -> None:
+    text = variant(edit)
+    (problem,) = problems_of(text)
+    assert (problem.table, problem.key) == (table, key)
+    assert problem.line is not None and problem.column is not None
+    assert text.splitlines()[problem.line - 1] == line
+    assert problem.column == len(line) - len(line.lstrip()) + 1
+
+
+def test_a_problem_after_strings_and_comments_that_look_like_tables_is_placed_at_its_key() -> None:
+    text = (
+        BASE.replace("seed = 7", 'description = """\n[[stations]]\nseed = "not a key"\n"""\nseed = 7')
+        .replace('name = "error-base"', "name = 'error-base'  # [not.a.table] ]]")
+        .replace("\n", "\r\n")
+        + "\r\n[harbor]\r\nports = { tcp = [1, 2], 'udp' = {} }\r\n"
+    )
+    (problem,) = problems_of(text)
+    assert (problem.table, problem.key, problem.line, problem.column) == (
+        "harbor",
+        "ports",
+        text.split("\r\n").index("ports = { tcp = [1, 2], 'udp' = {} }") + 1,
+        1,
+    )
+
+
+def _paths(value: object, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
+    if path:
+        yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, (*path, index))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(path, id=path.name)
+        for path in sorted((Path(__file__).parents[1] / "scenarios").glob("*.toml"))
+    ],
+)
+def test_every_key_and_item_of_a_shipped_scenario_has_its_place(path: Path) -> None:
+    # Every table, key and list item a problem could name is found where the text spells it.
+    text = path.read_text(encoding="utf-8")
+    found = positions.places(text)
+    lines = text.splitlines()
+    for value_path in _paths(tomllib.loads(text)):
+        line, column = found[value_path]
+        spelled = lines[line - 1][column - 1 :]
+        last = value_path[-1]
+        if isinstance(last, str):
+            assert last in lines[line - 1], (value_path, line)
+        else:
+            assert spelled and spelled[0] not in " ,]", (value_path, spelled)
+
+
+def test_a_catalog_problem_is_placed_too(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        '[catalog]\ndefault = "gamma"\n\n[scenarios.alpha]\nfile = "a.toml"\ndescription = "A"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load_catalog(catalog)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{catalog}:2:1: catalog, key 'default': 'gamma' is not in [scenarios]"
+    ]
+    catalog.write_text('[catalog]\ndefault = "alpha"\n\n[scenarios.alpha]\nfile = 1\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as caught:
+        load_catalog(catalog)
+    assert [(p.table, p.line, p.column) for p in caught.value.problems] == [
+        ("scenarios.alpha", 4, 1),  # its description is missing
+        ("scenarios.alpha.file", 5, 1),
+    ]
+
+
+def test_a_problem_of_the_whole_file_has_no_line() -> None:
+    text = variant(("[scenario]", 'description = "no [scenario] table at all"\n\n[other]'))
+    problems = problems_of(text)
+    assert [(p.table, p.key, p.line) for p in problems if p.key == "scenario"] == [
+        ("(top level)", "scenario", None)
+    ]
+
+
+# --------------------------------------------------------------------------- timeline within the scenario
+
+
+@pytest.mark.parametrize(
+    ("at", "message"),
+    [
+        pytest.param("+1d1m", "+1d1m is after the scenario's end (+1d)", id="offset"),
+        pytest.param(
+            "2026-01-20T00:00:01Z",
+            "2026-01-20T00:00:01Z is after the scenario's end (2026-01-20T00:00:00Z)",
+            id="instant",
+        ),
+    ],
+)
+def test_a_timeline_entry_after_the_end(at: str, message: str) -> None:
+    problem = assert_single(variant(('at = "+15h"', f'at = "{at}"')), "timeline[5]", "at")
+    assert problem.message == message
+
+
+@pytest.mark.parametrize("at", ["+1d", "2026-01-20T00:00:00Z"])
+def test_a_timeline_entry_at_the_very_end_is_accepted(at: str) -> None:
+    parse_scenario(variant(('at = "+15h"', f'at = "{at}"')), FILE)
+
+
+@pytest.mark.parametrize(
+    ("edit", "place"),
+    [
+        pytest.param(
+            ('duration = "1d"', 'duration = "40d"'), ("scenario", "duration"), id="refused-duration"
+        ),
+        pytest.param(
+            ('start = "2026-01-19T00:00:00Z"', "start = 5"), ("scenario", "start"), id="refused-start"
+        ),
+    ],
+)
+def test_entries_are_not_judged_against_a_refused_start_or_end(
+    edit: tuple[str, str], place: tuple[str, str]
+) -> None:
+    # The defaults standing in for them would make the entry look early or late.
+    text = variant(edit, ('at = "+15h"', 'at = "+1d1h"'))
+    assert places(problems_of(text)) == [place]
+
+
+# --------------------------------------------------------------------------- negative durations
+
+
+@pytest.mark.parametrize(
+    ("edit", "table", "key", "message"),
+    [
+        pytest.param(
+            ('duration = "5m"', 'duration = "-3m"'),
+            "timeline[0]",
+            "duration",
+            "'-3m' must be positive",
+            id="-3m",
+        ),
+        pytest.param(
+            ('crossfade = "2s"', "crossfade = -2"), "stations[0]", "crossfade", "-2 must be positive", id="-2"
+        ),
+        pytest.param(
+            ('duration = "1d"', 'duration = "-1h30m"'),
+            "scenario",
+            "duration",
+            "'-1h30m' must be positive",
+            id="-1h30m",
+        ),
+        pytest.param(
+            ('duration = "5m"', 'duration = "-3 minutes"'),
+            "timeline[0]",
+            "duration",
+            "'-3 minutes' is not a duration such as 90s, 15m, 2h, 7d or 1h30m",
+            id="not-a-duration-either",
+        ),
+    ],
+)
+def test_a_negative_duration_must_be_positive(
+    edit: tuple[str, str], table: str, key: str, message: str
+) -> None:
+    assert assert_single(variant(edit), table, key).message == message
+
+
 # --------------------------------------------------------------------------- files
 
 
@@ -1427,7 +1749,10 @@ def test_load_scenario_names_the_file_in_each_problem(tmp_path: Path) -> None:
         load_scenario(str(path))
     (problem,) = caught.value.problems
     assert (problem.file, problem.table, problem.key) == (str(path), "schedule[1]", "playlist")
-    assert str(problem).startswith(f"{path}: schedule[1], key 'playlist': no playlist has the id 'mornin'")
+    line = path.read_text(encoding="utf-8").splitlines().index('playlist = "mornin"') + 1
+    assert str(problem).startswith(
+        f"{path}:{line}:1: schedule[1], key 'playlist': no playlist has the id 'mornin'"
+    )
 
 
 # --------------------------------------------------------------------------- the command line
@@ -1438,6 +1763,9 @@ BAD = variant(
     ("url = 0", "url = 9"),
 )
 BAD_PLACES = [("stations[0]", "crossfade"), ("schedule[1]", "playlist"), ("timeline[0]", "url")]
+BAD_LINES = [
+    BAD.splitlines().index(line) + 1 for line in ('crossfade = "45s"', 'playlist = "mornin"', "url = 9")
+]
 
 
 @pytest.fixture
@@ -1475,8 +1803,8 @@ def test_check_reports_ok_and_every_problem(
     lines = err.splitlines()
     assert len(lines) == 3
     bad = str(files["bad"])
-    for line, (table, key) in zip(lines, BAD_PLACES, strict=True):
-        assert line.startswith(f"{bad}: {table}, key '{key}': "), line
+    for line, (table, key), number in zip(lines, BAD_PLACES, BAD_LINES, strict=True):
+        assert line.startswith(f"{bad}:{number}:1: {table}, key '{key}': "), line
     assert "must be at most 30s" in lines[0]
     assert "did you mean 'morning'?" in lines[1]
     assert "9 is not an index of webstream 'relay'" in lines[2]
@@ -1512,7 +1840,8 @@ def test_run_of_a_bad_file_prints_one_error_line_and_runs_nothing(
     assert status == 2
     assert out == ""
     assert err.count("\n") == 1
-    assert err == (f"error: {files['bad']}: stations[0], key 'crossfade': must be at most 30s (and 2 more)\n")
+    where = f"{files['bad']}:{BAD_LINES[0]}:1"
+    assert err == f"error: {where}: stations[0], key 'crossfade': must be at most 30s (and 2 more)\n"
 
 
 def test_run_of_a_good_file_prints_events(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:

@@ -78,6 +78,13 @@ def refused(capsys: pytest.CaptureFixture[str], *argv: str) -> list[str]:
     return err.splitlines()
 
 
+def where(path: str, key: str, value: str = "") -> str:
+    """``path:line:1``: where a problem of ``key`` is reported, the one line that sets it (to ``value``…)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    (number,) = [n for n, line in enumerate(lines, 1) if line.startswith(f"{key} = {value}")]
+    return f"{path}:{number}:1"
+
+
 def only_problem(text: str) -> tuple[str, str | None, str]:
     with pytest.raises(ScenarioError) as caught:
         parse_scenario(text, "x.toml")
@@ -91,7 +98,7 @@ def only_problem(text: str) -> tuple[str, str | None, str]:
 def test_a_309_digit_duration_is_refused_not_an_overflow(write, capsys) -> None:
     path = write(edit('duration = "1d"', f"duration = {'9' * 309}"))
     (line,) = refused(capsys, "check", path)
-    assert line.startswith(f"{path}: scenario, key 'duration': 99999")
+    assert line.startswith(f"{where(path, 'duration', '999')}: scenario, key 'duration': 99999")
     assert "(309 characters) is longer than ten years" in line
 
 
@@ -142,10 +149,10 @@ def test_nesting_at_the_limit_is_only_an_unknown_key() -> None:
 def test_a_speed_that_is_no_finite_number_is_refused_by_check_and_run(write, capsys, speed: str) -> None:
     path = write(edit('duration = "1d"', f'duration = "1d"\nspeed = {speed}'))
     assert refused(capsys, "check", path) == [
-        f"{path}: scenario, key 'speed': {speed} is not a finite number"
+        f"{where(path, 'speed')}: scenario, key 'speed': {speed} is not a finite number"
     ]
     assert refused(capsys, "run", path, "--until", "1h") == [
-        f"error: {path}: scenario, key 'speed': {speed} is not a finite number"
+        f"error: {where(path, 'speed')}: scenario, key 'speed': {speed} is not a finite number"
     ]
 
 
@@ -204,8 +211,8 @@ def test_a_1ms_interval_is_refused_by_check_and_run(
 ) -> None:
     text = edit(*change) if change[0] else HEAD + change[1]
     path = write(text)
-    assert refused(capsys, "check", path) == [f"{path}: {table}, key '{key}': {message}"]
-    assert refused(capsys, "run", path) == [f"error: {path}: {table}, key '{key}': {message}"]
+    assert refused(capsys, "check", path) == [f"{where(path, key)}: {table}, key '{key}': {message}"]
+    assert refused(capsys, "run", path) == [f"error: {where(path, key)}: {table}, key '{key}': {message}"]
 
 
 def test_100000_timeline_entries_are_refused_quickly(write, capsys) -> None:
@@ -221,13 +228,15 @@ def test_a_timeline_over_its_count_is_refused_without_checking_each_entry(write,
     path = write(HEAD.replace("[scenario]", f"timeline = [\n{entries}\n]\n\n[scenario]"))
     began = time.perf_counter()
     assert refused(capsys, "check", path) == [
-        f"{path}: (top level), key 'timeline': has 5,001 entries, more than the 5,000 allowed"
+        f"{path}:1:1: (top level), key 'timeline': has 5,001 entries, more than the 5,000 allowed"
     ]
     assert time.perf_counter() - began < 5
 
 
 def test_a_file_at_the_limits_checks_in_well_under_the_old_22_seconds() -> None:
-    parts = [edit('[[djs]]\nid = "sarah"\nusername = "DJ Sarah"\n', "")]
+    # Long enough for its timeline (an entry a minute) to end within it.
+    head = edit('duration = "1d"', 'duration = "4d"')
+    parts = [edit('[[djs]]\nid = "sarah"\nusername = "DJ Sarah"\n', "", head)]
     parts += [f'[[djs]]\nid = "dj{n}"\nusername = "DJ {n}"\n' for n in range(MAX_DJS)]
     parts += [
         f'[[schedule]]\ndays = ["{("mon", "tue", "wed", "thu", "fri", "sat", "sun")[n % 7]}"]\n'
@@ -309,8 +318,8 @@ def test_many_unknown_references_get_hints_only_for_the_first_hundred() -> None:
         for n in range(MAX_TIMELINE)
     )
     began = time.perf_counter()
-    with pytest.raises(ScenarioError) as caught:
-        parse_scenario(HEAD + djs + connects, "x.toml")
+    with pytest.raises(ScenarioError) as caught:  # 4 days: each entry is within the scenario
+        parse_scenario(edit('duration = "1d"', 'duration = "4d"') + djs + connects, "x.toml")
     assert time.perf_counter() - began < 5
     problems = caught.value.problems
     assert len(problems) == MAX_TIMELINE
@@ -323,7 +332,9 @@ def test_overlapping_entries_are_a_problem_each_not_one_per_pair() -> None:
         parse_scenario(HEAD + entry * MAX_SCHEDULE, "x.toml")
     problems = caught.value.problems
     assert len(problems) == MAX_SCHEDULE - 1  # was 124,750, one for each pair
-    assert {p.message for p in problems} == {"overlaps schedule[0] on station 'main'; both cannot play"}
+    assert {p.message for p in problems} == {
+        "overlaps schedule[0] on station 'main' from 2026-01-19T10:00:00Z; both cannot play"
+    }
 
 
 def test_a_table_of_40000_unknown_keys_is_one_short_problem() -> None:
@@ -412,7 +423,8 @@ def test_harbor_limits_out_of_range_or_defeating_themselves_are_one_line_from_ch
     write, capsys, table: str, message: str
 ) -> None:
     path = write(HEAD + f"\n[library]\ngenerate = 5\n\n[harbor]\nport = 0\n{table}\n")
-    assert refused(capsys, "check", path) == [f"{path}: harbor, {message}"]
+    key = message.split("'")[1]
+    assert refused(capsys, "check", path) == [f"{where(path, key)}: harbor, {message}"]
 
 
 def test_harbor_limits_at_the_ends_of_their_ranges_are_accepted(write, capsys) -> None:

@@ -59,7 +59,8 @@ def _dj_connect(refs: References, table: str, entry: dict[str, Any]) -> Made:
     station = refs.station_of(table, entry)
     refs.lookup(table, entry["dj"], "dj")
     mount = entry.get("mount")
-    if station and mount and mount not in {m.key for m in refs.stations[station].mounts}:
+    mounts = {m.key for m in refs.stations[station].mounts} if station else set()
+    if station and mount and mount not in mounts and "mount" not in refs.unsure:
         refs.findings.problem(table, "mount", f"station '{station}' has no mount '{mount}'")
     connect = inputs.ConnectDj(
         station=station or "",
@@ -89,8 +90,8 @@ def _scripted_url(refs: References, table: str, entry: dict[str, Any]) -> int | 
             "come from the network, not the timeline",
         )
     url = entry["url"]
-    if webstream is None:
-        return None
+    if webstream is None or not webstream.urls:
+        return None  # no URL chain: the schema refused it
     if isinstance(url, int):
         if 0 <= url < len(webstream.urls):
             return url
@@ -144,7 +145,12 @@ def _override(refs: References, table: str, entry: dict[str, Any]) -> Made:
     station = refs.station_of(table, entry)
     sources = [key for key in ("media", "webstream") if key in entry]
     if len(sources) != 1:
-        refs.findings.problem(table, None, "an override needs exactly one of 'media' or 'webstream'")
+        refs.findings.problem(
+            table,
+            None,
+            "an override needs exactly one of 'media' or 'webstream'",
+            about=["media", "webstream"],
+        )
         return []
     refs.lookup(table, entry[sources[0]], sources[0])
     start = inputs.StartOverride(
@@ -162,7 +168,10 @@ def _release(refs: References, table: str, entry: dict[str, Any]) -> Made:
     targets = [key for key in ("override", "dj", "emergency") if key in entry]
     if len(targets) != 1:
         refs.findings.problem(
-            table, None, "a release needs exactly one of 'override', 'dj' or 'emergency = true'"
+            table,
+            None,
+            "a release needs exactly one of 'override', 'dj' or 'emergency = true'",
+            about=["override", "dj", "emergency"],
         )
         return []
     target = targets[0]

@@ -3,6 +3,10 @@
 The builder turns the head, stations, library, playlists, DJs, webstreams and harbor into the
 frozen model, leaves the schedule and the timeline to :mod:`playout.scenario.timing`, and
 collects every problem it finds in a :class:`~playout.scenario.problems.Findings`.
+
+It also reads what the schema let through of a file it refused (the loader takes the
+refused values out, and refused list items become ``None``): so a required key may be
+missing, and an entry without its ``id`` is passed over (nothing can refer to it).
 """
 
 import random
@@ -31,12 +35,30 @@ from .references import References
 from .timing import Timing
 
 
+def entries(document: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
+    """The tables of the list ``key`` with their indexes; items the schema refused are passed over."""
+    return [(index, entry) for index, entry in enumerate(document.get(key, [])) if entry is not None]
+
+
 class Builder:
-    """Turns a schema-valid document into a Scenario, collecting every problem of its meaning."""
+    """Turns a document into a Scenario, collecting every problem of its meaning."""
 
     def __init__(self, findings: Findings, document: dict[str, Any]) -> None:
         self.findings = findings
         self.doc = document
+        self.unsure: set[str] = set()
+        """Kinds ("station", "mount", "media"…) some of whose ids the schema refused: a reference
+        to an unknown id of one may be to that entry, so it is not called dangling."""
+
+    def identified(
+        self, document: dict[str, Any], key: str, table: str, kind: str
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """The entries of the list ``key`` (of ``table``) that have an id; ``kind`` is unsure when
+        the schema refused the list, an entry of it or an entry's id."""
+        items = [(index, entry) for index, entry in entries(document, key) if "id" in entry]
+        if len(items) < len(document.get(key, [])) or (table, key) in self.findings.refused:
+            self.unsure.add(kind)
+        return items
 
     def duration(self, table: str, key: str, value: object, default: int) -> int:
         """``value`` in milliseconds; ``default`` when it is absent (or was refused by the schema)."""
@@ -45,21 +67,28 @@ class Builder:
         return parse_duration(value)  # type: ignore[arg-type]  # the schema checked the shape
 
     def build(self) -> Scenario:
-        head = self.doc["scenario"]
-        self.name = head["name"]
+        head = self.doc.get("scenario", {})
+        self.name = head.get("name", "")
         self.namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"grimnir-sim/{self.name}")
         self.seed = head.get("seed", 0)
+        self.start = parse_instant("2026-01-01T00:00:00Z")
+        start_known = False  # if not, no instant can be judged early or late
         try:
             self.start = parse_instant(head["start"])
+            start_known = True
+        except KeyError:
+            pass  # the schema reported it
         except ValueError as exc:
             self.findings.problem("scenario", "start", str(exc))
-            self.start = parse_instant("2026-01-01T00:00:00Z")
         duration_ms = self.duration("scenario", "duration", head.get("duration"), DAY_MS)
         window_ms = self.duration("scenario", "schedule_window", head.get("schedule_window"), 2 * DAY_MS)
         refresh_ms = self.duration("scenario", "schedule_refresh", head.get("schedule_refresh"), 3_600_000)
         if window_ms < refresh_ms:
             self.findings.problem(
-                "scenario", "schedule_window", "must be at least as long as schedule_refresh"
+                "scenario",
+                "schedule_window",
+                "must be at least as long as schedule_refresh",
+                about=["schedule_refresh"],
             )
 
         stations = self.stations()
@@ -71,11 +100,14 @@ class Builder:
             self.findings,
             {s.key: s for s in stations},
             {"media": tracks, "playlist": playlists, "webstream": webstreams, "dj": djs},
+            frozenset(self.unsure),
         )
-        timing = Timing(refs, self.start)
-        slots = timing.slots(self.doc.get("schedule", []))
+        # A refused duration leaves the default's end, which the timeline need not keep to.
+        end_ms = None if ("scenario", "duration") in self.findings.refused else duration_ms
+        timing = Timing(refs, self.start, start_known=start_known, end_ms=end_ms)
+        slots = timing.slots(entries(self.doc, "schedule"))
         timing.check_overlaps(slots)
-        timeline = timing.timeline(self.doc.get("timeline", []))
+        timeline = timing.timeline(entries(self.doc, "timeline"))
         timing.check_recurring(stations, tracks, playlists, webstreams, slots, timeline, refresh_ms)
         harbor_doc = self.doc.get("harbor", {})
         harbor = HarborSettings(
@@ -135,7 +167,10 @@ class Builder:
             shown_value = format_duration(round(value * 1000)) if other.endswith("_seconds") else f"{value:,}"
             default = "" if keys[other] in harbor_doc else ", its default"
             self.findings.problem(
-                "harbor", keys[field], f"must be {relation} {keys[other]} ({shown_value}{default})"
+                "harbor",
+                keys[field],
+                f"must be {relation} {keys[other]} ({shown_value}{default})",
+                about=[keys[other]],
             )
         return defaults if broken else HarborLimits(**values)
 
@@ -144,9 +179,9 @@ class Builder:
             return str(uuid.UUID(explicit))
         return str(uuid.uuid5(self.namespace, f"{kind}/{key}"))
 
-    def unique(self, table: str, entries: list[dict[str, Any]]) -> None:
+    def unique(self, table: str, items: list[tuple[int, dict[str, Any]]]) -> None:
         seen: dict[str, int] = {}
-        for index, entry in enumerate(entries):
+        for index, entry in items:
             key = entry["id"]
             if key in seen:
                 self.findings.problem(
@@ -155,13 +190,18 @@ class Builder:
             seen.setdefault(key, index)
 
     def stations(self) -> tuple[Station, ...]:
-        entries = self.doc["stations"]
-        self.unique("stations", entries)
+        items = self.identified(self.doc, "stations", "(top level)", "station")
+        self.unique("stations", items)
         result = []
-        for index, entry in enumerate(entries):
+        for index, entry in items:
             table = f"stations[{index}]"
             key = entry["id"]
-            mounts_doc = entry.get("mounts") or [{"id": "main"}]
+            if "mounts" in entry:
+                mounts_doc = self.identified(entry, "mounts", table, "mount")
+            else:
+                mounts_doc = [(0, {"id": "main"})]
+                if (table, "mounts") in self.findings.refused:
+                    self.unsure.add("mount")
             self.unique(f"{table}.mounts", mounts_doc)
             mounts = tuple(
                 Mount(
@@ -169,14 +209,14 @@ class Builder:
                     self.uid("mount", f"{key}/{m['id']}", m.get("uuid")),
                     m.get("path", f"/{key}/{m['id']}"),
                 )
-                for m in mounts_doc
+                for _, m in mounts_doc
             )
             crossfade = self.duration(table, "crossfade", entry.get("crossfade"), 0)
             result.append(
                 Station(
                     key=key,
                     id=self.uid("station", key, entry.get("uuid")),
-                    name=entry["name"],
+                    name=entry.get("name", ""),
                     mounts=mounts,
                     crossfade_ms=crossfade,
                     health_interval_ms=self.duration(
@@ -188,18 +228,20 @@ class Builder:
 
     def tracks(self) -> dict[str, Track]:
         library = self.doc.get("library", {})
-        explicit = library.get("tracks", [])
+        explicit = self.identified(library, "tracks", "library", "media")
+        if ("(top level)", "library") in self.findings.refused:
+            self.unsure.add("media")
         self.unique("library.tracks", explicit)
         tracks: dict[str, Track] = {}
-        explicit_index = {entry["id"]: index for index, entry in reversed(list(enumerate(explicit)))}
-        for index, entry in enumerate(explicit):
+        explicit_index = {entry["id"]: index for index, entry in reversed(explicit)}
+        for index, entry in explicit:
             # A refused duration is reported; the track stays (as long as a track may be, so that it
             # shortens nothing), and what refers to it is no cascade.
             duration = self.duration(f"library.tracks[{index}]", "duration", entry.get("duration"), DAY_MS)
             tracks[entry["id"]] = Track(
                 key=entry["id"],
                 id=self.uid("media", entry["id"], entry.get("uuid")),
-                title=entry["title"],
+                title=entry.get("title", ""),
                 artist=entry.get("artist", ""),
                 album=entry.get("album", ""),
                 duration_ms=duration,
@@ -222,22 +264,22 @@ class Builder:
                 album=str(generated["album"]),
                 duration_ms=int(generated["duration_ms"]),  # type: ignore[call-overload]
             )
-        if not any(t.rotation for t in tracks.values()):
+        if not any(t.rotation for t in tracks.values()) and not self.findings.refused_within("library"):
             self.findings.problem(
                 "library", None, "no track is available for rotation: add [[library.tracks]] or set generate"
             )
         return tracks
 
     def playlists(self, tracks: dict[str, Track]) -> dict[str, Playlist]:
-        entries = self.doc.get("playlists", [])
-        self.unique("playlists", entries)
+        items = self.identified(self.doc, "playlists", "(top level)", "playlist")
+        self.unique("playlists", items)
         pool = [key for key, track in tracks.items() if track.rotation]
         result = {}
-        for index, entry in enumerate(entries):
+        for index, entry in items:
             table = f"playlists[{index}]"
             chosen = list(entry.get("tracks", []))
             for position, key in enumerate(chosen):
-                if key not in tracks:
+                if key is not None and key not in tracks and "media" not in self.unsure:
                     self.findings.problem(
                         table,
                         f"tracks[{position}]",
@@ -252,7 +294,9 @@ class Builder:
                 rng = random.Random(f"{self.seed}/playlist/{entry['id']}")
                 chosen += rng.sample(pool, pick)
             if not chosen and not pick:
-                self.findings.problem(table, "tracks", "a playlist needs tracks (list them, or set pick)")
+                self.findings.problem(
+                    table, "tracks", "a playlist needs tracks (list them, or set pick)", about=["pick"]
+                )
             result[entry["id"]] = Playlist(
                 key=entry["id"],
                 id=self.uid("playlist", entry["id"], entry.get("uuid")),
@@ -263,21 +307,24 @@ class Builder:
         return result
 
     def djs(self) -> dict[str, Dj]:
-        entries = self.doc.get("djs", [])
-        self.unique("djs", entries)
+        items = self.identified(self.doc, "djs", "(top level)", "dj")
+        self.unique("djs", items)
         return {
-            e["id"]: Dj(e["id"], self.uid("user", e["id"], e.get("uuid")), e["username"], e.get("password"))
-            for e in entries
+            e["id"]: Dj(
+                e["id"], self.uid("user", e["id"], e.get("uuid")), e.get("username", ""), e.get("password")
+            )
+            for _, e in items
         }
 
     def webstreams(self) -> dict[str, Webstream]:
-        entries = self.doc.get("webstreams", [])
-        self.unique("webstreams", entries)
+        items = self.identified(self.doc, "webstreams", "(top level)", "webstream")
+        self.unique("webstreams", items)
         result = {}
         defaults = ProbeSettings()
-        for index, entry in enumerate(entries):
+        for index, entry in items:
             table = f"webstreams[{index}]"
-            if len(set(entry["urls"])) != len(entry["urls"]):
+            urls = [url for url in entry.get("urls", []) if url is not None]
+            if len(set(urls)) != len(urls):
                 self.findings.problem(table, "urls", "lists the same URL twice")
 
             def setting(key: str, default: int, table: str = table, entry: dict[str, Any] = entry) -> int:
@@ -297,8 +344,8 @@ class Builder:
             result[entry["id"]] = Webstream(
                 key=entry["id"],
                 id=self.uid("webstream", entry["id"], entry.get("uuid")),
-                name=entry["name"],
-                urls=tuple(entry["urls"]),
+                name=entry.get("name", ""),
+                urls=tuple(entry.get("urls", [])),
                 probe=probe,
             )
         return result

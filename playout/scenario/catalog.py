@@ -10,6 +10,7 @@ import attrs
 import jsonschema
 
 from .loader import read_text, read_toml
+from .positions import located
 from .problems import Problem, ScenarioError, suggest
 
 CATALOG_FILE = "scenarios.toml"
@@ -120,7 +121,8 @@ def shipped_catalog() -> Path | None:
 
 
 def load_catalog(path: Path) -> Catalog:
-    """Read and check a catalog; its size and nesting have a scenario file's limits."""
+    """Read and check a catalog; its size and nesting have a scenario file's limits, its problems
+    a scenario file's lines and columns."""
     file = str(path)
     try:
         text = read_text(path)
@@ -134,12 +136,14 @@ def load_catalog(path: Path) -> Catalog:
         table = ".".join(str(p) for p in error.absolute_path) or "(top level)"
         problems.append(Problem(file, table, None, error.message))
     if problems:
-        raise ScenarioError(problems)
+        raise ScenarioError(located(text, problems))
     entries = {
         name: CatalogEntry(name, (path.parent / spec["file"]), spec["description"])
         for name, spec in document["scenarios"].items()
     }
     default = document["catalog"]["default"]
     if default not in entries:
-        raise ScenarioError([Problem(file, "catalog", "default", f"'{default}' is not in [scenarios]")])
+        raise ScenarioError(
+            located(text, [Problem(file, "catalog", "default", f"'{default}' is not in [scenarios]")])
+        )
     return Catalog(path, default, entries, document.get("server", {}))

@@ -1,10 +1,12 @@
 """Scenario files: TOML in, a frozen, fully checked :class:`~playout.scenario.model.Scenario` out.
 
 Loading never half-succeeds: every problem in a file (syntax, unknown or missing
-keys, wrong types, dangling references, overlapping slots) is collected into one
-:class:`~playout.scenario.problems.ScenarioError` before anything runs. Here: reading
-within the size and nesting limits, TOML, the count limits and the schema check; the
-meaning is the builder's (:mod:`playout.scenario.builder`).
+keys, wrong types, values out of range, dangling references, overlapping slots) is
+collected into one :class:`~playout.scenario.problems.ScenarioError` before anything
+runs, each with its line and column. Here: reading within the size and nesting
+limits, TOML, the count limits and the schema check; the meaning is the builder's
+(:mod:`playout.scenario.builder`), which also checks what the schema let through of
+a file it refused.
 """
 
 import copy
@@ -23,7 +25,8 @@ from ..protocol.stationtime import format_duration, parse_duration
 from .actions import TIMELINE_ACTIONS
 from .builder import Builder
 from .model import Scenario
-from .problems import Findings, Flagged, Problem, ScenarioError, place_of, problems_from_schema
+from .positions import located
+from .problems import Findings, Problem, ScenarioError, place_of, problems_from_schema
 from .schema import (
     DOCUMENT_SCHEMA,
     MAX_FILE_BYTES,
@@ -60,26 +63,31 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
     cut = _cut_long_lists(file, document, DOCUMENT_SCHEMA, [])
     errors = _schema_errors(document)
     if not errors and not cut:
-        return Builder(Findings(file), document).build()
+        try:
+            return Builder(Findings(file), document).build()
+        except ScenarioError as exc:
+            raise ScenarioError(located(text, exc.problems)) from None
     problems = sorted(
         dict.fromkeys([*cut, *(p for e in errors for p in problems_from_schema(file, e))]),
         key=lambda p: (p.table, p.key or ""),
     )
     if cut:
         # References into what was cut off would all look dangling: the meaning is not checked.
-        raise ScenarioError(problems)
-    # Check the meaning of what is well-formed too, so one run reports every problem.
-    findings = Findings(file)
+        raise ScenarioError(located(text, problems))
+    # Check the meaning of what the schema let through too, so one run reports every problem.
+    refused = [
+        (p.table, p.key)
+        for e in errors
+        if e.validator != "additionalProperties"
+        for p in problems_from_schema(file, e)
+    ]
+    findings = Findings(file, refused)
     try:
         Builder(findings, _without_invalid(document, errors)).build()
     except ScenarioError:
-        pass
-    except (KeyError, TypeError, ValueError, AttributeError):
-        pass  # a hole left by a structural problem; what was found up to it still counts
-    seen = set(problems)
-    flagged = Flagged(p.table for p in problems)
-    problems += [p for p in findings.problems if p not in seen and not flagged.covers(p.table)]
-    raise ScenarioError(problems)
+        seen = set(problems)
+        problems += [p for p in findings.problems if p not in seen]
+    raise ScenarioError(located(text, problems))
 
 
 def _too_large(file: str) -> Problem:
@@ -193,7 +201,11 @@ def _instants_as_text(value: Any) -> Any:
 
 
 def _without_invalid(document: dict[str, Any], errors: list[jsonschema.ValidationError]) -> dict[str, Any]:
-    """A copy of ``document`` without the values and keys the schema rejected."""
+    """A copy of ``document`` without the values and keys the schema rejected.
+
+    A rejected key of a table is left out; a rejected item of a list becomes ``None``, so
+    that the items after it keep their indexes (the builder passes over it).
+    """
     pruned = copy.deepcopy(document)
     for error in errors:
         path = list(error.absolute_path)
@@ -205,10 +217,14 @@ def _without_invalid(document: dict[str, Any], errors: list[jsonschema.Validatio
                 target = parent[path[-1]] if path else pruned
                 for key in set(target) - set(error.schema.get("properties", {})):
                     target.pop(key, None)
+            elif error.validator == "required":
+                continue  # nothing there to take out
             elif path and isinstance(parent, dict):
                 parent.pop(path[-1], None)
+            elif path and isinstance(parent, list):
+                parent[path[-1]] = None
         except (KeyError, IndexError, TypeError):
-            continue
+            continue  # inside a value an earlier error already took out
     return pruned
 
 

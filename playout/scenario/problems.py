@@ -1,14 +1,14 @@
 """What is wrong with a scenario file, said so that its author can fix it.
 
-A :class:`Problem` names the file, the table and the key; a :class:`ScenarioError` carries every
-problem of a file. Here too: a schema error in words, "did you mean" hints, and which of the
-builder's problems are only the cascade of a structural one.
+A :class:`Problem` names the file, the table and the key, and the line and column where the
+file spells them; a :class:`ScenarioError` carries every problem of a file. Here too: a schema
+error in words, "did you mean" hints, and which of the builder's problems are only the cascade
+of a value the schema refused.
 """
 
 import difflib
 import math
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -28,16 +28,20 @@ def _one_line(text: str | None) -> str | None:
 
 @attrs.frozen
 class Problem:
-    """One thing wrong with a scenario file, located by table and key."""
+    """One thing wrong with a scenario file, located by table and key, and by line and column
+    (1-based) where the text has a place for it (:func:`playout.scenario.positions.located`)."""
 
     file: str
     table: str = attrs.field(converter=_one_line)
     key: str | None = attrs.field(converter=_one_line)
     message: str = attrs.field(converter=_one_line)
     line: int | None = None
+    column: int | None = None
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
+        if self.line is not None and self.column is not None:
+            where += f":{self.column}"
         place = self.table if self.key is None else f"{self.table}, key '{self.key}'"
         return f"{where}: {place}: {self.message}" if place else f"{where}: {self.message}"
 
@@ -55,16 +59,35 @@ class ScenarioError(Exception):
         return str(self.problems[0]) + (f" (and {more} more)" if more > 0 else "")
 
 
-class Findings:
-    """The problems found in one file so far, and what is left of its budget of hints."""
+Place = tuple[str, str | None]
+"""A problem's table and key."""
 
-    def __init__(self, file: str) -> None:
+
+class Findings:
+    """The problems found in one file so far, and what is left of its budget of hints.
+
+    ``refused`` are the places whose values the schema refused (or found missing): the
+    builder sees a document without them, so a problem of its own at one of them, or one
+    that depends on one, is only their cascade and is left out.
+    """
+
+    def __init__(self, file: str, refused: Iterable[Place] = ()) -> None:
         self.file = file
         self.problems: list[Problem] = []
         self.hints_left = MAX_HINTS
+        self.refused = set(refused)
 
-    def problem(self, table: str, key: str | None, message: str) -> None:
+    def problem(self, table: str, key: str | None, message: str, about: Iterable[str] = ()) -> None:
+        """A problem at ``table``'s ``key``, unless it or a key of the table it is ``about`` was refused."""
+        if (table, key) in self.refused or any((table, other) in self.refused for other in about):
+            return
         self.problems.append(Problem(self.file, table, key, message))
+
+    def refused_within(self, table: str) -> bool:
+        """Whether the schema refused anything in ``table`` (a top-level one) or the table itself."""
+        return ("(top level)", table) in self.refused or any(
+            refused == table or refused.startswith((f"{table}.", f"{table}[")) for refused, _ in self.refused
+        )
 
     def suggest(self, key: str, known: Iterable[str]) -> str:
         """`` (did you mean 'x'?)`` for the first :data:`MAX_HINTS` unknown ids of a file."""
@@ -79,25 +102,6 @@ def suggest(key: str, known: Iterable[str]) -> str:
     by_folded = {name.casefold(): name for name in known}
     close = difflib.get_close_matches(key.casefold(), list(by_folded), n=1)
     return f" (did you mean '{by_folded[close[0]]}'?)" if close else ""
-
-
-class Flagged:
-    """The tables the schema flagged: a builder problem in, around or inside one is a cascade."""
-
-    def __init__(self, tables: Iterable[str]) -> None:
-        self.tables = set(tables)
-        self.around = {ancestor for table in self.tables for ancestor in _ancestors(table)}
-
-    def covers(self, table: str) -> bool:
-        return table in self.around or any(ancestor in self.tables for ancestor in _ancestors(table))
-
-
-def _ancestors(table: str) -> Iterator[str]:
-    """``stations[0].mounts[1]``: ``stations``, ``stations[0]``, ``stations[0].mounts`` and itself."""
-    for match in re.finditer(r"[.\[]", table):
-        if match.start():
-            yield table[: match.start()]
-    yield table
 
 
 def _table_name(path: list[Any]) -> str:
@@ -150,6 +154,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
     value = error.instance
     schema = error.schema
     if error.validator == "format" and schema.get("format") == "duration":
+        if _negative_duration(value):
+            return f"{_shown(value)} must be positive"
         try:
             parse_duration(value)
         except ValueError as exc:
@@ -177,6 +183,21 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "type":
         return f"{_shown(value)} is {_toml_type(value)}, expected {_expected(schema['type'])}"
     return error.message
+
+
+def _negative_duration(value: object) -> bool:
+    """``-3m`` or ``-90``: a duration but for its sign."""
+    if isinstance(value, str) and value.strip().startswith("-"):
+        value = value.strip()[1:]
+    elif isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+        value = -value
+    else:
+        return False
+    try:
+        parse_duration(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _shape(schema: dict[str, Any]) -> str:

@@ -17,6 +17,9 @@ class References:
     stations: dict[str, Station]
     declared: dict[str, dict[str, Any]]
     """What may be referred to, by kind ("media", "playlist", "webstream", "dj"), then by id."""
+    unsure: frozenset[str] = frozenset()
+    """Kinds (also "station" and "mount") some ids of which the schema refused: an unknown id of
+    one may be a refused one, so it is no problem of its own."""
     overrides: frozenset[str] = frozenset()
     """The names the timeline gives its overrides, which a release may name."""
 
@@ -26,9 +29,14 @@ class References:
         if key is None:
             if len(self.stations) == 1:
                 return next(iter(self.stations))
-            self.findings.problem(table, "station", "required when the scenario has more than one station")
+            if self.stations:  # none: the schema refused them all
+                self.findings.problem(
+                    table, "station", "required when the scenario has more than one station"
+                )
             return None
         if key not in self.stations:
+            if "station" in self.unsure:
+                return None
             self.findings.problem(
                 table, "station", f"no station has the id '{key}'{self.findings.suggest(key, self.stations)}"
             )
@@ -39,7 +47,7 @@ class References:
         """The ``kind`` declared as ``key`` (the entry's key of that name refers to it), or None."""
         known = self.declared[kind]
         value = known.get(key)
-        if value is None:
+        if value is None and kind not in self.unsure:
             self.findings.problem(
                 table, kind, f"no {kind} has the id '{key}'{self.findings.suggest(key, known)}"
             )

@@ -5,12 +5,13 @@ Slots of one station must not overlap, each timeline entry becomes the inputs it
 """
 
 import math
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 import attrs
 
-from ..protocol.stationtime import DURATION_HINT, StationClock, parse_duration, parse_instant
+from ..protocol.stationtime import DURATION_HINT, StationClock, format_duration, parse_duration, parse_instant
 from .actions import TIMELINE_ACTIONS
 from .model import DAY_MS, WEEK_MS, Happening, Playlist, Slot, Station, Track, Webstream
 from .references import References
@@ -23,22 +24,29 @@ _DAY_SETS = {"daily": frozenset(range(7)), "weekdays": frozenset(range(5)), "wee
 class Timing:
     """Builds and checks a scenario's schedule and timeline; problems go to the references' findings."""
 
-    def __init__(self, refs: References, start: datetime) -> None:
+    def __init__(self, refs: References, start: datetime, *, start_known: bool, end_ms: int | None) -> None:
         self.refs = refs
         self.findings = refs.findings
         self.start = start
+        self.start_known = start_known
+        """False when the schema refused the start: then no entry can be judged early or late."""
+        self.end_ms = end_ms
+        """The scenario's duration, which timeline entries must start within; None: not checked."""
         self.clock = StationClock(start)
 
-    def slots(self, entries: list[dict[str, Any]]) -> tuple[Slot, ...]:
+    def slots(self, entries: list[tuple[int, dict[str, Any]]]) -> tuple[Slot, ...]:
         """The ``[[schedule]]`` entries, each a recurring or one-off slot."""
         result = []
-        for index, entry in enumerate(entries):
+        for index, entry in entries:
             table = f"schedule[{index}]"
             station = self.refs.station_of(table, entry)
             kinds = [k for k in ("playlist", "webstream", "dj") if k in entry]
             if len(kinds) != 1:
                 self.findings.problem(
-                    table, None, "needs exactly one of the keys 'playlist', 'webstream' or 'dj'"
+                    table,
+                    None,
+                    "needs exactly one of the keys 'playlist', 'webstream' or 'dj'",
+                    about=["playlist", "webstream", "dj"],
                 )
                 continue
             ref = kinds[0]
@@ -140,10 +148,12 @@ class Timing:
                 first_clash[second] = min(first, first_clash.get(second, first))
         for second, first in sorted(first_clash.items(), key=lambda pair: (pair[1], pair[0])):
             earlier, later = slots[first], slots[second]
+            since = _first_collision(earlier, later, monday_offset)
             self.findings.problem(
                 f"schedule[{later.index}]",
                 "start" if later.days is not None else "at",
-                f"overlaps schedule[{earlier.index}] on station '{earlier.station}'; both cannot play",
+                f"overlaps schedule[{earlier.index}] on station '{earlier.station}' "
+                f"from {self.clock.stamp(since)}; both cannot play",
             )
 
     def check_recurring(
@@ -197,21 +207,26 @@ class Timing:
                 "a webstream's interval or a timeline entry's every",
             )
 
-    def timeline(self, entries: list[dict[str, Any]]) -> tuple[Happening, ...]:
+    def timeline(self, entries: list[tuple[int, dict[str, Any]]]) -> tuple[Happening, ...]:
         """The ``[[timeline]]`` entries as happenings: an entry's inputs, each at its time."""
         result: list[Happening] = []
         # A release may name an override of any entry, earlier or later.
-        overrides = frozenset(e["name"] for e in entries if e["action"] == "override" and "name" in e)
+        overrides = frozenset(e["name"] for _, e in entries if e.get("action") == "override" and "name" in e)
         refs = attrs.evolve(self.refs, overrides=overrides)
-        for index, entry in enumerate(entries):
+        for index, entry in entries:
             table = f"timeline[{index}]"
-            at_ms = self.offset(table, entry["at"])
+            at_ms = self.offset(table, entry["at"]) if "at" in entry else None
             every = entry.get("every")
             every_ms = None if every is None else parse_duration(every)
             if "count" in entry and every is None:
-                self.findings.problem(table, "count", "only a repeating entry (with 'every') has a count")
+                self.findings.problem(
+                    table, "count", "only a repeating entry (with 'every') has a count", about=["every"]
+                )
+            action = TIMELINE_ACTIONS.get(entry.get("action", ""))
+            if action is None or any(key not in entry for key in action.required):
+                continue  # the schema reported what it lacks: what it would do is unknown
             problems_before = len(self.findings.problems)
-            made = TIMELINE_ACTIONS[entry["action"]].inputs(refs, table, entry)
+            made = action.inputs(refs, table, entry)
             if at_ms is None or len(self.findings.problems) != problems_before:
                 continue  # an entry with a problem stands for nothing (its problems are reported)
             for delay, made_input in made:
@@ -221,21 +236,62 @@ class Timing:
     def offset(self, table: str, text: str) -> int | None:
         if text.startswith("+"):
             try:
-                return parse_duration(text[1:])
+                offset = parse_duration(text[1:])
             except ValueError:
                 self.findings.problem(
                     table, "at", f"{text!r} is neither +{DURATION_HINT[2:]} nor an RFC 3339 instant"
                 )
                 return None
+            return self.within(table, text, offset, lambda ms: f"+{format_duration(ms)}")
         try:
             offset = self.clock.offset_of(parse_instant(text))
         except ValueError as exc:
             self.findings.problem(table, "at", f"{exc}; or write an offset such as +2h30m")
             return None
+        return self.within(table, text, offset, self.clock.stamp)
+
+    def within(self, table: str, text: str, offset: int, spell: Callable[[int], str]) -> int | None:
+        """``offset``, or None and a problem when it is before the scenario's start or after its end."""
+        if not self.start_known:
+            return offset
         if offset < 0:
             self.findings.problem(table, "at", f"{text} is before the scenario's start")
             return None
-        return offset
+        if self.end_ms is None or offset <= self.end_ms:
+            return offset
+        self.findings.problem(table, "at", f"{text} is after the scenario's end ({spell(self.end_ms)})")
+        return None
+
+
+def _first_collision(first: Slot, second: Slot, monday_offset: int) -> int:
+    """The first instant (ms from the start) at or after the start that both slots are on air; or,
+    when every collision ends before the start (one-offs may be in the past), the first of them."""
+    if first.at_ms is not None:
+        around = first.at_ms
+    elif second.at_ms is not None:
+        around = second.at_ms
+    else:
+        around = 0  # two recurring slots collide again every week: look at the weeks about the start
+    week = monday_offset + (around - monday_offset) // WEEK_MS * WEEK_MS
+    collisions = sorted(
+        (max(b1, b2), min(e1, e2))
+        for b1, e1 in _occurrences(first, week)
+        for b2, e2 in _occurrences(second, week)
+        if max(b1, b2) < min(e1, e2)
+    )
+    return next((max(begin, 0) for begin, end in collisions if end > 0), collisions[0][0])
+
+
+def _occurrences(slot: Slot, week: int) -> Iterator[tuple[int, int]]:
+    """``(begin, end)`` of the slot in the week starting at ``week`` (a Monday's midnight), and those
+    around it: a one-off once, a recurring slot from the week before to the week after."""
+    if slot.at_ms is not None:
+        yield slot.at_ms, slot.at_ms + slot.duration_ms
+        return
+    for weeks in (-1, 0, 1):
+        for day in sorted(slot.days or ()):
+            begin = week + weeks * WEEK_MS + day * DAY_MS + slot.start_of_day_ms
+            yield begin, begin + slot.duration_ms
 
 
 def _overlapping(spans: list[tuple[int, int, int]]) -> set[tuple[int, int]]:

@@ -2,25 +2,24 @@
 
 import argparse
 import sys
-import time
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, entry_points, version
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import NoReturn
 
 import orjson
 
 from ..profiles import ALL_EVENT_TYPES, HEALTH_TICK_MS, PROFILE_HELP, PROFILES, Profile
 from ..profiles.base import Translator
-from ..protocol import recording, wire
+from ..protocol import recording
 from ..protocol.stationtime import DURATION_HINT, StationClock, format_duration, parse_duration, parse_instant
 from ..scenario.catalog import Catalog, UnknownScenario, find_catalog, load_catalog, looks_like_a_path
 from ..scenario.loader import load_scenario
 from ..scenario.model import Scenario
 from ..scenario.problems import ScenarioError
 from ..station.outcomes import Emitted
+from .run_output import Progress, line_writer
 from .runner import StationRunner
-from .textlog import TextLog
 
 EXIT_USAGE = 2
 MANY_SNAPSHOTS = 100_000
@@ -204,56 +203,6 @@ def resolve_scenario(name: str, catalog: Catalog | None) -> Scenario:
     return load_scenario(name)
 
 
-def _writer(args: argparse.Namespace, scenario: Scenario, out: IO[bytes]) -> Callable[[list[Emitted]], None]:
-    wanted = args.types
-    text = TextLog(scenario) if args.format == "text" else None
-    stamp = scenario.clock.stamp
-
-    def write(batch: list[Emitted]) -> None:
-        lines = []
-        for emitted in batch:
-            if wanted is not None and emitted.event.TYPE not in wanted:
-                continue
-            if text is not None:
-                lines.append(text.line(emitted).encode() + b"\n")
-            elif args.with_time:
-                lines.append(wire.encode_stamped(stamp(emitted.at_ms), emitted.event) + b"\n")
-            else:
-                lines.append(wire.encode(emitted.event) + b"\n")
-        if lines:
-            out.write(b"".join(lines))
-
-    return write
-
-
-class _Progress:
-    """Shows station-time progress on a terminal's stderr when a run takes a while."""
-
-    def __init__(self, until_ms: int, enabled: bool) -> None:
-        self.until_ms = until_ms
-        self.enabled = enabled
-        self.began = time.monotonic()
-        self.last = self.began
-        self.shown = False
-
-    def update(self, station_ms: int) -> None:
-        now = time.monotonic()
-        if not self.enabled or now - self.last < 0.5 or now - self.began < 1.0:
-            return
-        self.last = now
-        self.shown = True
-        percent = 100 * station_ms / self.until_ms if self.until_ms else 100
-        sys.stderr.write(
-            f"\r  {format_duration(station_ms)} of {format_duration(self.until_ms)} ({percent:.0f}%)"
-        )
-        sys.stderr.flush()
-
-    def finish(self) -> None:
-        if self.shown:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
-
-
 def run_virtual(
     scenario: Scenario,
     until_ms: int,
@@ -319,8 +268,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     out = sys.stdout.buffer
-    write = _writer(args, scenario, out)
-    progress = _Progress(until_ms, sys.stderr.isatty())
+    write = line_writer(scenario, out, args.types, text=args.format == "text", with_time=args.with_time)
+    progress = Progress(until_ms, sys.stderr.isatty())
 
     def publish(batch: list[Emitted]) -> None:
         write(batch)

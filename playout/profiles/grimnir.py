@@ -174,9 +174,8 @@ class GrimnirTranslator:
                 return [wire_event("now_playing", payload, session.station_id)]
             case inputs.Skip():
                 spec = core.stations[given.station].spec
-                return [
-                    wire_event("now_playing", real.now_playing_skipped(spec.id, spec.mounts[0].id), spec.id)
-                ]
+                asked = self._requested.get(id(given)) or real.now_playing_skipped(spec.id, spec.mounts[0].id)
+                return [wire_event("now_playing", asked, spec.id)]
             case inputs.ForceFailover():
                 webstream_id = self._scenario.webstreams[given.webstream].id
                 return [
@@ -277,7 +276,8 @@ class GrimnirTranslator:
     def request_metadata(self, given: inputs.Input, metadata: dict) -> Iterator[None]:
         """While ``given`` is submitted, the request's ``metadata`` for the row it makes: the real
         service stores it and merges it into the priority event (internal/priority/service.go:212-246).
-        It is no fact the station acts on, so it travels here, beside the input."""
+        For a skip, the skipped ``now_playing`` as the request names it (internal/api/api.go:1382-1386:
+        the ids as given). It is no fact the station acts on, so it travels here, beside the input."""
         self._requested[id(given)] = metadata
         try:
             yield

@@ -13,7 +13,7 @@ from playout.profiles import grimnir_payloads as real
 
 from ..rest.go_wire import GoRefusal, Struct, go_answer
 from ..service import StationService
-from .go_audit import body, found, publish_audit, translator
+from .go_audit import body, found, pg_uuid, publish_audit, translator
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 """Go's zero ``time.Time``: the ``handover_at`` of a handover refused before it started."""
@@ -53,7 +53,11 @@ async def handover(service: StationService) -> Response:
     if req["priority"] not in (1, 2):
         raise GoRefusal(400, "invalid_priority")
     profile = translator(service)
-    session = profile.sessions.get(req["session_id"])
+    wanted = pg_uuid(req["session_id"])
+    if wanted is None:  # GetSession's query fails (internal/live/service.go:369-378)
+        syntax = f'invalid input syntax for type uuid: "{req["session_id"]}" (SQLSTATE 22P02)'
+        raise _handover_failed(req["session_id"], f"session not found: query session: ERROR: {syntax}")
+    session = profile.sessions.get(wanted)
     if session is None:
         raise _handover_failed(req["session_id"], "session not found: live session not found")
     if session.user_id != req["user_id"]:
@@ -118,8 +122,8 @@ async def release_handover(service: StationService, session_id: str) -> Response
     (internal/live/handover.go:218-246) releases a row of the session whatever its state, so a
     second release is the same answer and messages again; the DJ leaves the core's ladder once."""
     profile = translator(service)
-    session = profile.sessions.get(session_id)
-    if session is None or profile.priority.find(session.station_id, session_id) is None:
+    session = profile.sessions.get(pg_uuid(session_id) or "")
+    if session is None or profile.priority.find(session.station_id, session.session_id) is None:
         raise GoRefusal(500, "release_failed")
     station = next(s.key for s in service.scenario.stations if s.id == session.station_id)
     dj = next(d.key for d in service.scenario.djs.values() if d.user_id == session.user_id)

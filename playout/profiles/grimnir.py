@@ -240,13 +240,15 @@ class GrimnirTranslator:
         transition whatever the station plays, and a handover that makes none is ``delayed``.
 
         An override of a live source (``announce_override``) is ``StartOverride`` alone
-        (internal/api/priority.go:110-124): the request's metadata, no ``live.handover``."""
+        (internal/api/priority.go:110-124): a row of the request's station for the source id, whatever
+        session it names (none is looked up), the request's metadata, no ``live.handover``."""
+        if given.announce_override:
+            metadata = self._requested.get(id(given), {})
+            station_id = self._scenario.station(given.station).id
+            return self.priority.transition(station_id, 1, "live", given.session, metadata, None)
         session = self.sessions.get(given.session)
         if session is None:
             return [], None
-        if given.announce_override:
-            metadata = self._requested.get(id(given), {})
-            return self.priority.transition(session.station_id, 1, "live", session.session_id, metadata, None)
         metadata = {
             "handover_at": stamp,
             "session_id": session.session_id,

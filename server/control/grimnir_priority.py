@@ -56,7 +56,8 @@ async def emergency(service: StationService) -> Response:
 
 
 async def override(service: StationService) -> Response:
-    """``handlePriorityOverride`` (internal/api/priority.go:86-150): media, or a connected DJ's session."""
+    """``handlePriorityOverride`` (internal/api/priority.go:86-150): media, or a DJ's session (the core's
+    handover of that DJ where it can make one; the rows' transition whatever it does)."""
     req = await body(
         {"station_id": str, "mount_id": str, "source_type": str, "source_id": str, "metadata": dict}
     )
@@ -96,9 +97,16 @@ async def override(service: StationService) -> Response:
         with profile.request_metadata(given, req["metadata"]):
             await service.runner.submit(given)
     except InputRejected as exc:
-        if exc.code in ("no_preemption", "conflict"):
-            return go_answer(409, NO_PREEMPTION)
-        raise GoRefusal(500, "override_start_failed") from None
+        if not isinstance(given, inputs.HandOver):
+            if exc.code in ("no_preemption", "conflict"):
+                return go_answer(409, NO_PREEMPTION)
+            raise GoRefusal(500, "override_start_failed") from None
+        # A DJ on air already, outranked on the core's ladder, or not connected at all: the real
+        # service makes the rows' transition all the same (it looks no session up).
+        core = service.runner.core
+        with profile.request_metadata(given, req["metadata"]):
+            messages, _ = profile.handover(given, core.clock.stamp(core.now_ms))
+        service.hub.publish([Emitted(service.runner.station_now_ms(), message) for message in messages])
     new = rows.active(station_id)
     if new is None or new is before:
         return go_answer(409, NO_PREEMPTION)

@@ -98,7 +98,7 @@ async def connect_mike(station, priority: int = 2) -> str:
         "/api/v1/sim/djs/connect", json={"dj": "mike", "priority": priority}, headers=ADMIN
     )
     assert response.status_code == 200, await response.get_data()
-    return next(iter(station.service.translator.sessions))
+    return next(reversed(station.service.translator.sessions))  # the newest
 
 
 # -- auth and roles ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from tests.test_profile_grimnir_rest import (
     call,
     connect_mike,
     grimnir,
+    handover_body,
     heard,
     ids,
 )
@@ -71,3 +72,29 @@ async def test_an_override_of_a_live_source_no_dj_plays_still_makes_its_row(auto
         gone = {**live, "source_id": session}
         assert (await call(station, "POST", OVERRIDE, gone))[0] == 200
         assert station.service.translator.priority.active(i["station"]).source_id == session
+
+
+async def test_a_handover_release_after_the_dj_has_left_releases_his_row_again(autojump_clock):
+    """internal/live/service.go:296-318 (HandleDisconnect marks the session inactive and keeps it),
+    internal/live/handover.go:218-246 (ReleaseHandover: GetSession finds it, Release finds its row
+    whatever its state, internal/priority/resolver.go:240; ``priority.released`` then ``live.released``)
+    and internal/api/live.go:425-443 (200); internal/live/handover.go:81-87 (a handover of it is
+    ``session is not active``, answered by internal/api/live.go:366-378)."""
+    async with grimnir() as station:
+        i = ids(station)
+        session = await connect_mike(station, priority=2)
+        await call(station, "POST", "/api/v1/live/sessions/handover", handover_body(i, session))
+        await station.client.post("/api/v1/sim/djs/disconnect", json={"dj": "mike"}, headers=ADMIN)
+        path = f"/api/v1/live/sessions/{session}/handover"
+        (status, body, _), got = await heard(
+            station, lambda: call(station, "DELETE", path), "priority.released,live.released,now_playing"
+        )
+        assert (status, body) == (200, b'{"status":"released"}\n')
+        assert [kind for kind, _ in got] == ["priority.released", "live.released"]
+        assert got[0][1]["transition_type"] == "fallback" and "new_source_id" not in got[0][1]
+        assert (got[1][1]["session_id"], got[1][1]["user_id"]) == (session, i["mike"])
+        status, body, _ = await call(
+            station, "POST", "/api/v1/live/sessions/handover", handover_body(i, session)
+        )
+        assert (status, json.loads(body)["error"]) == (500, "session is not active")
+        assert json.loads(body)["handover_at"] == "0001-01-01T00:00:00Z"

@@ -60,6 +60,8 @@ async def handover(service: StationService) -> Response:
     session = profile.sessions.get(wanted)
     if session is None:
         raise _handover_failed(req["session_id"], "session not found: live session not found")
+    if not session.active:
+        raise _handover_failed(req["session_id"], "session is not active")
     if session.user_id != req["user_id"]:
         raise _handover_failed(req["session_id"], "user mismatch")
     station = next(s.key for s in service.scenario.stations if s.id == session.station_id)
@@ -120,11 +122,18 @@ async def release_handover(service: StationService, session_id: str) -> Response
     """``handleLiveReleaseHandover`` (internal/api/live.go:425-443): every failure is 500
     ``release_failed`` (its 404 branch compares a wrapped error with ``==``). ``ReleaseHandover``
     (internal/live/handover.go:218-246) releases a row of the session whatever its state, so a
-    second release is the same answer and messages again; the DJ leaves the core's ladder once."""
+    second release is the same answer and messages again; the DJ leaves the core's ladder once.
+    A session whose DJ has left is still in the real table: its row is released again, and the
+    messages go out, with nothing for the core to do."""
     profile = translator(service)
     session = profile.sessions.get(pg_uuid(session_id) or "")
     if session is None or profile.priority.find(session.station_id, session.session_id) is None:
         raise GoRefusal(500, "release_failed")
+    if not session.active:
+        core = service.runner.core
+        messages = profile.release_handover(session, core.clock.stamp(core.now_ms))
+        service.hub.publish([Emitted(service.runner.station_now_ms(), message) for message in messages])
+        return go_answer(200, {"status": "released"})
     station = next(s.key for s in service.scenario.stations if s.id == session.station_id)
     dj = next(d.key for d in service.scenario.djs.values() if d.user_id == session.user_id)
     try:

@@ -145,14 +145,16 @@ async def release_handover(service: StationService, session_id: str) -> Response
 
 
 async def failover(service: StationService, webstream_id: str) -> Response:
-    """``handleTriggerWebstreamFailover`` (internal/api/webstream.go:302-333): health is not consulted, and
-    with auto-recover on (as the answers say) the chain goes round to the primary after its last URL
-    (``FailoverToNext``, internal/models/webstream.go:138-161)."""
+    """``handleTriggerWebstreamFailover`` (internal/api/webstream.go:302-333): ``FailoverToNext``
+    (internal/models/webstream.go:138-161) takes the URL after the one in use whatever its health,
+    every URL down too, and with auto-recover on (as the answers say) the primary after the last."""
     key = found(service.directory.webstream, webstream_id, "failover_failed")
-    if len(service.scenario.webstreams[key].urls) < 2:
+    urls = service.scenario.webstreams[key].urls
+    if len(urls) < 2:
         raise GoRefusal(500, "failover_failed")
+    following = (translator(service).webstreams.index(key) + 1) % len(urls)
     try:
-        await service.runner.submit(inputs.ForceFailover(webstream=key, wrap=True))
+        await service.runner.submit(inputs.ForceFailover(webstream=key, to=following))
     except InputRejected:
         raise GoRefusal(500, "failover_failed") from None
     answer = await webstream_response(service, key)

@@ -93,10 +93,10 @@ def test_a_manual_failover_leaves_the_health_status_and_a_second_wraps_to_the_pr
     station.advance(60_000)
     key = next(iter(station.core.scenario.webstreams))
     wire = station.translator.webstreams
-    first = station.submit(inputs.ForceFailover(webstream=key, wrap=True))
+    first = station.submit(inputs.ForceFailover(webstream=key, to=1))
     assert [m["payload"]["current_index"] for m in first if m["type"] == "webstream.failover"] == [1]
     assert wire.health_status(key) == "healthy" and station.core.webstreams[key].status == "degraded"
-    second = [m["payload"] for m in station.submit(inputs.ForceFailover(webstream=key, wrap=True))]
+    second = [m["payload"] for m in station.submit(inputs.ForceFailover(webstream=key, to=0))]
     assert [(p["from_index"], p["from_url"], p["current_index"], p["to_url"]) for p in second] == [
         (1, BACKUP, 0, PRIMARY)
     ]

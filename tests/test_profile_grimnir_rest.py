@@ -98,7 +98,7 @@ async def connect_mike(station, priority: int = 2) -> str:
         "/api/v1/sim/djs/connect", json={"dj": "mike", "priority": priority}, headers=ADMIN
     )
     assert response.status_code == 200, await response.get_data()
-    return next(iter(station.service.translator.sessions))
+    return next(reversed(station.service.translator.sessions))  # the newest
 
 
 # -- auth and roles ---------------------------------------------------------------------------------
@@ -413,16 +413,25 @@ async def test_a_handover_needs_its_four_fields_and_priority_one_or_two(autojump
 
 async def test_a_handover_of_an_unknown_session_or_another_user_is_a_500_struct(autojump_clock):
     """internal/live/handover.go:67-88 (session not found, user mismatch) answered by
-    internal/api/live.go:366-378 with only success, session_id, the zero handover_at, error set."""
+    internal/api/live.go:366-378 with only success, session_id, the zero handover_at, error set; a
+    session id that is no UUID fails GetSession's query on the ``uuid`` column
+    (internal/live/service.go:369-378, internal/models/live.go:15), so its error is Postgres's."""
     async with grimnir() as station:
         i = ids(station)
         path = "/api/v1/live/sessions/handover"
         base = {"station_id": i["station"], "mount_id": i["mount"], "user_id": i["mike"], "priority": 1}
-        status, body, _ = await call(station, "POST", path, {**base, "session_id": "nobody"})
+        unknown = "00000000-0000-0000-0000-000000000000"
+        status, body, _ = await call(station, "POST", path, {**base, "session_id": unknown})
         assert (status, body) == (
             500,
-            b'{"success":false,"session_id":"nobody","handover_at":"0001-01-01T00:00:00Z","transition_type":"",'
-            b'"error":"session not found: live session not found"}\n',
+            b'{"success":false,"session_id":"' + unknown.encode() + b'","handover_at":"0001-01-01T00:00:00Z",'
+            b'"transition_type":"","error":"session not found: live session not found"}\n',
+        )
+        status, body, _ = await call(station, "POST", path, {**base, "session_id": "nobody"})
+        assert (status, json.loads(body)["error"]) == (
+            500,
+            'session not found: query session: ERROR: invalid input syntax for type uuid: "nobody" '
+            "(SQLSTATE 22P02)",
         )
         session = await connect_mike(station)
         status, body, _ = await call(station, "POST", path, {**base, "session_id": session, "user_id": "u9"})

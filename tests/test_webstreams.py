@@ -310,11 +310,11 @@ def test_a_manual_failover_while_held_moves_on_among_the_backups():
     assert (two.active, two.held) == (1, True)
 
 
-def test_a_manual_failover_that_wraps_goes_round_to_the_primary_and_the_hold_stays():
+def test_a_manual_failover_onto_a_url_named_goes_round_to_the_primary_and_the_hold_stays():
     """The grimnir profile's failover (the real FailoverToNext wraps, internal/models/webstream.go:138-161);
     only a reset ends the hold (issue 13)."""
     h = health()
-    assert [h.force_failover(wrap=True) for _ in range(3)] == [
+    assert [h.force_failover(to=to) for to in (1, 2, 0)] == [
         [Failover(0, 1, "manual")],
         [Failover(1, 2, "manual")],
         [Failover(2, 0, "manual")],
@@ -329,16 +329,29 @@ def test_a_manual_failover_that_wraps_goes_round_to_the_primary_and_the_hold_sta
     assert h.held is False
 
 
-def test_a_manual_failover_that_wraps_passes_over_an_unhealthy_primary():
+def test_a_manual_failover_onto_a_url_named_takes_it_whatever_its_health():
+    """The real FailoverToNext consults no health (internal/models/webstream.go:138-161): an unhealthy
+    URL is taken, and out of a state where every URL has failed the move is from the primary."""
     h = health()
-    h.force_failover(wrap=True)
-    h.force_failover(wrap=True)
-    fail(h, 0, 0)
-    fail(h, 0, 30_000)
-    assert h.force_failover(wrap=True) == [Failover(2, 1, "manual")]
+    fail(h, 1, 0)
+    fail(h, 1, 30_000)
+    assert h.urls[1].status == "unhealthy"
+    assert h.force_failover(to=1) == [Failover(0, 1, "manual")]  # a plain one would pass it over
+    assert (h.active, h.held, h.grace_until) == (1, True, None)
+    assert h.force_failover(to=1) == []  # the URL in use already
     two = WebstreamHealth(Webstream("relay", "id", "Relay", URLS[:2], ProbeSettings()))
-    two.force_failover(wrap=True)
-    assert two.force_failover(wrap=True) == [Failover(1, 0, "manual")]  # where a plain one is refused
+    two.force_failover()
+    assert two.force_failover(to=0) == [Failover(1, 0, "manual")]  # where a plain one is refused
+    dead = health()
+    for t in (0, 30_000):
+        fail(dead, 1, t)
+        fail(dead, 2, t)
+    for t in (0, 30_000, 60_000):
+        fail(dead, 0, t)
+    assert dead.grace_expired(65_000) == [AllFailed(0, "connection_timeout")]
+    assert dead.force_failover() == []
+    assert dead.force_failover(to=2) == [Failover(0, 2, "manual")]
+    assert (dead.active, dead.held) == (2, True)
 
 
 def test_a_manual_failover_from_an_automatic_one_holds_too():

@@ -29,6 +29,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import attrs
+
 from ..protocol import events as ev
 from ..protocol import inputs
 from ..protocol.wire import WireEvent
@@ -65,7 +67,8 @@ class GrimnirTranslator:
         self._requested: dict[int, dict] = {}
         """A REST request's ``metadata`` for the row its input makes, by the input's identity."""
         self.sessions: dict[str, real.DjSession] = {}
-        """Connected DJs' live sessions, by session id (read by ``serve``'s REST answers too)."""
+        """Every DJ's live session, by session id, those that ended kept inactive, as the real
+        ``live_sessions`` table keeps them (read by ``serve``'s REST answers too)."""
 
     # -- the translator protocol -----------------------------------------------------------------
 
@@ -144,7 +147,7 @@ class GrimnirTranslator:
         requested = {core.stations[g.station].spec.id for g in given if isinstance(g, inputs.Release)}
         disconnected = {core.stations[g.station].spec.id for g in given if isinstance(g, inputs.DisconnectDj)}
         show_over = {e.station_id for e in events if isinstance(e, ev.LiveReleased)} - requested
-        connected = {session.station_id for session in self.sessions.values()}
+        connected = {session.station_id for session in self.sessions.values() if session.active}
         left_before = self._live_on_wire - connected
         return released - disconnected - show_over - left_before
 
@@ -174,9 +177,8 @@ class GrimnirTranslator:
                 return [wire_event("now_playing", payload, session.station_id)]
             case inputs.Skip():
                 spec = core.stations[given.station].spec
-                return [
-                    wire_event("now_playing", real.now_playing_skipped(spec.id, spec.mounts[0].id), spec.id)
-                ]
+                asked = self._requested.get(id(given)) or real.now_playing_skipped(spec.id, spec.mounts[0].id)
+                return [wire_event("now_playing", asked, spec.id)]
             case inputs.ForceFailover():
                 webstream_id = self._scenario.webstreams[given.webstream].id
                 return [
@@ -223,9 +225,10 @@ class GrimnirTranslator:
 
     def _dj_disconnect(self, given: inputs.DisconnectDj, events: list[ev.Event]) -> list[WireEvent]:
         left = next((e for e in events if isinstance(e, ev.DjDisconnect)), None)
-        if left is None or left.session_id not in self.sessions:
+        session = None if left is None else self.sessions.get(left.session_id)
+        if left is None or session is None:
             return []
-        session = self.sessions.pop(left.session_id)
+        self.sessions[session.session_id] = attrs.evolve(session, active=False)
         out = self.priority.released(session.station_id, session.session_id)
         out.append(
             wire_event(
@@ -241,13 +244,15 @@ class GrimnirTranslator:
         transition whatever the station plays, and a handover that makes none is ``delayed``.
 
         An override of a live source (``announce_override``) is ``StartOverride`` alone
-        (internal/api/priority.go:110-124): the request's metadata, no ``live.handover``."""
-        session = self.sessions.get(given.session)
-        if session is None:
-            return [], None
+        (internal/api/priority.go:110-124): a row of the request's station for the source id, whatever
+        session it names (none is looked up), the request's metadata, no ``live.handover``."""
         if given.announce_override:
             metadata = self._requested.get(id(given), {})
-            return self.priority.transition(session.station_id, 1, "live", session.session_id, metadata, None)
+            station_id = self._scenario.station(given.station).id
+            return self.priority.transition(station_id, 1, "live", given.session, metadata, None)
+        session = self.sessions.get(given.session)
+        if session is None or not session.active:
+            return [], None
         metadata = {
             "handover_at": stamp,
             "session_id": session.session_id,
@@ -277,7 +282,8 @@ class GrimnirTranslator:
     def request_metadata(self, given: inputs.Input, metadata: dict) -> Iterator[None]:
         """While ``given`` is submitted, the request's ``metadata`` for the row it makes: the real
         service stores it and merges it into the priority event (internal/priority/service.go:212-246).
-        It is no fact the station acts on, so it travels here, beside the input."""
+        For a skip, the skipped ``now_playing`` as the request names it (internal/api/api.go:1382-1386:
+        the ids as given). It is no fact the station acts on, so it travels here, beside the input."""
         self._requested[id(given)] = metadata
         try:
             yield
@@ -315,20 +321,24 @@ class GrimnirTranslator:
 
     def _release(self, given: inputs.Release, core: Playout, stamp: str) -> list[WireEvent]:
         """``Release`` of what the input names (internal/priority/service.go:175-190); a DJ's is
-        ``ReleaseHandover`` (internal/live/handover.go:218-246), ``live.released`` after it if a row
-        was found."""
+        :meth:`release_handover` of the DJ's session."""
         station = core.stations[given.station]
-        station_id = station.spec.id
-        session = self._session_of(station, given.name or "") if given.target == "dj" else None
+        if given.target == "dj":
+            session = self._session_of(station, given.name or "")
+            return [] if session is None else self.release_handover(session, stamp)
         if given.target == "source":
             source_id = given.name
-        elif given.target == "dj":
-            source_id = None if session is None else session.session_id
         else:
-            source_id = self.priority.played(station_id, (given.target, given.name))
-        out = [] if source_id is None else self.priority.released(station_id, source_id)
-        if session is not None and out:
-            out.append(wire_event("live.released", real.live_released(session, stamp), station_id))
+            source_id = self.priority.played(station.spec.id, (given.target, given.name))
+        return [] if source_id is None else self.priority.released(station.spec.id, source_id)
+
+    def release_handover(self, session: real.DjSession, stamp: str) -> list[WireEvent]:
+        """``ReleaseHandover`` (internal/live/handover.go:218-246): the row playing the session released
+        (whatever its state), then ``live.released``; nothing when no row plays it. Also for a session
+        that has ended: the real table keeps it, and the release goes out all the same."""
+        out = self.priority.released(session.station_id, session.session_id)
+        if out:
+            out.append(wire_event("live.released", real.live_released(session, stamp), session.station_id))
         return out
 
     def _catch_up(self, now_ms: int) -> None:

@@ -161,13 +161,15 @@ def priority_event(
 
 @attrs.frozen
 class DjSession:
-    """What the real server's ``live_sessions`` row holds of a DJ's connection."""
+    """What the real server's ``live_sessions`` row holds of a DJ's connection; the row stays when the
+    DJ leaves, inactive (``HandleDisconnect``, internal/live/service.go:296-318)."""
 
     session_id: str
     station_id: str
     mount_id: str
     user_id: str
     username: str
+    active: bool = True
 
 
 def dj_connect(session: DjSession, priority: int, preempted: bool) -> Payload:

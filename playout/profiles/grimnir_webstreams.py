@@ -47,6 +47,7 @@ class WebstreamWire:
         key = self.key_of(event.webstream_id)
         spec, station = self._scenario.webstreams[key], self.station[key]
         from_index, self._index[key] = self._index[key], spec.urls.index(event.failover_url)
+        self._lost.discard(key)
         payload = real.failover_manual(spec.id, station, spec.urls, from_index, self._index[key])
         return wire_event("webstream.failover", payload, station)
 

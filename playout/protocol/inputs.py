@@ -69,8 +69,9 @@ class ForceFailover:
     """An operator moves a webstream to the next URL of its chain."""
 
     webstream: str
-    wrap: bool = False
-    """After the last usable backup, the primary (a chain that goes round); else refused there."""
+    to: int | None = None
+    """The URL to move to, by its number in the chain, whatever its health (the primary too, and
+    out of a state where every URL has failed); ``None``: the next usable backup, never the primary."""
 
 
 @_input

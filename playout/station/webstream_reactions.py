@@ -35,7 +35,11 @@ def probe_result(core: CoreState, given: inputs.ProbeResult) -> None:
 def force_failover(core: CoreState, given: inputs.ForceFailover) -> None:
     """An operator's failover: onto a backup, held there until a reset (docs/protocol.md)."""
     health = core.webstream(given.webstream)
-    changes = health.force_failover(wrap=given.wrap)
+    if given.to is not None:
+        _check_index(health, given.to)
+    changes = health.force_failover(to=given.to)
+    if not changes and given.to is not None:
+        raise InputRejected("conflict", f"webstream '{given.webstream}' is on URL number {given.to} already")
     if not changes:
         raise InputRejected(
             "conflict",

@@ -9,8 +9,8 @@ so a flapping primary cannot make the station flap).
 An operator's failover holds the stream off its primary until a reset, whatever
 the primary's health: its passes bring nothing back, and while held an automatic
 failover moves on among the backups only (docs/protocol.md, "A manual failover
-holds"). An operator's failover that wraps (``ForceFailover.wrap``) may put the
-primary back on air; the hold stays until the reset all the same.
+holds"). An operator's failover onto a URL named (``ForceFailover.to``) takes it
+whatever its health, the primary too; the hold stays until the reset all the same.
 """
 
 import attrs
@@ -128,18 +128,21 @@ class WebstreamHealth:
             return []
         return self._move_on(current.reason)
 
-    def force_failover(self, *, wrap: bool = False) -> list[Change]:
-        """An operator's failover: onto the next usable URL, the hold on until :meth:`reset`.
+    def force_failover(self, *, to: int | None = None) -> list[Change]:
+        """An operator's failover: the hold on until :meth:`reset`.
 
-        The next usable backup, never the primary; with ``wrap``, the chain goes round, so
-        after the last usable backup comes the primary. Nothing when no URL qualifies.
+        Onto the next usable backup, never the primary; or onto URL ``to`` whatever its health,
+        the primary too, even when every URL has failed (announced then as a failover from the
+        primary, as a recovery out of that state is). Nothing when no URL qualifies, or ``to``
+        is the URL in use.
         """
-        if self.active is None:
-            return []
-        failed = self.active
-        target = self._next_usable(skip_primary=not wrap)
+        if to is None:
+            target = None if self.active is None else self._next_usable(skip_primary=True)
+        else:
+            target = None if to == self.active else to
         if target is None:
             return []
+        failed = 0 if self.active is None else self.active
         self.held = True
         self.grace_until = None
         self.active = target

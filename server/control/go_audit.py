@@ -8,6 +8,7 @@ table, so ``user_email`` never appears.
 """
 
 import ipaddress
+import re
 from typing import Any
 
 from quart import g, request
@@ -16,11 +17,12 @@ from playout import Emitted
 from playout.profiles.base import wire_event
 from playout.profiles.grimnir import GrimnirTranslator
 
-from ..directory import NotFound, canonical
+from ..directory import NotFound
 from ..rest.go_wire import GoRefusal, decode
 from ..service import StationService
 
 REAL_IP_HEADERS = ("True-Client-IP", "X-Real-IP")
+_PG_UUID = re.compile(r"\{?([0-9A-Fa-f]{4}(?:-?[0-9A-Fa-f]{4}){7})\}?")
 
 
 async def body(fields: dict[str, type]) -> dict[str, Any]:
@@ -35,21 +37,37 @@ def translator(service: StationService) -> GrimnirTranslator:
     return found
 
 
+def pg_uuid(text: str) -> str | None:
+    """``text`` as a Postgres ``uuid`` column reads it (``string_to_uuid``: any case, optional braces, a
+    hyphen optional after any group of four digits), in its canonical form; None where the query fails
+    (22P02, ``invalid input syntax for type uuid``). Every id column of the real server is a ``uuid``."""
+    match = _PG_UUID.fullmatch(text)
+    if match is None or text.startswith("{") != text.endswith("}"):
+        return None
+    digits = match.group(1).replace("-", "").lower()
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
 def station_key(service: StationService, station_id: str, failure: str) -> str:
-    """The station a request names by its UUID (in any case, as Postgres compares them); ``failure``
-    (a 500) for what the database would not find."""
-    spec = next((s for s in service.scenario.stations if s.id == canonical(station_id)), None)
+    """The station a request names by its UUID (:func:`pg_uuid`); ``failure`` (a 500) for what the
+    database would not find, or a key such as ``main`` (no UUID: the query fails)."""
+    wanted = pg_uuid(station_id)
+    spec = next((s for s in service.scenario.stations if s.id == wanted), None)
     if spec is None:
         raise GoRefusal(500, failure)
     return spec.key
 
 
 def found(find: Any, wanted: str, failure: str) -> str:
-    """A directory lookup whose miss the real handler answers with a 500 ``failure``."""
-    try:
-        return find(wanted)
-    except NotFound:
-        raise GoRefusal(500, failure) from None
+    """A directory lookup by UUID (:func:`pg_uuid`) whose miss the real handler answers with a 500
+    ``failure``: the real server knows its rows by UUID only, so a scenario's key is a miss too."""
+    uid = pg_uuid(wanted)
+    if uid is not None:
+        try:
+            return find(uid)
+        except NotFound:
+            pass
+    raise GoRefusal(500, failure)
 
 
 def caller_address() -> str:

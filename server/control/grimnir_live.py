@@ -13,7 +13,7 @@ from playout.profiles import grimnir_payloads as real
 
 from ..rest.go_wire import GoRefusal, Struct, go_answer
 from ..service import StationService
-from .go_audit import body, found, publish_audit, translator
+from .go_audit import body, found, pg_uuid, publish_audit, translator
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 """Go's zero ``time.Time``: the ``handover_at`` of a handover refused before it started."""
@@ -53,9 +53,15 @@ async def handover(service: StationService) -> Response:
     if req["priority"] not in (1, 2):
         raise GoRefusal(400, "invalid_priority")
     profile = translator(service)
-    session = profile.sessions.get(req["session_id"])
+    wanted = pg_uuid(req["session_id"])
+    if wanted is None:  # GetSession's query fails (internal/live/service.go:369-378)
+        syntax = f'invalid input syntax for type uuid: "{req["session_id"]}" (SQLSTATE 22P02)'
+        raise _handover_failed(req["session_id"], f"session not found: query session: ERROR: {syntax}")
+    session = profile.sessions.get(wanted)
     if session is None:
         raise _handover_failed(req["session_id"], "session not found: live session not found")
+    if not session.active:
+        raise _handover_failed(req["session_id"], "session is not active")
     if session.user_id != req["user_id"]:
         raise _handover_failed(req["session_id"], "user mismatch")
     station = next(s.key for s in service.scenario.stations if s.id == session.station_id)
@@ -116,11 +122,18 @@ async def release_handover(service: StationService, session_id: str) -> Response
     """``handleLiveReleaseHandover`` (internal/api/live.go:425-443): every failure is 500
     ``release_failed`` (its 404 branch compares a wrapped error with ``==``). ``ReleaseHandover``
     (internal/live/handover.go:218-246) releases a row of the session whatever its state, so a
-    second release is the same answer and messages again; the DJ leaves the core's ladder once."""
+    second release is the same answer and messages again; the DJ leaves the core's ladder once.
+    A session whose DJ has left is still in the real table: its row is released again, and the
+    messages go out, with nothing for the core to do."""
     profile = translator(service)
-    session = profile.sessions.get(session_id)
-    if session is None or profile.priority.find(session.station_id, session_id) is None:
+    session = profile.sessions.get(pg_uuid(session_id) or "")
+    if session is None or profile.priority.find(session.station_id, session.session_id) is None:
         raise GoRefusal(500, "release_failed")
+    if not session.active:
+        core = service.runner.core
+        messages = profile.release_handover(session, core.clock.stamp(core.now_ms))
+        service.hub.publish([Emitted(service.runner.station_now_ms(), message) for message in messages])
+        return go_answer(200, {"status": "released"})
     station = next(s.key for s in service.scenario.stations if s.id == session.station_id)
     dj = next(d.key for d in service.scenario.djs.values() if d.user_id == session.user_id)
     try:
@@ -132,14 +145,16 @@ async def release_handover(service: StationService, session_id: str) -> Response
 
 
 async def failover(service: StationService, webstream_id: str) -> Response:
-    """``handleTriggerWebstreamFailover`` (internal/api/webstream.go:302-333): health is not consulted, and
-    with auto-recover on (as the answers say) the chain goes round to the primary after its last URL
-    (``FailoverToNext``, internal/models/webstream.go:138-161)."""
+    """``handleTriggerWebstreamFailover`` (internal/api/webstream.go:302-333): ``FailoverToNext``
+    (internal/models/webstream.go:138-161) takes the URL after the one in use whatever its health,
+    every URL down too, and with auto-recover on (as the answers say) the primary after the last."""
     key = found(service.directory.webstream, webstream_id, "failover_failed")
-    if len(service.scenario.webstreams[key].urls) < 2:
+    urls = service.scenario.webstreams[key].urls
+    if len(urls) < 2:
         raise GoRefusal(500, "failover_failed")
+    following = (translator(service).webstreams.index(key) + 1) % len(urls)
     try:
-        await service.runner.submit(inputs.ForceFailover(webstream=key, wrap=True))
+        await service.runner.submit(inputs.ForceFailover(webstream=key, to=following))
     except InputRejected:
         raise GoRefusal(500, "failover_failed") from None
     answer = await webstream_response(service, key)

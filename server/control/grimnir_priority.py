@@ -9,12 +9,12 @@ release. What the real database would not find is the real 500.
 from quart import Response
 
 from playout import TIMELINE_ACTIONS, Emitted, InputRejected, inputs
+from playout.profiles import grimnir_payloads as real
 from playout.profiles.base import wire_event
 
-from ..directory import NotFound
 from ..rest.go_wire import GoRefusal, go_answer
 from ..service import StationService
-from .go_audit import body, found, publish_audit, station_key, translator
+from .go_audit import body, found, pg_uuid, publish_audit, station_key, translator
 
 OVERRIDE = TIMELINE_ACTIONS["override"]
 NO_PREEMPTION = {"message": "Cannot preempt current priority source", "status": "no_preemption"}
@@ -56,7 +56,8 @@ async def emergency(service: StationService) -> Response:
 
 
 async def override(service: StationService) -> Response:
-    """``handlePriorityOverride`` (internal/api/priority.go:86-150): media, or a connected DJ's session."""
+    """``handlePriorityOverride`` (internal/api/priority.go:86-150): media, or a DJ's session (the core's
+    handover of that DJ where it can make one; the rows' transition whatever it does)."""
     req = await body(
         {"station_id": str, "mount_id": str, "source_type": str, "source_id": str, "metadata": dict}
     )
@@ -73,9 +74,12 @@ async def override(service: StationService) -> Response:
         return go_answer(409, NO_PREEMPTION)  # Transition: only a strictly higher priority takes over
     given: inputs.Input
     if req["source_type"] == "live":
+        session = pg_uuid(req["source_id"])
+        if session is None:
+            raise GoRefusal(500, "override_start_failed")  # the row's insert fails (22P02)
         given = inputs.HandOver(
             station=station,
-            session=req["source_id"],
+            session=session,
             priority=1,
             transition=OVERRIDE.defaults["transition"],
             announce_override=True,
@@ -93,9 +97,16 @@ async def override(service: StationService) -> Response:
         with profile.request_metadata(given, req["metadata"]):
             await service.runner.submit(given)
     except InputRejected as exc:
-        if exc.code in ("no_preemption", "conflict"):
-            return go_answer(409, NO_PREEMPTION)
-        raise GoRefusal(500, "override_start_failed") from None
+        if not isinstance(given, inputs.HandOver):
+            if exc.code in ("no_preemption", "conflict"):
+                return go_answer(409, NO_PREEMPTION)
+            raise GoRefusal(500, "override_start_failed") from None
+        # A DJ on air already, outranked on the core's ladder, or not connected at all: the real
+        # service makes the rows' transition all the same (it looks no session up).
+        core = service.runner.core
+        with profile.request_metadata(given, req["metadata"]):
+            messages, _ = profile.handover(given, core.clock.stamp(core.now_ms))
+        service.hub.publish([Emitted(service.runner.station_now_ms(), message) for message in messages])
     new = rows.active(station_id)
     if new is None or new is before:
         return go_answer(409, NO_PREEMPTION)
@@ -129,9 +140,10 @@ async def release(service: StationService, source_id: str) -> Response:
     station = station_key(service, req["station_id"], "release_failed")
     station_id = service.scenario.station(station).id
     rows = translator(service).priority
-    if rows.find(station_id, source_id) is None:
+    source = pg_uuid(source_id)
+    if source is None or rows.find(station_id, source) is None:
         raise GoRefusal(500, "release_failed")
-    given = inputs.Release(station=station, target="source", name=source_id, missing_ok=True)
+    given = inputs.Release(station=station, target="source", name=source, missing_ok=True)
     try:
         await service.runner.submit(given)
     except InputRejected:
@@ -152,17 +164,26 @@ async def release(service: StationService, source_id: str) -> Response:
 async def skip(service: StationService) -> Response:
     """``handlePlayoutSkip`` (internal/api/api.go:1368-1388): no existence checks, always 200.
 
-    The ``now_playing {skipped}`` is the handler's own message; for a mount the
-    simulator runs, the core skips its track and the profile sends that message.
+    ``StopPipeline`` (internal/playout/manager.go:129-140) looks the pipeline up in a map by the mount id
+    as given: only a mount's UUID exactly as the server has it (lower case) stops one, never a key nor
+    the UUID in another case. The ``now_playing {skipped}`` is the handler's own message, with the ids
+    as given (``station_id`` ``""`` when none is); for a mount the simulator runs, the core skips its
+    track and the profile sends that message first.
     """
     req = await body({"station_id": str, "mount_id": str, "launch": str})
     if not req["mount_id"]:
         raise GoRefusal(400, "mount_id_required")
-    try:
-        station = service.directory.station_of_mount(req["mount_id"])
-        await service.runner.submit(inputs.Skip(station=station))
-    except (NotFound, InputRejected):  # StopPipeline's error is only logged; the message goes out
-        payload = {"mount_id": req["mount_id"], "skipped": True, "station_id": req["station_id"]}
-        message = wire_event("now_playing", payload, req["station_id"] or None)
-        service.hub.publish([Emitted(service.runner.station_now_ms(), message)])
+    payload = real.now_playing_skipped(req["station_id"], req["mount_id"])
+    stations = service.scenario.stations
+    running = next((s.key for s in stations if any(m.id == req["mount_id"] for m in s.mounts)), None)
+    if running is not None:
+        given = inputs.Skip(station=running)
+        try:
+            with translator(service).request_metadata(given, payload):
+                await service.runner.submit(given)
+            return go_answer(200, {"status": "skipped"})
+        except InputRejected:
+            pass  # StopPipeline's error is only logged; the message goes out
+    message = wire_event("now_playing", payload, req["station_id"] or None)
+    service.hub.publish([Emitted(service.runner.station_now_ms(), message)])
     return go_answer(200, {"status": "skipped"})

@@ -987,3 +987,48 @@ async def test_a_handover_of_a_dj_on_air_in_his_show_to_priority_one_preempts_hi
         assert (status, json.loads(body)["transition_type"]) == (200, "immediate")
         assert [kind for kind, _ in got] == ["priority.override", "live.handover", "live.handover"]
         assert (got[0][1]["transition_type"], got[0][1]["old_source_id"]) == ("preempt", connect_row.id)
+
+
+async def test_hostile_text_is_read_as_go_reads_it_and_the_station_runs_on(autojump_clock):
+    """Go's encoding/json reads a lone surrogate escape as U+FFFD and writes each invalid UTF-8 byte as
+    U+FFFD (internal/api/priority.go:42-83 decoding, internal/api/api.go:2298-2316 the audit's
+    user_agent); it nests 10,000 deep, where the simulator refuses a body deeper than 200 (the wire's
+    encoder takes 254). None of these may stop the station."""
+    async with grimnir() as station:
+        i = ids(station)
+        ids_part = f'"station_id":"{i["station"]}","media_id":"{i["one"]}"'
+        metadata = r'"metadata":{"note":"\udc00","\ud800k":"a\ud83d\ude00"}'
+        body = ("{" + ids_part + "," + metadata + "}").encode()
+        odd_agent = {
+            **bearer(user="\ud800", roles=("admin",)),
+            "User-Agent": "café",
+        }
+        (status, _, _), got = await heard(
+            station,
+            lambda: call(station, "POST", "/api/v1/priority/emergency", raw=body, headers=odd_agent),
+            "priority.emergency",
+        )
+        assert status == 200
+        service_event, audit = got[0][1], got[1][1]
+        assert service_event["note"] == "\ufffd" and service_event["\ufffdk"] == "a\U0001f600"
+        assert audit["user_agent"] == "café" and audit["user_id"] == "\ufffd"  # its UTF-8 bytes, not Latin-1
+        deep = b'{"station_id":"s","media_id":"m","metadata":{"x":' + b"[" * 300 + b"]" * 300 + b"}}"
+        assert (await call(station, "POST", "/api/v1/priority/emergency", raw=deep))[:2] == (
+            400,
+            error("invalid_json"),
+        )
+        skip = b'{"mount_id":"\\ud800x"}'
+        assert (await call(station, "POST", "/api/v1/playout/skip", raw=skip))[:2] == (
+            200,
+            b'{"status":"skipped"}\n',
+        )
+        assert (await call(station, "POST", "/api/v1/playout/skip", {"mount_id": i["mount"]}))[0] == 200
+
+
+def test_each_invalid_byte_is_one_replacement_character_as_go_writes_it():
+    """encoding/json replaces each byte of invalid UTF-8 (utf8.DecodeRune's width 1) with U+FFFD, where
+    Python's "replace" merges a truncated sequence into one."""
+    from server.rest.go_wire import go_text
+
+    assert go_text("café".encode()) == "café"
+    assert go_text(b"caf\xc3\xa9 \xff\xe2\x82!") == "café \ufffd\ufffd\ufffd!"

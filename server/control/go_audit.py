@@ -18,7 +18,7 @@ from playout.profiles.base import wire_event
 from playout.profiles.grimnir import GrimnirTranslator
 
 from ..directory import NotFound
-from ..rest.go_wire import GoRefusal, decode
+from ..rest.go_wire import GoRefusal, decode, go_text
 from ..service import StationService
 
 REAL_IP_HEADERS = ("True-Client-IP", "X-Real-IP")
@@ -94,7 +94,8 @@ def publish_audit(service: StationService, event_type: str, station_id: str, dat
     claims = g.get("go_claims")
     payload = {
         "ip_address": caller_address(),
-        "user_agent": request.headers.get("User-Agent", ""),
+        # The header's bytes (Werkzeug gives them as Latin-1), as Go's encoder writes them.
+        "user_agent": go_text(request.headers.get("User-Agent", "").encode("latin-1")),
         **({} if claims is None else {"user_id": claims.uid}),
         **data,
     }

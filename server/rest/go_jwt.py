@@ -18,6 +18,7 @@ import attrs
 import jwt
 
 from ..auth import ALGORITHM, SigningKey
+from .go_wire import LONE_SURROGATE
 
 _STRINGS = ("uid", "station_id", "iss", "sub", "jti")
 _TIMES = ("exp", "nbf", "iat")
@@ -59,7 +60,7 @@ def decode(key: SigningKey, token: str, *, now: float | None = None) -> TokenCla
         raise InvalidClaims("token is expired")
     if times["nbf"] is not None and moment < times["nbf"]:
         raise InvalidClaims("token is not valid yet")
-    return TokenClaims(strings["uid"], tuple(r or "" for r in roles or ()), strings["station_id"])
+    return TokenClaims(strings["uid"], tuple(_go_string(r) for r in roles or ()), strings["station_id"])
 
 
 def _is_string(value: Any) -> bool:
@@ -69,7 +70,12 @@ def _is_string(value: Any) -> bool:
 def _string(name: str, value: Any) -> str:
     if not _is_string(value):
         raise InvalidClaims(f"{name} is not a string")
-    return value or ""
+    return _go_string(value)
+
+
+def _go_string(value: str | None) -> str:
+    """A lone surrogate escape is U+FFFD to Go's decoder."""
+    return LONE_SURROGATE.sub("\ufffd", value or "")
 
 
 def _numeric_date(name: str, value: Any) -> int | None:

@@ -8,8 +8,10 @@ with no ``detail``. Bodies are read as ``json.NewDecoder(r.Body).Decode(&req)``
 reads them into a Go struct (:func:`decode`).
 """
 
+import codecs
 import json
 import math
+import re
 from typing import Any
 
 import orjson
@@ -20,6 +22,25 @@ from playout import wire
 GO_UNAUTHORIZED_BODY = b'{"error":"unauthorized"}'
 """The auth middleware's 401 body: written raw, no newline (internal/auth/middleware.go:60-64)."""
 INT64 = (-(2**63), 2**63 - 1)
+MAX_NESTING = 200
+"""Go's decoder nests up to 10,000 deep; here a body deeper than this is 400 ``invalid_json``, so that
+what a handler publishes stays within what the wire's encoder takes (orjson: 254 levels)."""
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A ``\\uD800``-style escape with no partner: Go's decoder reads it as U+FFFD (Python's keeps it)."""
+
+
+def _each_byte_replaced(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeDecodeError)
+    return "\ufffd", error.start + 1
+
+
+codecs.register_error("grimnir-sim-go", _each_byte_replaced)
+
+
+def go_text(raw: bytes) -> str:
+    """Bytes as Go's ``encoding/json`` reads or writes them as text: each byte of invalid UTF-8 is one
+    U+FFFD (``utf8.DecodeRune``'s width 1), where Python's ``replace`` merges a truncated sequence."""
+    return raw.decode("utf-8", errors="grimnir-sim-go")
 
 
 class Struct(dict):
@@ -67,19 +88,19 @@ def decode(raw: bytes, fields: dict[str, type]) -> dict[str, Any]:
     exact match first; unknown names are ignored; a value of the wrong type (a
     string for an int, ``1.0`` for an int) fails. Invalid UTF-8 is read as U+FFFD (in a string that
     is the value; elsewhere a syntax error). Every failure is 400 ``invalid_json``.
-    A field absent from the body has its Go zero value.
+    A field absent from the body has its Go zero value. Lone surrogate escapes are U+FFFD, as
+    Go reads them; deeper than :data:`MAX_NESTING` is ``invalid_json`` here (docs/fidelity.md).
     """
     try:
-        text = raw.decode("utf-8", errors="replace")  # Go's decoder reads invalid UTF-8 as U+FFFD
+        text = go_text(raw)
         start = len(text) - len(text.lstrip(" \t\r\n"))
+        if _nesting(text, start) > MAX_NESTING:
+            raise ValueError("nested too deep")
         decoder = json.JSONDecoder(object_pairs_hook=_Pairs, parse_float=_GoFloat, parse_constant=_not_json)
         value, _ = decoder.raw_decode(text, start)
     except (UnicodeDecodeError, ValueError):
         raise GoRefusal(400, "invalid_json") from None
-    except RecursionError:
-        # Go's decoder nests up to 10,000 deep; Python's about 1,000: deeper is Go's refusal here
-        # (docs/fidelity.md), never a crash of the handler.
-        raise GoRefusal(400, "invalid_json") from None
+    value = _go_text(value)
     decoded: dict[str, Any] = {name: kind() for name, kind in fields.items()}
     if value is None:
         return decoded
@@ -100,6 +121,43 @@ def decode(raw: bytes, fields: dict[str, type]) -> dict[str, Any]:
     if failed:
         raise GoRefusal(400, "invalid_json")
     return decoded
+
+
+def _nesting(text: str, start: int) -> int:
+    """How deep the first JSON value from ``start`` nests its arrays and objects (strings skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text[start:]:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+            if depth == 0:
+                break
+        elif depth == 0 and not char.isspace():
+            break  # a scalar first value: the bytes after it are never read
+    return deepest
+
+
+def _go_text(value: Any) -> Any:
+    """``value`` with every lone surrogate, in keys and strings, read as U+FFFD."""
+    if isinstance(value, str):
+        return LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, _Pairs):
+        return _Pairs((_go_text(key), _go_text(item)) for key, item in value)
+    if isinstance(value, list):
+        return [_go_text(item) for item in value]
+    return value
 
 
 def _not_json(literal: str) -> Any:

@@ -160,3 +160,24 @@ def test_a_live_entry_coming_into_force_sends_its_now_playing():
     assert (payload["source_type"], payload["type"]) == ("live", "live")
     assert (payload["starts_at"], payload["ends_at"]) == ("2026-01-21T20:00:00Z", "2026-01-21T20:30:00Z")
     assert payload["source_id"] == station.core.scenario.djs["sarah"].user_id
+
+
+def test_a_playlist_tracks_position_is_its_index_after_an_interruption_too():
+    """internal/playout/director.go:3606-3613 (and :3266-3272): ``position`` is the index of the item
+    played, ``items[nextPos]``, so it names the track whatever interrupted the playlist (here the
+    emergencies and the live show of ``emergency``; its playlist is not shuffled)."""
+    station = Wire("emergency")
+    station.advance(station.core.scenario.duration_ms)
+    scenario = station.core.scenario
+    by_id = {track.id: key for key, track in scenario.tracks.items()}
+    playlists = {playlist.id: playlist for playlist in scenario.playlists.values()}
+    seen = 0
+    for message in station.messages:
+        payload = message["payload"]
+        if message["type"] != "now_playing" or "position" not in payload:
+            continue
+        playlist = playlists[payload["source_id"]]
+        assert not playlist.shuffle
+        assert playlist.tracks[payload["position"]] == by_id[payload["media_id"]], payload
+        seen += 1
+    assert seen >= 10

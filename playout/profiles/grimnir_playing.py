@@ -27,7 +27,8 @@ class PlayingWire:
         self._ids = ids
         self._webstreams = webstreams
         self._stations = {spec.id: spec for spec in scenario.stations}
-        self._positions: dict[str, tuple[str, int]] = {}
+        self._first_tracks: dict[str, str] = {}
+        """Each station's entry whose first track has been announced (with the playlist's keys)."""
         self._entries: dict[str, Entry | None] = {spec.key: None for spec in scenario.stations}
 
     def now_playing_media(self, event: ev.NowPlayingMedia, core: Playout) -> list[WireEvent]:
@@ -41,12 +42,10 @@ class PlayingWire:
         extras = real.track_extras(event.media_id, event.title, event.artist, event.album)
         if entry.source_type == "playlist" and station.entry is not None:
             playlist = self._scenario.playlists[station.entry.slot.target]
-            previous, position = self._positions.get(event.station_id, ("", -1))
-            first = previous != entry.id
-            # The index in the playlist's sequence, wrapping (director.go:3606, :3620)
-            position = 0 if first else (position + 1) % len(playlist.tracks)
-            self._positions[event.station_id] = (entry.id, position)
-            extras["position"] = position
+            first = self._first_tracks.get(event.station_id) != entry.id
+            self._first_tracks[event.station_id] = entry.id
+            # The index in the playlist's sequence of the item played (director.go:3606-3613)
+            extras["position"] = station.playlists[playlist.key].index
             if first:
                 extras |= {
                     "playlist_id": playlist.id,

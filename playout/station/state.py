@@ -86,6 +86,11 @@ class TrackCursor:
         self._position += 1
         return key
 
+    @property
+    def index(self) -> int:
+        """Where the key :meth:`next` gave last stands in this pass's order (-1 before the first)."""
+        return self._position - 1
+
 
 @attrs.define(eq=False)
 class StationState:

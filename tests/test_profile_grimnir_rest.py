@@ -553,6 +553,21 @@ async def test_a_failover_answers_the_webstream_struct_then_its_audit_follows(au
         }
 
 
+async def test_the_webstream_struct_has_last_health_check_once_a_check_has_run(autojump_clock):
+    """internal/api/webstream.go:86 (``LastHealthCheck *time.Time``, omitempty), set by every check's
+    Mark* (internal/models/webstream.go:172-189, internal/webstream/health_checker.go:188): absent
+    before the first check, then the latest check's time (the relay is checked every 30 s)."""
+    async with grimnir() as station:
+        path = f"/api/v1/webstreams/{ids(station)['relay']}/reset"
+        assert "last_health_check" not in json.loads((await call(station, "POST", path))[1])
+        await station.service.runner.advance(95_000)
+        answer = json.loads((await call(station, "POST", path))[1])
+        clock = station.service.runner.core.clock
+        assert answer["last_health_check"] == clock.stamp(90_000)
+        fields = list(answer)
+        assert fields.index("last_health_check") == fields.index("health_status") + 1
+
+
 async def test_a_failover_leaves_the_health_status_and_after_the_last_url_wraps_to_the_primary(
     autojump_clock,
 ):

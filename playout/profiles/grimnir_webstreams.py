@@ -107,6 +107,12 @@ class WebstreamWire:
                 out.append(self._health(key, status))
         return out
 
+    def last_check_ms(self, key: str, now_ms: int) -> int | None:
+        """When the webstream's latest check ran, as ``last_health_check`` (every check sets it, whatever
+        its result: ``Mark*``, internal/models/webstream.go:172-189); None before the first."""
+        interval = self._scenario.webstreams[key].probe.interval_ms
+        return now_ms // interval * interval if now_ms >= interval else None
+
     def next_check(self) -> int | None:
         return min(self._next_check.values(), default=None)
 

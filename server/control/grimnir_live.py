@@ -214,7 +214,10 @@ async def webstream_response(service: StationService, key: str) -> Struct:
         "current_url": real_state.url(key),
         "current_index": real_state.index(key),
         "health_status": real_state.health_status(key),
-        "created_at": service.runner.core.clock.stamp(0),
-        "updated_at": snapshot.station_time,
     }
+    checked = real_state.last_check_ms(key, service.runner.core.now_ms)
+    if checked is not None:  # *time.Time, omitempty (internal/api/webstream.go:86)
+        fields["last_health_check"] = service.runner.core.clock.stamp(checked)
+    fields["created_at"] = service.runner.core.clock.stamp(0)
+    fields["updated_at"] = snapshot.station_time
     return Struct(fields)

@@ -133,6 +133,18 @@ def create_app(service: StationService | EdgeService | ReplayService) -> QuartTr
                 response.headers[name] = value
         return response
 
+    if routing_refusal is not None:
+
+        @app.after_request
+        async def no_cors_on_routing_refusals(response: Response) -> Response:
+            """The profile's server has no CORS: its router's own answers carry no ``Access-Control-*``
+            (this hook runs after quart_cors's, registered later)."""
+            if request.url_rule is None:
+                names = {name for name, _ in response.headers.items()}
+                for name in (n for n in names if n.lower().startswith("access-control-")):
+                    del response.headers[name]
+            return response
+
     @app.errorhandler(Exception)
     async def defect(exc: Exception) -> Response:
         """A defect met by one request, or by an upgrade before it is accepted: a JSON 500 for it

@@ -722,6 +722,29 @@ async def test_an_unknown_path_and_a_wrong_method_are_chis_own_answers(autojump_
     assert "Content-Type" not in chi_refusal(405, "POST").headers
 
 
+async def test_head_options_and_cors_are_chis_405_and_no_access_control_headers(autojump_clock):
+    """internal/server/server.go:140-158 (chi with no GetHead, no CORS and no OPTIONS handler): HEAD and
+    OPTIONS on a real route are chi's empty 405, one ``Allow`` header per routed method (chi v5.2.3
+    mux.go:518-526), so a browser's preflight fails as against the real server; no answer carries an
+    ``Access-Control-*`` header. The simulation's own paths keep theirs."""
+    origin = {"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"}
+    async with grimnir() as station:
+        i = ids(station)
+        for method, path in (
+            ("HEAD", "/api/v1/public/now-playing"),
+            ("OPTIONS", "/api/v1/public/now-playing"),
+            ("OPTIONS", "/api/v1/playout/skip"),
+        ):
+            status, body, response = await call(station, method, path, headers={**ADMIN, **origin})
+            assert (status, body) == (405, b""), (method, path)
+            assert response.headers.getlist("Allow") == (["GET"] if "now-playing" in path else ["POST"])
+            assert not [h for h in response.headers if h[0].lower().startswith("access-control-")]
+        read = f"/api/v1/public/now-playing?station_id={i['station']}"
+        status, _, response = await call(station, "GET", read, headers={**AGENT, "Origin": origin["Origin"]})
+        assert status == 200 and "Access-Control-Allow-Origin" not in response.headers
+        assert (await call(station, "OPTIONS", "/api/v1/sim/state"))[0] == 204
+
+
 async def test_a_body_is_read_as_json_decoder_fills_a_struct(autojump_clock):
     """internal/api/api.go:1369-1373 (``json.NewDecoder(r.Body).Decode(&req)``): names match
     case-insensitively, unknown ones are ignored, bytes after the first value are never read,

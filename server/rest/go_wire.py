@@ -226,7 +226,9 @@ def chi_refusal(status: int, allow: str | None) -> Response | None:
     if status == 405:
         # chi lists the methods routed on the path; HEAD and OPTIONS are Werkzeug's own additions.
         routed = [m.strip() for m in (allow or "").split(",") if m.strip() not in ("", "HEAD", "OPTIONS")]
-        response = Response(b"", status=405, headers={"Allow": ", ".join(routed)} if routed else {})
+        response = Response(b"", status=405)
+        for method in sorted(routed):  # one header each, as chi adds them (in Go's map order: any)
+            response.headers.add("Allow", method)
         del response.headers["Content-Type"]
         return response
     return None

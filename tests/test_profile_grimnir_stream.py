@@ -331,3 +331,21 @@ async def test_the_stream_admits_what_the_real_middleware_admits(autojump_clock)
         ):
             response = await refusal(station.client.websocket(f"/api/v1/events?{query}", headers=headers))
             assert response.status_code == 401 and response.headers["Content-Type"].startswith("text/plain")
+
+
+async def test_an_advance_is_refused_when_its_health_snapshots_would_be_too_many(autojump_clock):
+    """The director's 250 ms tick (G:internal/playout/director.go:244) makes 14,400 snapshots an hour per
+    mount; an advance listing millions of them froze the server, so one advance may make 20,000 at
+    most, and the refusal says how far it may go and how to go further."""
+    from server.control.playback import MAX_ADVANCE_MS, longest_advance_ms
+
+    async with served(shipped("dj-takeover"), grimnir(health_tick_ms=250), manual_clock=True) as station:
+        status, body = await station.post("/api/v1/sim/advance", {"by": "2h"})
+        assert status == 400 and body["error"] == "invalid_request"
+        assert body["detail"].startswith("by: at most 1h23m20s at a time here")
+        assert "--health-tick 1m" in body["detail"]
+        assert longest_advance_ms(station.service) == 5_000_000
+        status, body = await station.post("/api/v1/sim/advance", {"by": "10m"})
+        assert status == 200 and sum(m["type"] == "health" for m in body["events"]) == 2_400
+    async with served(shipped("dj-takeover"), grimnir(health_tick_ms=60_000), manual_clock=True) as station:
+        assert longest_advance_ms(station.service) == MAX_ADVANCE_MS

@@ -14,13 +14,18 @@ ADVANCE = Endpoint(
     tag="simulation",
     auth=Auth.ADMIN,
     body=Body(
-        "How far: " + DURATION_HINT + ", or a number of seconds; at most 7d.",
+        "How far: " + DURATION_HINT + ", or a number of seconds; at most 7d (under --profile grimnir, "
+        "at most 20,000 health snapshots' worth: 1h23m20s per station at the real 250 ms tick).",
         {"by": {"type": ["string", "number"], "examples": ["90s", "15m", "1h30m", 3600]}},
         ("by",),
     ),
     answers={
         200: Answer("Station time now, and what happened on the way.", ADVANCED),
-        400: refusal("invalid_request", description="invalid_request: by is not a duration, or is over 7d."),
+        400: refusal(
+            "invalid_request",
+            description="invalid_request: by is not a duration, or is over 7d, or over what the grimnir "
+            "profile's health snapshots allow (the detail says how far, and how to go further).",
+        ),
         409: refusal("conflict", description="The clock runs by itself (serve without --manual-clock)."),
     },
 )

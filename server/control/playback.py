@@ -4,7 +4,7 @@ from typing import Any
 
 from quart import Response
 
-from playout import DURATION_HINT, Emitted, inputs, parse_duration
+from playout import DURATION_HINT, PROFILES, Emitted, format_duration, inputs, parse_duration
 
 from ..responses import ok
 from ..rest.routes import BadRequest
@@ -12,6 +12,9 @@ from ..service import StationService
 from .scope import messages, station_of
 
 MAX_ADVANCE_MS = 7 * 86_400_000
+MAX_SNAPSHOTS_PER_ADVANCE = 20_000
+"""A profile's ``health`` snapshots one advance may make (and list in its answer): 250 ms snapshots
+over 7 days would be millions of messages, a frozen server and a body of gigabytes."""
 
 
 async def skip(service: StationService, body: dict[str, Any]) -> Response:
@@ -28,6 +31,14 @@ async def advance(service: StationService, body: dict[str, Any]) -> Response:
         raise BadRequest("invalid_request", f"by: {body['by']!r} is not {DURATION_HINT}") from None
     if by_ms > MAX_ADVANCE_MS:
         raise BadRequest("invalid_request", "by: at most 7d at a time")
+    if by_ms > (most := longest_advance_ms(service)):
+        tick = format_duration(service.settings.health_tick_ms)
+        raise BadRequest(
+            "invalid_request",
+            f"by: at most {format_duration(most)} at a time here: the {service.settings.profile} profile "
+            f"sends a health snapshot per station every {tick} (at most {MAX_SNAPSHOTS_PER_ADVANCE:,} an "
+            "advance); advance in steps, or serve with --health-tick 1m for advances up to 7d",
+        )
     published: list[Emitted] = []
     await service.runner.advance(by_ms, published=published)
     snapshot = await service.runner.snapshot()
@@ -38,3 +49,12 @@ async def reset(service: StationService) -> Response:
     """The station back at its entry point with a fresh timeline; its clients stay connected."""
     snapshot = await service.reset()
     return ok({"status": "reset", "station_time": snapshot.station_time})
+
+
+def longest_advance_ms(service: StationService) -> int:
+    """How far one advance may go: 7 days, or less where the profile's snapshots would be too many."""
+    tick = service.settings.health_tick_ms
+    if PROFILES[service.settings.profile].translator is None or tick <= 0:
+        return MAX_ADVANCE_MS
+    stations = len(service.scenario.stations)
+    return min(MAX_ADVANCE_MS, MAX_SNAPSHOTS_PER_ADVANCE * tick // stations)

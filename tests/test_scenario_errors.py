@@ -234,9 +234,9 @@ def test_toml_syntax_error_names_the_line() -> None:
     bad_line = text.splitlines().index('action = = "skip"') + 1
     (problem,) = problems_of(text)
     assert (problem.table, problem.key) == ("", None)
-    assert problem.line == bad_line
-    assert problem.message.startswith("invalid TOML: ")
-    assert str(problem).startswith(f"{FILE}:{bad_line}: invalid TOML")
+    assert (problem.line, problem.column) == (bad_line, 10)
+    assert problem.message.startswith("invalid TOML: ") and "(at line" not in problem.message
+    assert str(problem).startswith(f"{FILE}:{bad_line}:10: invalid TOML")
 
 
 def test_toml_duplicate_key_names_the_line() -> None:
@@ -1470,8 +1470,8 @@ INLINE_TABLES_REPORT = """\
 inline-tables.toml:8:47: djs[0], key 'pasword': unknown key 'pasword' (did you mean 'password'?); allowed \
 here: id, uuid, username, password
 inline-tables.toml:2:80: scenario, key 'speed': must be from 0.001 to 1,000,000
-inline-tables.toml:4:33: stations[0], key 'crossfade': -2 must be positive
-inline-tables.toml:21:1: timeline[1], key 'every': '-10m' must be positive
+inline-tables.toml:4:33: stations[0], key 'crossfade': -2 must not be negative
+inline-tables.toml:21:1: timeline[1], key 'every': '-10m' must be at least 5s
 inline-tables.toml:10:55: schedule[0], key 'playlist': no playlist has the id 'none'
 inline-tables.toml:11:5: schedule[1], key 'at': overlaps schedule[0] on station 'main' from \
 2026-01-19T00:30:00Z; both cannot play
@@ -1686,7 +1686,11 @@ def test_entries_are_not_judged_against_a_refused_start_or_end(
             id="-3m",
         ),
         pytest.param(
-            ('crossfade = "2s"', "crossfade = -2"), "stations[0]", "crossfade", "-2 must be positive", id="-2"
+            ('crossfade = "2s"', "crossfade = -2"),
+            "stations[0]",
+            "crossfade",
+            "-2 must not be negative",
+            id="-2",
         ),
         pytest.param(
             ('duration = "1d"', 'duration = "-1h30m"'),

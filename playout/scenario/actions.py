@@ -209,7 +209,7 @@ TIMELINE_ACTIONS: dict[str, Action] = {
         Action("dj_disconnect", {"station": KEY, "dj": KEY}, ("dj",), _dj_disconnect),
         Action(
             "webstream_outage",
-            {"webstream": KEY, "url": _URL, "duration": duration(), "reason": _REASON},
+            {"webstream": KEY, "url": _URL, "duration": duration(longer_than_zero=True), "reason": _REASON},
             ("webstream", "url"),
             _webstream_outage,
             {"reason": "connection_timeout"},

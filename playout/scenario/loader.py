@@ -104,10 +104,8 @@ def read_toml(text: str, file: str) -> dict[str, Any]:
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        raise ScenarioError(
-            [Problem(file, "", None, f"invalid TOML: {message}", _line_of(message))]
-        ) from None
+        message, line, column = _placed(str(exc))
+        raise ScenarioError([Problem(file, "", None, f"invalid TOML: {message}", line, column)]) from None
     except ValueError as exc:  # tomllib lets int() refuse a number of more than 4300 digits
         raise ScenarioError([Problem(file, "", None, f"invalid TOML: {exc}")]) from None
     if _deeper_than(document, MAX_NESTING):  # dotted keys and [a.b.c] headers nest without brackets
@@ -228,11 +226,15 @@ def _without_invalid(document: dict[str, Any], errors: list[jsonschema.Validatio
     return pruned
 
 
-def _line_of(message: str) -> int | None:
-    marker = "(at line "
-    if marker not in message:
-        return None
-    return int(message.split(marker, 1)[1].split(",", 1)[0].rstrip(")"))
+_AT = re.compile(r" \(at line (\d+), column (\d+)\)$")
+
+
+def _placed(message: str) -> tuple[str, int | None, int | None]:
+    """tomllib's message without its ``(at line L, column C)``, and L and C (None where it has none)."""
+    found = _AT.search(message)
+    if found is None:
+        return message, None, None
+    return message[: found.start()], int(found[1]), int(found[2])
 
 
 def _number(value: object) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 import jsonschema
 
-from ..protocol.stationtime import DURATION_HINT, parse_duration, shown
+from ..protocol.stationtime import DURATION_HINT, format_duration, parse_duration, shown
 
 MAX_HINTS = 100
 """'did you mean' hints per file: each searches every id of its kind, so a hostile file gets only some."""
@@ -155,7 +155,12 @@ def _describe(error: jsonschema.ValidationError) -> str:
     schema = error.schema
     if error.validator == "format" and schema.get("format") == "duration":
         if _negative_duration(value):
-            return f"{_shown(value)} must be positive"
+            limits = schema.get("durationRange", {})
+            if "exclusiveMinimum" in limits:
+                return f"{_shown(value)} must be positive"
+            if limits.get("minimum", 0) > 0:
+                return f"{_shown(value)} must be at least {format_duration(limits['minimum'])}"
+            return f"{_shown(value)} must not be negative"
         try:
             parse_duration(value)
         except ValueError as exc:

@@ -16,8 +16,26 @@ from quart import Response, request
 from playout import StationView, events
 
 from .directory import canonical
+from .rest.endpoint import Auth, Endpoint
 from .rest.go_wire import GoRefusal, go_answer
 from .service import StationService
+
+HEALTHZ = Endpoint(
+    "GET",
+    "/healthz",
+    operation_id="grimnirHealthz",
+    summary="The real server's liveness probe (only under --profile grimnir; not in docs/openapi.json)",
+    tag="grimnir",
+    auth=Auth.NONE,
+    answers={},
+)
+
+
+async def healthz() -> Response:
+    """``handleHealthz`` (internal/server/server.go:205-224, :870): written raw, no newline; no
+    ``leader`` field (no leader election here)."""
+    return Response(b'{"status":"ok"}', status=200, content_type="application/json")
+
 
 WEBSTREAM_ROW_MS = 5 * 60 * 1000
 """A webstream's history row ends 5 minutes after it starts (director.go:4311-4320)."""

@@ -52,6 +52,8 @@ def bind_station_reads(route: Routes, service: StationService) -> None:
                 key=service.key,
                 api_keys=(),
             )
+    if profile_read is not None:
+        bind_go(route.app, grimnir_reads.HEALTHZ, None, grimnir_reads.healthz, key=service.key, api_keys=())
     route(api.SIM_STATE)(functools.partial(sim_state, service))
 
 

@@ -1070,3 +1070,16 @@ def test_each_invalid_byte_is_one_replacement_character_as_go_writes_it():
 
     assert go_text("café".encode()) == "café"
     assert go_text(b"caf\xc3\xa9 \xff\xe2\x82!") == "café \ufffd\ufffd\ufffd!"
+
+
+async def test_healthz_is_the_real_liveness_probe(autojump_clock):
+    """internal/server/server.go:205-224 and :870 (``handleHealthz``): ``GET /healthz``, public, the body
+    written raw without a newline; HEAD is chi's 405 as on every route."""
+    async with grimnir() as station:
+        status, body, response = await call(station, "GET", "/healthz", headers=AGENT)
+        assert (status, body, response.headers["Content-Type"]) == (
+            200,
+            b'{"status":"ok"}',
+            "application/json",
+        )
+        assert (await call(station, "HEAD", "/healthz", headers=AGENT))[0] == 405

@@ -115,6 +115,24 @@ async def test_on_the_wall_clock_a_reset_starts_again_from_now(autojump_clock):
         assert state["clock"]["station_time"] == body["station_time"]
 
 
+async def test_a_reset_of_a_week_entered_now_enters_at_the_current_time_again(autojump_clock):
+    scenario = shipped("community-week")
+    started = datetime.now(UTC) - timedelta(hours=2)  # as if serve had started two hours ago
+    placement = place(scenario, parse_entry_point("now"), "wall", started)
+    async with served(
+        scenario, ServerSettings(profile=GRIMNIR.name), placement=placement, manual_clock=True
+    ) as station:
+        status, body = await station.post("/api/v1/sim/reset")
+        _, state = await station.get("/api/v1/sim/state")
+    clock = state["clock"]
+    assert (status, body["station_time"]) == (200, clock["station_time"])
+    station_time, scenario_time = parse_instant(clock["station_time"]), parse_instant(clock["scenario_time"])
+    assert abs(station_time - datetime.now(UTC)) < timedelta(seconds=5)
+    # The scenario is where the wall clock is: the same weekday and time of day, not two hours behind.
+    assert (scenario_time.weekday(), scenario_time.time()) == (station_time.weekday(), station_time.time())
+    assert clock["entered_at"] == clock["scenario_time"]
+
+
 async def test_a_grimnir_reset_has_a_fresh_translator(autojump_clock):
     scenario = shipped("dj-takeover")
     async with served(scenario, ServerSettings(profile=GRIMNIR.name), manual_clock=True) as station:

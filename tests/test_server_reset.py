@@ -17,7 +17,7 @@ from server.app import create_app
 from server.hub import Hub
 from server.service import ReplayService, ServerSettings
 from tests.server_support import ADMIN, KEY, served
-from tests.support import shipped
+from tests.support import ROOT, shipped
 
 TAKEOVER_START = "2026-01-19T10:00:00Z"  # dj-takeover: 10:00 to 11:00; DJ Mike connects at 10:05
 
@@ -179,3 +179,13 @@ async def test_a_replay_has_no_station_to_reset(autojump_clock):
         body = await response.get_json()
         assert response.status_code == 404 and body["error"] == "not_found"
         assert body["detail"].startswith("no such path on a replay (serve --replay)")
+
+
+def test_the_rest_table_gives_the_replay_answer_the_server_gives():
+    (row,) = [
+        line
+        for line in (ROOT / "docs" / "protocol.md").read_text().splitlines()
+        if line.startswith("| `POST /api/v1/sim/reset` |")
+    ]
+    assert "404 `not_found` under `serve --replay`" in row  # as test_a_replay_has_no_station_to_reset
+    assert "409" not in row.partition("; 404")[2]

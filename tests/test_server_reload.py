@@ -66,6 +66,56 @@ async def test_a_valid_change_restarts_the_station_and_an_invalid_one_keeps_it(
         assert status == 200 and "dj_connect" in [m["type"] for m in body["events"]]
 
 
+async def test_a_touch_changes_nothing(autojump_clock, tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="grimnir_sim.reload")
+    path = tmp_path / "station.toml"
+    path.write_text((ROOT / "scenarios" / "dj-takeover.toml").read_text())
+    async with served(load_scenario(path), manual_clock=True, reload_from=path) as station:
+        await station.post("/api/v1/sim/advance", {"by": "6m"})
+        running = station.service.scenario
+        _edit(path, path.read_text())  # the modification time moves, the bytes do not
+        await trio.sleep(POLL_SECONDS * 4)
+        assert caplog.records == []
+        assert station.service.scenario is running
+        _, state = await station.get("/api/v1/sim/state")
+        assert state["clock"]["station_time"] == "2026-01-19T10:06:00Z"  # not reset
+
+
+async def test_a_file_gone_and_back_is_logged_once_each_way(autojump_clock, tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="grimnir_sim.reload")
+    original = (ROOT / "scenarios" / "dj-takeover.toml").read_text()
+    path = tmp_path / "station.toml"
+    path.write_text(original)
+    async with served(load_scenario(path), manual_clock=True, reload_from=path) as station:
+        await station.post("/api/v1/sim/advance", {"by": "6m"})
+        running = station.service.scenario
+        path.rename(tmp_path / "station.toml~")
+        await trio.sleep(POLL_SECONDS * 10)
+        assert [r.getMessage() for r in caplog.records] == [
+            f"{path} is gone (deleted or renamed); the station runs on unchanged"
+        ]
+        status, _ = await station.post("/api/v1/sim/advance", {"by": "1m"})
+        assert status == 200 and station.service.scenario is running
+        caplog.clear()
+
+        (tmp_path / "station.toml~").rename(path)  # back as it was: nothing to reload
+        await trio.sleep(POLL_SECONDS * 4)
+        assert [r.getMessage() for r in caplog.records] == [f"{path} is back"]
+        assert station.service.scenario is running
+        caplog.clear()
+
+        path.unlink()
+        await trio.sleep(POLL_SECONDS * 2)
+        path.write_text(original.replace('"DJ Mike"', '"DJ Michael"'))  # back with another content
+        await trio.sleep(POLL_SECONDS * 2)
+        assert [r.getMessage() for r in caplog.records] == [
+            f"{path} is gone (deleted or renamed); the station runs on unchanged",
+            f"{path} is back",
+            f"{path} reloaded: the station starts over at 2026-01-19T10:00:00Z",
+        ]
+        assert station.service.scenario.djs["mike"].username == "DJ Michael"
+
+
 def test_serve_reload_watches_the_file_it_was_given(tmp_path):
     """The command's wiring, end to end: ``serve FILE --reload`` on a real socket, its log on stderr."""
     original = (ROOT / "scenarios" / "dj-takeover.toml").read_text()

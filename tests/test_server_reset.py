@@ -17,7 +17,7 @@ from server.app import create_app
 from server.hub import Hub
 from server.service import ReplayService, ServerSettings
 from tests.server_support import ADMIN, KEY, served
-from tests.support import shipped
+from tests.support import ROOT, shipped
 
 TAKEOVER_START = "2026-01-19T10:00:00Z"  # dj-takeover: 10:00 to 11:00; DJ Mike connects at 10:05
 
@@ -115,6 +115,24 @@ async def test_on_the_wall_clock_a_reset_starts_again_from_now(autojump_clock):
         assert state["clock"]["station_time"] == body["station_time"]
 
 
+async def test_a_reset_of_a_week_entered_now_enters_at_the_current_time_again(autojump_clock):
+    scenario = shipped("community-week")
+    started = datetime.now(UTC) - timedelta(hours=2)  # as if serve had started two hours ago
+    placement = place(scenario, parse_entry_point("now"), "wall", started)
+    async with served(
+        scenario, ServerSettings(profile=GRIMNIR.name), placement=placement, manual_clock=True
+    ) as station:
+        status, body = await station.post("/api/v1/sim/reset")
+        _, state = await station.get("/api/v1/sim/state")
+    clock = state["clock"]
+    assert (status, body["station_time"]) == (200, clock["station_time"])
+    station_time, scenario_time = parse_instant(clock["station_time"]), parse_instant(clock["scenario_time"])
+    assert abs(station_time - datetime.now(UTC)) < timedelta(seconds=5)
+    # The scenario is where the wall clock is: the same weekday and time of day, not two hours behind.
+    assert (scenario_time.weekday(), scenario_time.time()) == (station_time.weekday(), station_time.time())
+    assert clock["entered_at"] == clock["scenario_time"]
+
+
 async def test_a_grimnir_reset_has_a_fresh_translator(autojump_clock):
     scenario = shipped("dj-takeover")
     async with served(scenario, ServerSettings(profile=GRIMNIR.name), manual_clock=True) as station:
@@ -161,3 +179,13 @@ async def test_a_replay_has_no_station_to_reset(autojump_clock):
         body = await response.get_json()
         assert response.status_code == 404 and body["error"] == "not_found"
         assert body["detail"].startswith("no such path on a replay (serve --replay)")
+
+
+def test_the_rest_table_gives_the_replay_answer_the_server_gives():
+    (row,) = [
+        line
+        for line in (ROOT / "docs" / "protocol.md").read_text().splitlines()
+        if line.startswith("| `POST /api/v1/sim/reset` |")
+    ]
+    assert "404 `not_found` under `serve --replay`" in row  # as test_a_replay_has_no_station_to_reset
+    assert "409" not in row.partition("; 404")[2]

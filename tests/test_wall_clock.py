@@ -247,3 +247,47 @@ async def test_a_manual_clock_crosses_the_weeks_end_too(autojump_clock):
     assert runner.repeats == 1
     assert runner.clock_view()["station_time"] == "2026-12-07T00:02:00Z"
     assert [e.event.TYPE for e in emitted].count("schedule_update") == 1
+
+
+def test_an_entry_at_now_is_derived_again_from_the_wall_clock_at_a_fresh_start():
+    placement = place(WEEK, parse_entry_point("now"), "wall", at("2026-11-30T14:02:58Z"))
+    again = placement.again(WEEK, at("2026-11-30T15:04:03Z"))  # reset after an hour on air
+    assert again.entry_ms == 15 * H + 4 * 60_000 + 3_000  # Monday 15:04:03 in the scenario, not 14:02:58
+    assert again.anchor == at("2026-11-30T00:00:00Z")
+    assert again.wall_of(again.entry_ms) == at("2026-11-30T15:04:03Z") and again.follows_now
+    # A shorter scenario entered "now" starts at its start again.
+    assert place(SHORT, parse_entry_point("now"), "wall", at("2026-11-30T14:00:00Z")).again(
+        SHORT, at("2026-11-30T15:00:00Z")
+    ) == Placement("wall", 0, at("2026-11-30T15:00:00Z"), None, follows_now=True)
+
+
+@pytest.mark.parametrize(("text", "clock"), [("Mon 14:00", "wall"), ("+14h", "wall"), ("now", "scenario")])
+def test_other_entry_points_keep_their_scenario_instant_at_a_fresh_start(text, clock):
+    placement = place(WEEK, parse_entry_point(text), clock, at("2026-11-30T14:00:00Z"))
+    again = placement.again(WEEK, at("2026-11-30T15:04:03Z"))
+    assert again.entry_ms == placement.entry_ms == 14 * H and not again.follows_now
+    if clock == "wall":
+        assert again.wall_of(again.entry_ms) == at("2026-11-30T15:04:03Z")
+
+
+async def test_a_restart_after_an_hour_on_air_is_in_step_with_the_wall_clock(autojump_clock):
+    monday = at("2026-11-30T14:02:58Z")
+    placement = place(WEEK, parse_entry_point("now"), "wall", monday)
+    began = trio.current_time()
+    runner = StationRunner(
+        WEEK,
+        lambda batch: None,
+        placement=placement,
+        real_probes=False,
+        wall_clock=lambda: monday + timedelta(seconds=trio.current_time() - began),
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(runner.run)
+        await trio.sleep(3600)
+        await runner.restart(WEEK, lambda scenario: None)
+        view = runner.clock_view()
+        nursery.cancel_scope.cancel()
+    assert view["station_time"] == "2026-11-30T15:02:58Z"
+    assert (
+        view["scenario_time"] == view["entered_at"] == "2026-01-19T15:02:58Z"
+    )  # the 15:00 programme at 15:00

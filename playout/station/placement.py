@@ -5,7 +5,9 @@ A served station is live: on the wall clock its timestamps are the current UTC
 time. A scenario that lasts whole weeks is entered at the current weekday and
 time of day and repeats; a shorter one starts now. ``--from`` picks another
 entry point: ``start``, ``now``, an offset such as ``+6h``, or a weekday and
-time such as ``Wed 20:00`` (its first occurrence in the scenario).
+time such as ``Wed 20:00`` (its first occurrence in the scenario). A reset on the
+wall clock enters ``now`` at the current time again; the other entry points keep
+their scenario instant.
 """
 
 import re
@@ -46,6 +48,8 @@ class Placement:
     """The instant the wire shows for scenario millisecond 0."""
     period_ms: int | None
     """On the wall clock a whole-week scenario repeats with this period; otherwise None."""
+    follows_now: bool = False
+    """On the wall clock, entered at ``now``: each fresh start enters at the current time again."""
 
     def wall_of(self, scenario_ms: int) -> datetime:
         return self.anchor + timedelta(milliseconds=scenario_ms)
@@ -53,10 +57,13 @@ class Placement:
     def again(self, scenario: Scenario, wall_now: datetime) -> "Placement":
         """The same entry point for a fresh start at ``wall_now`` (a reset, or a reloaded ``scenario``).
 
-        On the wall clock the wire's instants start again from ``wall_now``; on the scenario's
-        they are its own. Raises ValueError (one line) when the entry point lies beyond the
-        scenario's end.
+        On the wall clock the wire's instants start again from ``wall_now``, and an entry point
+        of ``now`` is derived again from it (the station stays in step with the wall clock); on
+        the scenario's they are its own. Raises ValueError (one line) when the entry point lies
+        beyond the scenario's end.
         """
+        if self.follows_now:
+            return place(scenario, EntryPoint("now", text="now"), "wall", wall_now)
         if self.entry_ms >= scenario.duration_ms:
             lasts = format_duration(scenario.duration_ms)
             raise ValueError(
@@ -128,4 +135,5 @@ def place(scenario: Scenario, entry: EntryPoint, clock: Clock, wall_now: datetim
     if clock == "scenario":
         return Placement("scenario", entry_ms, scenario.start, None)
     anchor = wall_now - timedelta(milliseconds=entry_ms)
-    return Placement("wall", entry_ms, anchor, scenario.duration_ms if weekly else None)
+    period_ms = scenario.duration_ms if weekly else None
+    return Placement("wall", entry_ms, anchor, period_ms, follows_now=entry.kind == "now")

@@ -36,12 +36,13 @@ RESET = Endpoint(
     operation_id="resetStation",
     summary="Put the station back at its entry point, with a fresh timeline",
     description=(
-        "The station starts over where it entered its scenario (serve --from; on the wall clock "
-        "from now) with a fresh core and, for the grimnir profile, a fresh translator: every DJ, "
-        "override, failover and manual-clock advance is gone. Connected WebSocket clients stay "
-        "connected; each one that asked for the state on connect (snapshot) receives the fresh "
-        "station's now_playing at once, as if it had just connected. If the fresh station cannot be "
-        "built, the running one goes on and the answer is 409 with the reason."
+        "The station starts over at its entry point, chosen as at start (serve --from; on the wall "
+        "clock an entry at now, the default, is taken again from the time of the reset), with a "
+        "fresh core and, for the grimnir profile, a fresh translator: every DJ, override, failover "
+        "and manual-clock advance is gone. Connected WebSocket clients stay connected; each one that "
+        "asked for the state on connect (snapshot) receives the fresh station's now_playing at once, "
+        "as if it had just connected. If the fresh station cannot be built, the running one goes on "
+        "and the answer is 409 with the reason."
     ),
     tag="simulation",
     auth=Auth.ADMIN,

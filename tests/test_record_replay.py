@@ -229,6 +229,30 @@ class TestRecordCommand:
         assert err.count("\n") == 1
         assert err.startswith("error: cannot connect to ws://127.0.0.1:1/api/v1/events: ")
 
+    def test_a_failed_record_leaves_an_existing_file_alone_and_creates_none(self, tmp_path, capsys):
+        kept = tmp_path / "keep.jsonl"
+        kept.write_bytes(b"an earlier recording\n")
+        assert main(["record", "ws://127.0.0.1:1/api/v1/events", "--out", str(kept)]) == 2
+        assert kept.read_bytes() == b"an earlier recording\n"
+        assert main(["record", "ws://127.0.0.1:1/api/v1/events", "--out", str(tmp_path / "new.jsonl")]) == 2
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.jsonl"]
+        capsys.readouterr()
+
+    @pytest.mark.parametrize(
+        ("argv", "message"),
+        [
+            (["--for=-3s"], "argument --for: must be positive, not '-3s'"),
+            (["--for", "0s"], "argument --for: must be positive, not '0s'"),
+            (["--for", "-3s"], "--for: expected one argument (a value that starts with '-' goes after"),
+            (["--catalog", "x.toml"], "unrecognized arguments: --catalog x.toml"),  # it reads no scenario
+        ],
+    )
+    def test_what_its_options_refuse(self, argv, message, capsys):
+        with pytest.raises(SystemExit) as exited:
+            main(["record", "ws://127.0.0.1:1/api/v1/events", *argv])
+        assert exited.value.code == 2
+        assert message in capsys.readouterr().err
+
     def test_a_url_that_is_no_websocket_is_a_usage_error(self, capsys):
         assert main(["record", "ftp://example.org/"]) == 2
         assert "record takes a ws://, wss://, http:// or https:// URL" in capsys.readouterr().err

@@ -603,3 +603,52 @@ class TestExpectedFromARecording:
         path = _write(tmp_path / "r.jsonl", recording.message_line(0, NOW_PLAYING), b"{oops\n")
         with pytest.raises(ValueError, match=r"r\.jsonl: line 3: not JSON"):
             expected_from(path)
+
+    @pytest.mark.parametrize(
+        ("profile", "options", "message"),
+        [
+            (
+                "documented",
+                {"fields": ["usernme"]},
+                r"unknown payload field 'usernme' of any type of the documented profile; "
+                r"did you mean 'username'\? \(known: .*\)",
+            ),
+            (
+                "documented",
+                {"types": ["live.handovr"]},
+                r"unknown event type 'live\.handovr' for the documented profile; "
+                r"did you mean 'live\.handover'\?",
+            ),
+            (
+                None,  # unknown: the documented profile
+                {"types": "webstream.health"},
+                r"unknown event type 'webstream\.health' for the documented profile",
+            ),
+            (
+                "grimnir",
+                {"types": "schedule_update"},
+                r"unknown event type 'schedule_update' for the grimnir profile",
+            ),
+            (
+                "documented",
+                {"types": ["live.handover"], "fields": ["title"]},
+                r"unknown payload field 'title' of live\.handover",
+            ),
+        ],
+    )
+    def test_an_unknown_type_or_field_is_refused_against_the_recordings_profile(
+        self, profile, options, message, tmp_path
+    ):
+        path = tmp_path / "r.jsonl"
+        header = recording.header_line("ws://h/api/v1/events", profile, STARTED)
+        path.write_bytes(header + recording.message_line(0, HANDOVER))
+        with pytest.raises(ValueError, match=message):
+            expected_from(path, **options)
+
+    def test_one_type_given_as_a_string_is_that_type(self, tmp_path):
+        path = _write(
+            tmp_path / "r.jsonl", recording.message_line(0, NOW_PLAYING), recording.message_line(5, HANDOVER)
+        )
+        assert [str(m) for m in expected_from(path, types="live.handover", fields="priority")] == [
+            "live.handover (priority=1)"
+        ]

@@ -13,6 +13,7 @@ import sys
 from contextlib import asynccontextmanager
 from functools import partial
 
+import httpx
 import orjson
 import pytest
 import trio
@@ -22,7 +23,7 @@ from playout import recording
 from playout.drivers.cli import main
 from server.app import create_app
 from server.pytest_plugin import expected_from
-from server.recorder import Recorder, Unreachable
+from server.recorder import Recorder, Unreachable, server_profile
 from server.replay import WAIT_ROUND_SECONDS, Replay
 from server.serve import serve
 from server.service import ReplayService, ServerSettings
@@ -269,6 +270,43 @@ class TestRecordCommand:
         refusal = f"error: {station.events_url} refused the connection: 401 Unauthorized\n"
         assert done.stderr.decode() == refusal
         assert done.stdout == b""
+
+
+class TestTheProfileAsked:
+    @pytest.mark.parametrize("profile", ["documented", "grimnir"])
+    async def test_without_profile_record_notes_what_this_simulator_serves(
+        self, profile, grimnir_server, tmp_path
+    ):
+        station = await grimnir_server.serve("dj-takeover", profile=profile, health_tick_ms=60_000)
+        out = tmp_path / "r.jsonl"
+        argv = ["record", station.events_url, "--token", station.token, "--out", str(out), "--for", "1s"]
+        done = await trio.run_process(
+            [sys.executable, "-m", "playout", *argv], capture_stderr=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        with out.open("rb") as lines:
+            assert recording.read_recording(lines).header.profile == profile
+
+    async def test_a_server_without_the_path_or_none_at_all_is_unknown(self, monkeypatch):
+        # Another server's 404 is not an answer of this one's document: unchecked (rest_contract).
+        monkeypatch.setattr(httpx.AsyncClient, "send", UNCHECKED_SEND)
+
+        async def not_found(stream: trio.SocketStream) -> None:
+            await stream.receive_some()
+            await stream.send_all(
+                b"HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}"
+            )
+            await stream.aclose()
+
+        async with trio.open_nursery() as nursery:
+            (listener,) = await nursery.start(partial(trio.serve_tcp, not_found, 0, host="127.0.0.1"))
+            port = listener.socket.getsockname()[1]
+            assert await server_profile(f"ws://127.0.0.1:{port}/api/v1/events", "t") is None
+            nursery.cancel_scope.cancel()
+        assert await server_profile("ws://127.0.0.1:1/api/v1/events?token=t", None) is None
+
+
+UNCHECKED_SEND = httpx.AsyncClient.send
 
 
 def _write(path, *items: bytes) -> str:

@@ -12,7 +12,7 @@ import trio
 
 from playout import PROFILES, UsageError, add_command, parse_duration
 
-from ..recorder import Recorder
+from ..recorder import Recorder, server_profile
 from . import Handler
 
 EVENTS_PATH = "/api/v1/events"
@@ -52,8 +52,8 @@ def register_record(commands: argparse._SubParsersAction) -> Handler:
     parser.add_argument(
         "--profile",
         choices=tuple(PROFILES),
-        help="the server's wire profile, noted in the recording for `serve --replay` (default: unknown, "
-        "served as documented)",
+        help="the server's wire profile, noted in the recording for `serve --replay` (default: what this "
+        "simulator's GET /api/v1/sim/server says; from any other server unknown, served as documented)",
     )
     parser.add_argument(
         "--for",
@@ -87,7 +87,8 @@ def cmd_record(args: argparse.Namespace) -> int:
         out.write(line)
         out.flush()  # a recording is read while it grows, and survives a crash
 
-    recorder = Recorder(url, write, token=args.token, profile=args.profile)
+    identify = partial(server_profile, url, args.token) if args.profile is None else None
+    recorder = Recorder(url, write, token=args.token, profile=args.profile, identify=identify)
     try:  # (a first connection that fails is one line and status 2: recorder.Unreachable)
         trio.run(partial(_record_until_stopped, recorder, args.duration))
     finally:

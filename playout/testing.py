@@ -15,12 +15,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import attrs
 import orjson
 import trio
 
 from . import (
-    ALL_EVENT_TYPES,
     DOCUMENTED,
     PROFILES,
     Emitted,
@@ -36,80 +34,26 @@ from . import (
     translator_for,
     wire,
 )
+from .matching import Expected, Match, Recorded, as_match, as_names, check_names, event, listed
+
+__all__ = [  # the matchers are playout.matching's, used from here with the station
+    "UPDATE_ENV",
+    "Expected",
+    "Match",
+    "Recorded",
+    "ScenarioLike",
+    "Station",
+    "as_scenario",
+    "event",
+    "open_station",
+    "start_station",
+]
 
 UPDATE_ENV = "GRIMNIR_UPDATE_GOLDEN"
 """Set (to anything) to have :meth:`Station.assert_golden` record golden logs instead of comparing."""
 _AROUND = 5
 
 ScenarioLike = str | Path | Scenario
-
-
-@attrs.frozen
-class Recorded:
-    """One event as a client would get it, with the station time it was emitted at."""
-
-    at_ms: int
-    at: str
-    type: str
-    payload: dict[str, Any]
-
-    def line(self) -> str:
-        return orjson.dumps({"at": self.at, "type": self.type, "payload": self.payload}).decode()
-
-
-@attrs.frozen
-class Match:
-    """An expected event: its type, and payload fields that must be equal (or satisfy a callable)."""
-
-    type: str
-    fields: dict[str, Any] = attrs.Factory(dict)
-
-    def matches(self, event: Recorded) -> bool:
-        if event.type != self.type:
-            return False
-        for key, wanted in self.fields.items():
-            if key not in event.payload:
-                return False
-            got = event.payload[key]
-            if not (wanted(got) if callable(wanted) else got == wanted):
-                return False
-        return True
-
-    def __str__(self) -> str:
-        if not self.fields:
-            return self.type
-        shown = ", ".join(f"{k}={'<check>' if callable(v) else repr(v)}" for k, v in self.fields.items())
-        return f"{self.type} ({shown})"
-
-
-def event(type_: str, **fields: Any) -> Match:
-    """``event("dj_connect", username="DJ Mike")``: a type and payload fields to match.
-
-    A type no profile sends is refused at once (:class:`ValueError`, with the closest names).
-    """
-    _check_name("event type", type_, ALL_EVENT_TYPES)
-    return Match(type_, fields)
-
-
-def _check_name(what: str, name: str, known: Iterable[str], context: str = "") -> None:
-    """Refuse ``name`` unless it is ``known``: the closest names first, then all of them."""
-    known = sorted(known)
-    if name in known:
-        return
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    raise ValueError(f"unknown {what} {name!r}{context}{hint} (known: {', '.join(known)})")
-
-
-Expected = str | Match | tuple[str, dict[str, Any]]
-
-
-def _as_match(expected: Expected) -> Match:
-    if isinstance(expected, Match):
-        return expected
-    if isinstance(expected, str):
-        return Match(expected)
-    return Match(expected[0], dict(expected[1]))
 
 
 class Station:
@@ -151,6 +95,9 @@ class Station:
         return self.scenario.clock.stamp(self.now_ms)
 
     def of_type(self, *types: str) -> list[Recorded]:
+        """The events of these types so far (a type this station's wire never sends is refused)."""
+        for name in types:
+            self._check_names(name, {})
         return [e for e in self.events if e.type in types]
 
     # -- time ----------------------------------------------------------------------------------
@@ -228,7 +175,7 @@ class Station:
         Returns the matched events; on failure the message shows what was
         expected, what arrived, and the log around it.
         """
-        matchers = [_as_match(e) for e in expected]
+        matchers = [as_match(e) for e in expected]
         if not matchers:
             raise ValueError("expect needs at least one event")
         for matcher in matchers:
@@ -251,12 +198,7 @@ class Station:
 
     def _check_names(self, type_: str, fields: dict[str, Any]) -> None:
         """Refuse a type this station's wire never sends, or a payload key that type never has."""
-        profile = self.profile
-        _check_name("event type", type_, profile.event_types, f" for the {profile.name} profile")
-        known = (profile.payload_fields or {}).get(type_)
-        if known is not None:
-            for name in fields:
-                _check_name("payload field", name, known, f" of {type_}")
+        check_names(self.profile, type_, fields)
 
     def _find(self, matchers: list[Match], strict: bool) -> list[int]:
         events = self.events
@@ -295,11 +237,7 @@ class Station:
                 lines.append(f"  ✗ {matcher}  {'not seen' if position == len(found) else 'not reached'}")
         arrived = self.events[self._cursor :]
         lines.append(f"arrived since the last match ({len(arrived)}):")
-        lines += [f"  {e.at} {e.type} {orjson.dumps(e.payload).decode()}" for e in arrived[:40]] or [
-            "  (nothing)"
-        ]
-        if len(arrived) > 40:
-            lines.append(f"  … and {len(arrived) - 40} more")
+        lines += listed(arrived, (m.type for m in matchers))
         before = self.events[max(0, self._cursor - _AROUND) : self._cursor]
         if before:
             lines.append(f"the {len(before)} events before them:")
@@ -319,9 +257,11 @@ class Station:
         more = f" and {len(same_type) - 1} more {missing.type}" if len(same_type) > 1 else ""
         return f"expected {missing} by {deadline}, got {got} at {first.at}{more}"
 
-    async def expect_quiet(self, duration: str | int | float, *, types: Iterable[str] | None = None) -> None:
-        """Let ``duration`` pass and assert that nothing (of ``types``) happened meanwhile."""
-        wanted = set(types) if types is not None else None
+    async def expect_quiet(
+        self, duration: str | int | float, *, types: str | Iterable[str] | None = None
+    ) -> None:
+        """Let ``duration`` pass and assert that nothing (of ``types``: one name, or several) happened."""
+        wanted = set(as_names(types)) if types is not None else None
         for name in wanted or ():
             self._check_names(name, {})
         start = len(self.events)

@@ -36,8 +36,9 @@ import orjson
 import pytest
 import trio
 
-from playout import PROFILES, recording
-from playout.testing import UPDATE_ENV, Match, ScenarioLike, Station, as_scenario, event, start_station
+from playout import DOCUMENTED, PROFILES, recording
+from playout.matching import Match, as_names, check_fields, event
+from playout.testing import UPDATE_ENV, ScenarioLike, Station, as_scenario, start_station
 
 from .auth import SigningKey, mint
 from .serve import RunningServer, serve
@@ -101,16 +102,19 @@ class ServedStation(Station):
         self.events_url = running.events_url
         self.token = token
 
-    def events_url_with(self, types: Iterable[str] = ()) -> str:
-        """The events URL with the token and, if given, a ``types`` filter."""
+    def events_url_with(self, types: str | Iterable[str] = ()) -> str:
+        """The events URL with the token and, if given, a ``types`` filter (one name, or several)."""
+        names = as_names(types)
+        for name in names:
+            self._check_names(name, {})
         query = f"token={self.token}"
-        if types:
-            query = f"types={','.join(types)}&" + query
+        if names:
+            query = f"types={','.join(names)}&" + query
         return f"{self.events_url}?{query}"
 
 
 def expected_from(
-    path: str | Path, *, types: Iterable[str] | None = None, fields: Iterable[str] | None = None
+    path: str | Path, *, types: str | Iterable[str] | None = None, fields: Iterable[str] | None = None
 ) -> list[Match]:
     """A recording's messages as the sequence a station should send, for ``Station.expect``.
 
@@ -118,14 +122,17 @@ def expected_from(
     ``fields`` (a recording of a station on the wall clock has other instants than a test
     station; ``serve --clock scenario``'s match). ``types``: only messages of these types. A
     recording with a broken line is refused (:class:`ValueError` naming the line), so a test
-    never expects less than was recorded.
+    never expects less than was recorded. So is a type or field the recording's profile (its
+    header's; unknown: the documented one) never sends, with the known names and a did-you-mean.
     """
     with open(path, "rb") as lines:
         played = recording.read_recording(lines)
     if played.broken is not None:
         raise ValueError(f"{path}: {played.broken}")
-    wanted = None if types is None else set(types)
-    keys = None if fields is None else tuple(fields)
+    names = None if types is None else as_names(types)
+    keys = None if fields is None else as_names(fields)
+    check_fields(PROFILES.get(played.header.profile or "", DOCUMENTED), names, keys or ())
+    wanted = None if names is None else set(names)
     expected = []
     for message in played.messages:
         if wanted is not None and message.type not in wanted:

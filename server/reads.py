@@ -69,6 +69,7 @@ async def sim_server(service: ServingProcess) -> Response:
     """The serving process, not the station: connections, the loop's stalls, the collector."""
     return ok(
         {
+            "profile": service.settings.wire_profile.name,
             "connections": len(service.hub),
             "on_the_fast_path": service.hub.socket_writers(),
             "fast_path": internals.startup_check().as_json(),

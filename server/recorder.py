@@ -7,23 +7,27 @@ soon as it arrives. When the connection is lost the recording gets a gap marker 
 the client reconnects with the protocol's backoff (websocket-events.txt, "Reconnection
 Strategy": 1 s, then twice as long each time up to 30 s, back to 1 s once connected).
 Only the first connection must succeed: a server that cannot be reached or refuses it
-then is :class:`Unreachable`.
+then is :class:`Unreachable`. Told no profile, it asks the server once that connection is
+open (:func:`server_profile`): this simulator says which it serves, any other is unknown.
 """
 
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
 import attrs
+import httpx
 import trio
 import trio_websocket
 
-from playout import ALL_EVENT_TYPES, UsageError, recording
+from playout import ALL_EVENT_TYPES, PROFILES, UsageError, recording
 
 FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30.0
+SIM_SERVER_PATH = "/api/v1/sim/server"
+ASK_SECONDS = 5.0
 
 Connect = Callable[
     [str, list[tuple[bytes, bytes]]], AbstractAsyncContextManager[trio_websocket.WebSocketConnection]
@@ -57,6 +61,25 @@ def with_every_type(url: str) -> str:
         return url
     asked = "types=" + ",".join(ALL_EVENT_TYPES)
     return parts._replace(query=f"{parts.query}&{asked}" if parts.query else asked).geturl()
+
+
+async def server_profile(url: str, token: str | None) -> str | None:
+    """The wire profile the server of the event stream ``url`` serves, as this simulator's
+    ``GET /api/v1/sim/server`` says (with the token, given or in the URL); None from any other
+    server (the real one has no such path) or when it cannot say."""
+    parts = urlsplit(url)
+    token = token or dict(parse_qsl(parts.query)).get("token")
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    asked = parts._replace(scheme=scheme, path=SIM_SERVER_PATH, query="", fragment="").geturl()
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        async with httpx.AsyncClient(timeout=ASK_SECONDS) as client:
+            answer = await client.get(asked, headers=headers)
+        body = answer.json() if answer.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
+    profile = body.get("profile") if isinstance(body, dict) else None
+    return profile if profile in PROFILES else None
 
 
 def describe_failure(url: str, failure: Exception) -> str:
@@ -93,6 +116,8 @@ class Recorder:
     token: str | None = None
     profile: str | None = None
     """The server's wire profile, as the header should name it (None: unknown)."""
+    identify: Callable[[], Awaitable[str | None]] | None = None
+    """Asked for the profile once the first connection is open, when ``profile`` is None."""
     connect: Connect = _open
     say: Callable[[str], None] = _stderr
     messages: int = 0
@@ -114,6 +139,8 @@ class Recorder:
             try:
                 async with self.connect(url, headers) as socket:
                     if origin is None:
+                        if self.profile is None and self.identify is not None:
+                            self.profile = await self.identify()
                         origin = trio.current_time()
                         self.write(recording.header_line(url, self.profile, started()))
                         task_status.started()

@@ -22,7 +22,11 @@ _SHARED = pytest.StashKey[dict[Hashable, "SharedServer"]]()
 
 
 class SharedServer:
-    """A station served on loopback from a thread of its own: ``url``, ``events_url``, ``token``."""
+    """A station served on loopback from a thread of its own: ``url``, ``events_url``, ``token``.
+
+    No ``expect`` or ``advance`` (the station is another thread's): advance it with
+    ``POST /api/v1/sim/advance`` and its ``token``, as any client (docs/testing.md).
+    """
 
     def __init__(self, make_service: Callable[[SigningKey], StationService], roles: Iterable[str]) -> None:
         key = SigningKey.generate()

@@ -8,6 +8,7 @@ import trio
 from trio_websocket import open_websocket_url
 
 from playout import UnknownScenario, load_catalog
+from playout.matching import Recorded, listed
 from playout.scenario.catalog import CATALOG_ENV
 from playout.testing import event
 from server.pytest_plugin import Simulator
@@ -155,6 +156,62 @@ async def test_a_station_in_the_grimnir_profile_speaks_the_real_wire(grimnir):
     assert "source_ip" not in got[1].payload and got[1].payload["priority"] == 1
     assert station.of_type("live.handover") == []
     await station.expect([event("health", status="playing")], within="2m")
+
+
+async def test_a_failure_in_the_grimnir_profile_lists_the_events_not_the_health_snapshots(grimnir):
+    station = await grimnir.start("dj-takeover", profile="grimnir")
+    with pytest.raises(AssertionError) as failed:
+        await station.expect([event("dj_connect", priority=2)], within="10m")
+    lines = str(failed.value).splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("arrived since the last match (")))
+    listed_lines = lines[start + 1 :]
+    assert not any(" health {" in line for line in listed_lines)
+    assert any(line.startswith("  2026-01-19T10:05:00Z dj_connect {") for line in listed_lines)
+    health = len(station.of_type("health"))
+    assert health > 2000  # four a second
+    assert listed_lines[-1] == f"  ({health} health snapshot(s) left out: the expectation is not about them)"
+    assert lines[start] == f"arrived since the last match ({len(station.events)}):"
+
+
+def test_the_list_of_arrived_events_keeps_health_only_when_the_expectation_is_about_it():
+    def at(second: int, type_: str) -> Recorded:
+        return Recorded(second * 1000, f"2026-01-19T10:00:{second:02d}Z", type_, {"n": second})
+
+    arrived = [at(0, "health"), at(1, "now_playing"), at(2, "health")] + [at(3, "health")] * 45
+    assert listed(arrived, ["now_playing"]) == [
+        '  2026-01-19T10:00:01Z now_playing {"n":1}',
+        "  (47 health snapshot(s) left out: the expectation is not about them)",
+    ]
+    about_health = listed(arrived, ["now_playing", "health"])
+    assert about_health[:2] == [
+        '  2026-01-19T10:00:00Z health {"n":0}',
+        '  2026-01-19T10:00:01Z now_playing {"n":1}',
+    ]
+    assert about_health[40:] == ["  … and 8 more"]
+    assert listed([at(0, "health")], ["dj_connect"]) == [
+        "  (nothing else)",
+        "  (1 health snapshot(s) left out: the expectation is not about them)",
+    ]
+    assert listed([], ["dj_connect"]) == ["  (nothing)"]
+
+
+async def test_one_type_given_as_a_string_is_that_type_and_of_type_checks_names(grimnir):
+    station = await grimnir.start("dj-takeover")
+    with pytest.raises(AssertionError, match=r"but got 2:\n  2026-01-19T10:03:00Z now_playing "):
+        await station.expect_quiet("20m", types="now_playing")
+    with pytest.raises(ValueError, match=r"unknown event type 'dj\.connect' .*did you mean 'dj_connect'"):
+        station.of_type("dj.connect")
+    assert [e.type for e in station.of_type("dj_connect")] == ["dj_connect"]
+
+
+async def test_events_url_with_takes_one_type_as_a_string_and_checks_names(grimnir_server):
+    station = await grimnir_server.serve("dj-takeover")
+    assert (
+        station.events_url_with("dj_connect")
+        == f"{station.events_url}?types=dj_connect&token={station.token}"
+    )
+    with pytest.raises(ValueError, match=r"did you mean 'dj_connect'"):
+        station.events_url_with(["dj.connect"])
 
 
 async def test_an_unknown_profile_names_the_known_ones(grimnir, grimnir_server):

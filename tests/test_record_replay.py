@@ -13,6 +13,7 @@ import sys
 from contextlib import asynccontextmanager
 from functools import partial
 
+import httpx
 import orjson
 import pytest
 import trio
@@ -22,7 +23,7 @@ from playout import recording
 from playout.drivers.cli import main
 from server.app import create_app
 from server.pytest_plugin import expected_from
-from server.recorder import Recorder, Unreachable
+from server.recorder import Recorder, Unreachable, server_profile
 from server.replay import WAIT_ROUND_SECONDS, Replay
 from server.serve import serve
 from server.service import ReplayService, ServerSettings
@@ -229,6 +230,30 @@ class TestRecordCommand:
         assert err.count("\n") == 1
         assert err.startswith("error: cannot connect to ws://127.0.0.1:1/api/v1/events: ")
 
+    def test_a_failed_record_leaves_an_existing_file_alone_and_creates_none(self, tmp_path, capsys):
+        kept = tmp_path / "keep.jsonl"
+        kept.write_bytes(b"an earlier recording\n")
+        assert main(["record", "ws://127.0.0.1:1/api/v1/events", "--out", str(kept)]) == 2
+        assert kept.read_bytes() == b"an earlier recording\n"
+        assert main(["record", "ws://127.0.0.1:1/api/v1/events", "--out", str(tmp_path / "new.jsonl")]) == 2
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.jsonl"]
+        capsys.readouterr()
+
+    @pytest.mark.parametrize(
+        ("argv", "message"),
+        [
+            (["--for=-3s"], "argument --for: must be positive, not '-3s'"),
+            (["--for", "0s"], "argument --for: must be positive, not '0s'"),
+            (["--for", "-3s"], "--for: expected one argument (a value that starts with '-' goes after"),
+            (["--catalog", "x.toml"], "unrecognized arguments: --catalog x.toml"),  # it reads no scenario
+        ],
+    )
+    def test_what_its_options_refuse(self, argv, message, capsys):
+        with pytest.raises(SystemExit) as exited:
+            main(["record", "ws://127.0.0.1:1/api/v1/events", *argv])
+        assert exited.value.code == 2
+        assert message in capsys.readouterr().err
+
     def test_a_url_that_is_no_websocket_is_a_usage_error(self, capsys):
         assert main(["record", "ftp://example.org/"]) == 2
         assert "record takes a ws://, wss://, http:// or https:// URL" in capsys.readouterr().err
@@ -245,6 +270,43 @@ class TestRecordCommand:
         refusal = f"error: {station.events_url} refused the connection: 401 Unauthorized\n"
         assert done.stderr.decode() == refusal
         assert done.stdout == b""
+
+
+class TestTheProfileAsked:
+    @pytest.mark.parametrize("profile", ["documented", "grimnir"])
+    async def test_without_profile_record_notes_what_this_simulator_serves(
+        self, profile, grimnir_server, tmp_path
+    ):
+        station = await grimnir_server.serve("dj-takeover", profile=profile, health_tick_ms=60_000)
+        out = tmp_path / "r.jsonl"
+        argv = ["record", station.events_url, "--token", station.token, "--out", str(out), "--for", "1s"]
+        done = await trio.run_process(
+            [sys.executable, "-m", "playout", *argv], capture_stderr=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        with out.open("rb") as lines:
+            assert recording.read_recording(lines).header.profile == profile
+
+    async def test_a_server_without_the_path_or_none_at_all_is_unknown(self, monkeypatch):
+        # Another server's 404 is not an answer of this one's document: unchecked (rest_contract).
+        monkeypatch.setattr(httpx.AsyncClient, "send", UNCHECKED_SEND)
+
+        async def not_found(stream: trio.SocketStream) -> None:
+            await stream.receive_some()
+            await stream.send_all(
+                b"HTTP/1.1 404 Not Found\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}"
+            )
+            await stream.aclose()
+
+        async with trio.open_nursery() as nursery:
+            (listener,) = await nursery.start(partial(trio.serve_tcp, not_found, 0, host="127.0.0.1"))
+            port = listener.socket.getsockname()[1]
+            assert await server_profile(f"ws://127.0.0.1:{port}/api/v1/events", "t") is None
+            nursery.cancel_scope.cancel()
+        assert await server_profile("ws://127.0.0.1:1/api/v1/events?token=t", None) is None
+
+
+UNCHECKED_SEND = httpx.AsyncClient.send
 
 
 def _write(path, *items: bytes) -> str:
@@ -579,3 +641,52 @@ class TestExpectedFromARecording:
         path = _write(tmp_path / "r.jsonl", recording.message_line(0, NOW_PLAYING), b"{oops\n")
         with pytest.raises(ValueError, match=r"r\.jsonl: line 3: not JSON"):
             expected_from(path)
+
+    @pytest.mark.parametrize(
+        ("profile", "options", "message"),
+        [
+            (
+                "documented",
+                {"fields": ["usernme"]},
+                r"unknown payload field 'usernme' of any type of the documented profile; "
+                r"did you mean 'username'\? \(known: .*\)",
+            ),
+            (
+                "documented",
+                {"types": ["live.handovr"]},
+                r"unknown event type 'live\.handovr' for the documented profile; "
+                r"did you mean 'live\.handover'\?",
+            ),
+            (
+                None,  # unknown: the documented profile
+                {"types": "webstream.health"},
+                r"unknown event type 'webstream\.health' for the documented profile",
+            ),
+            (
+                "grimnir",
+                {"types": "schedule_update"},
+                r"unknown event type 'schedule_update' for the grimnir profile",
+            ),
+            (
+                "documented",
+                {"types": ["live.handover"], "fields": ["title"]},
+                r"unknown payload field 'title' of live\.handover",
+            ),
+        ],
+    )
+    def test_an_unknown_type_or_field_is_refused_against_the_recordings_profile(
+        self, profile, options, message, tmp_path
+    ):
+        path = tmp_path / "r.jsonl"
+        header = recording.header_line("ws://h/api/v1/events", profile, STARTED)
+        path.write_bytes(header + recording.message_line(0, HANDOVER))
+        with pytest.raises(ValueError, match=message):
+            expected_from(path, **options)
+
+    def test_one_type_given_as_a_string_is_that_type(self, tmp_path):
+        path = _write(
+            tmp_path / "r.jsonl", recording.message_line(0, NOW_PLAYING), recording.message_line(5, HANDOVER)
+        )
+        assert [str(m) for m in expected_from(path, types="live.handover", fields="priority")] == [
+            "live.handover (priority=1)"
+        ]

@@ -56,17 +56,24 @@ class OneLineParser(argparse.ArgumentParser):
     """Bad input on the command line is one line on stderr and exit status 2, like every other error."""
 
     def error(self, message: str) -> NoReturn:
+        if message.endswith("expected one argument"):  # argparse takes a value like -3s for an option
+            message += " (a value that starts with '-' goes after '=': --option=-value)"
         self.exit(EXIT_USAGE, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def add_command(
-    commands: argparse._SubParsersAction, name: str, summary: str, examples: Sequence[str]
+    commands: argparse._SubParsersAction,
+    name: str,
+    summary: str,
+    examples: Sequence[str],
+    *,
+    catalog: bool = True,
 ) -> argparse.ArgumentParser:
     """A subcommand whose ``--help`` starts with ``summary`` and ends with its ``examples``.
 
     Each example is a whole command line (``grimnir-sim NAME ...``); the tests parse
     every one, so an example that stops working fails them. ``--catalog`` may come
-    after the command's name too.
+    after the command's name too, unless the command reads no scenario (``catalog=False``).
     """
     parser = commands.add_parser(
         name,
@@ -75,7 +82,8 @@ def add_command(
         epilog="examples:\n" + "\n".join(f"  {example}" for example in examples),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--catalog", default=argparse.SUPPRESS, help=CATALOG_HELP)
+    if catalog:
+        parser.add_argument("--catalog", default=argparse.SUPPRESS, help=CATALOG_HELP)
     return parser
 
 

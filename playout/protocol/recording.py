@@ -6,7 +6,8 @@ The first line names what was recorded::
      "profile":"documented","started":"2026-01-19T10:00:00.000Z"}
 
 ``source`` is the URL without its ``token``; ``profile`` the wire profile when the
-recorder was told it (``--profile``), else null (the real server, or unknown);
+recorder was told it (``--profile``) or this simulator's server said it, else null (the
+real server, or unknown);
 ``started`` the wall-clock instant the recording began. Then one line per message,
 in the order received, ``at_ms`` being milliseconds after ``started``::
 

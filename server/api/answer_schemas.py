@@ -8,7 +8,7 @@ import typing
 
 import attrs
 
-from playout import HarborCounters, SourceKind, SourceState, events
+from playout import PROFILES, HarborCounters, SourceKind, SourceState, events
 
 from ..relay.entries import SKIP_REASONS
 from ..rest.answers import Schema
@@ -214,6 +214,10 @@ SIM_SERVER_BODY = API.schema(
     "SimServer",
     _object(
         {
+            "profile": {
+                "enum": list(PROFILES),
+                "description": "the wire profile it serves (what `grimnir-sim record` notes in a recording)",
+            },
             "connections": COUNT,
             "on_the_fast_path": COUNT,
             "fast_path": {

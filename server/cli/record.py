@@ -12,17 +12,22 @@ import trio
 
 from playout import PROFILES, UsageError, add_command, parse_duration
 
-from ..recorder import Recorder
+from ..recorder import Recorder, server_profile
 from . import Handler
 
 EVENTS_PATH = "/api/v1/events"
 
 
 def _duration(text: str) -> int:
+    if text.strip().startswith("-"):
+        raise argparse.ArgumentTypeError(f"must be positive, not {text!r}")
     try:
-        return parse_duration(text)
+        ms = parse_duration(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    if ms == 0:
+        raise argparse.ArgumentTypeError(f"must be positive, not {text!r}")
+    return ms
 
 
 def register_record(commands: argparse._SubParsersAction) -> Handler:
@@ -34,6 +39,7 @@ def register_record(commands: argparse._SubParsersAction) -> Handler:
             "grimnir-sim record ws://127.0.0.1:8000/api/v1/events --token TOKEN --out station.jsonl",
             "grimnir-sim record http://127.0.0.1:8000 --token TOKEN --profile grimnir --for 10m",
         ],
+        catalog=False,  # it reads no scenario
     )
     parser.add_argument(
         "url",
@@ -46,8 +52,8 @@ def register_record(commands: argparse._SubParsersAction) -> Handler:
     parser.add_argument(
         "--profile",
         choices=tuple(PROFILES),
-        help="the server's wire profile, noted in the recording for `serve --replay` (default: unknown, "
-        "served as documented)",
+        help="the server's wire profile, noted in the recording for `serve --replay` (default: what this "
+        "simulator's GET /api/v1/sim/server says; from any other server unknown, served as documented)",
     )
     parser.add_argument(
         "--for",
@@ -71,19 +77,24 @@ def stream_url(given: str) -> str:
 
 def cmd_record(args: argparse.Namespace) -> int:
     url = stream_url(args.url)
-    out: IO[bytes] = sys.stdout.buffer if args.out in (None, "-") else _open(args.out)
+    to_file = args.out not in (None, "-")
+    out: IO[bytes] | None = None if to_file else sys.stdout.buffer
 
     def write(line: bytes) -> None:
+        nonlocal out
+        if out is None:  # the header, once the first connection is open: a failed record leaves no file
+            out = _open(args.out)
         out.write(line)
         out.flush()  # a recording is read while it grows, and survives a crash
 
-    recorder = Recorder(url, write, token=args.token, profile=args.profile)
+    identify = partial(server_profile, url, args.token) if args.profile is None else None
+    recorder = Recorder(url, write, token=args.token, profile=args.profile, identify=identify)
     try:  # (a first connection that fails is one line and status 2: recorder.Unreachable)
         trio.run(partial(_record_until_stopped, recorder, args.duration))
     finally:
-        if out is not sys.stdout.buffer:
+        if to_file and out is not None:
             out.close()
-    where = f" to {args.out}" if args.out not in (None, "-") else ""
+    where = f" to {args.out}" if to_file else ""
     print(
         f"grimnir-sim: recorded {recorder.messages} message(s), {recorder.gaps} gap(s){where}",
         file=sys.stderr,

@@ -10,8 +10,9 @@ from importlib.metadata import packages_distributions
 from tests.docs_support import blocks
 from tests.support import ROOT
 
-# Modules imported only where their presence is implied: the pytest plugin is loaded by pytest itself.
-_IMPLIED = {("server/pytest_plugin.py", "pytest")}
+# Modules imported only where their presence is implied: the pytest plugin is loaded by pytest itself,
+# and its shared servers (server/shared.py) are the plugin's alone (the test below holds that).
+_IMPLIED = {("server/pytest_plugin.py", "pytest"), ("server/shared.py", "pytest")}
 
 
 def _normalized(name: str) -> str:
@@ -52,6 +53,29 @@ def test_every_runtime_import_is_a_declared_dependency():
                 if not distributions & declared:
                     undeclared.append(f"{relative} imports {module} ({', '.join(sorted(distributions))})")
     assert undeclared == [], "not in [project] dependencies:\n" + "\n".join(undeclared)
+
+
+def test_the_plugins_own_modules_are_imported_by_the_plugin_alone():
+    """What may import pytest (``_IMPLIED``) is loaded only under pytest: no other module imports it."""
+    plugin_only = {path.removesuffix(".py").replace("/", ".") for path, _ in _IMPLIED} - {
+        "server.pytest_plugin"
+    }
+    importers = []
+    for path in sorted([*(ROOT / "playout").rglob("*.py"), *(ROOT / "server").rglob("*.py")]):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative == "server/pytest_plugin.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), relative)):
+            if isinstance(node, ast.ImportFrom):
+                base = relative.removesuffix(".py").replace("/", ".").rsplit(".", node.level)[0]
+                module = f"{base}.{node.module}" if node.level else node.module
+                names = [module or base] + [f"{module or base}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            importers += [f"{relative} imports {name}" for name in names if name in plugin_only]
+    assert plugin_only and importers == []
 
 
 def test_the_testing_extra_brings_what_the_examples_of_docs_testing_md_import():

@@ -80,3 +80,45 @@ def test_the_gate_normalises_the_roles_of_a_token_it_accepts_and_refuses_a_bad_o
         jwt_claims(KEY, jwt.encode({"uid": "u"}, "another-signing-key-0123456789abcdef", algorithm=ALGORITHM))
         is None
     )
+
+
+def _token(header: dict | str, claims: dict, *, key: str = KEY.secret, pad: bool = False) -> str:
+    """A token of this header and these claims, signed with HS256 by hand (any header PyJWT would refuse)."""
+    import base64
+    import hashlib
+    import hmac
+
+    def segment(raw: bytes) -> str:
+        encoded = base64.urlsafe_b64encode(raw).decode()
+        return encoded if pad else encoded.rstrip("=")
+
+    head = segment((header if isinstance(header, str) else json.dumps(header)).encode())
+    body = segment(json.dumps(claims).encode())
+    signature = hmac.new(key.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{segment(signature)}"
+
+
+def test_the_header_is_checked_as_golang_jwts_parser_checks_it():
+    """golang-jwt v5.3.0 parser.go (ParseWithClaims): unpadded base64url segments, a JSON object header
+    whose alg names a method, the key function's HS256 check (internal/auth/jwt.go:40-44), the HMAC;
+    ``crit``, ``kid`` and ``typ`` are never looked at."""
+    claims = {"uid": "u"}
+    for header in (
+        {"alg": "HS256", "crit": ["x"], "x": 1},
+        {"alg": "HS256", "kid": 5},
+        {"alg": "HS256", "typ": 7},
+        {"alg": "HS256"},
+    ):
+        assert go_jwt.decode(KEY, _token(header, claims), now=NOW).uid == "u", header
+    for token in (
+        _token({"alg": "none"}, claims),
+        _token({"alg": "HS384"}, claims),
+        _token({"alg": 5}, claims),
+        _token("[1]", claims),
+        _token({"alg": "HS256"}, claims, key="another-signing-key-0123456789abcdef"),
+        _token({"alg": "HS256", "typ": "JWT"}, claims, pad=True),  # '=' padding: not RawURLEncoding
+        _token({"alg": "HS256"}, claims) + ".x",
+        _token({"alg": "HS256"}, claims).rsplit(".", 1)[0],
+    ):
+        with pytest.raises(go_jwt.InvalidClaims):
+            go_jwt.decode(KEY, token, now=NOW)

@@ -6,28 +6,31 @@ case and the last such key wins; JSON ``null`` leaves a field empty (an ``exp`` 
 ``null`` is no ``exp``); a value of the wrong type fails the whole token (``uid: 5``,
 ``roles: "admin"``, ``aud: 5``); a time claim may be a number or a string holding
 one (``NumericDate.UnmarshalJSON`` reads a ``json.Number``), truncated to the
-second; only ``exp`` (valid while now is before it) and ``nbf`` are checked.
+second; only ``exp`` (valid while now is before it) and ``nbf`` are checked. The token
+itself is parsed as golang-jwt's parser does (:func:`_verified_payload`), with PyJWT's
+HMAC only: its own header checks are not Go's.
 """
 
+import base64
+import binascii
+import json
 import math
 import re
 import time
 from typing import Any
 
 import attrs
-import jwt
+from jwt.algorithms import HMACAlgorithm
 
 from ..auth import ALGORITHM, SigningKey
-from .go_wire import LONE_SURROGATE
+from .go_wire import LONE_SURROGATE, go_text
 
 _STRINGS = ("uid", "station_id", "iss", "sub", "jti")
 _TIMES = ("exp", "nbf", "iat")
 _FIELDS = frozenset((*_STRINGS, *_TIMES, "roles", "aud"))
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
-_SIGNATURE_ONLY = {
-    "verify_signature": True,
-    **{f"verify_{claim}": False for claim in ("exp", "nbf", "iat", "aud", "iss", "sub", "jti")},
-}
+_RAW_URL_BASE64 = re.compile(r"[A-Za-z0-9_-]*")
+_HS256 = HMACAlgorithm(HMACAlgorithm.SHA256)
 
 
 class InvalidClaims(ValueError):
@@ -43,8 +46,8 @@ class TokenClaims:
 
 
 def decode(key: SigningKey, token: str, *, now: float | None = None) -> TokenClaims:
-    """The token's claims, or :class:`InvalidClaims` / :class:`jwt.PyJWTError` for a token Parse refuses."""
-    payload = jwt.decode(token, key.secret, algorithms=[ALGORITHM], options=_SIGNATURE_ONLY)
+    """The token's claims, or :class:`InvalidClaims` for a token Parse refuses."""
+    payload = _verified_payload(key, token)
     fields: dict[str, Any] = {}
     for name, value in payload.items():  # encoding/json: case-insensitive, the last key wins
         if name.lower() in _FIELDS:
@@ -61,6 +64,47 @@ def decode(key: SigningKey, token: str, *, now: float | None = None) -> TokenCla
     if times["nbf"] is not None and moment < times["nbf"]:
         raise InvalidClaims("token is not valid yet")
     return TokenClaims(strings["uid"], tuple(_go_string(r) for r in roles or ()), strings["station_id"])
+
+
+def _verified_payload(key: SigningKey, token: str) -> dict[str, Any]:
+    """``Parser.ParseWithClaims`` (golang-jwt v5.3.0 parser.go) up to the claims' checks: three segments
+    in unpadded base64url, a JSON object header whose ``alg`` is HS256 (the real key function's only
+    check, internal/auth/jwt.go:40-44), a JSON object payload, and the HMAC. Nothing else in the header
+    is looked at: a ``crit`` or a ``kid`` of any type passes, as there (PyJWT would refuse them)."""
+    segments = token.split(".")
+    if len(segments) != 3:
+        raise InvalidClaims("token is malformed: it has not three segments")
+    header, payload, signature = (_segment(segment) for segment in segments)
+    if not isinstance(header := _json(header), dict) or header.get("alg") != ALGORITHM:
+        raise InvalidClaims("unexpected signing method")
+    signed = f"{segments[0]}.{segments[1]}".encode()
+    if not _HS256.verify(signed, _HS256.prepare_key(key.secret), signature):
+        raise InvalidClaims("signature is invalid")
+    if not isinstance(claims := _json(payload), dict):
+        raise InvalidClaims("the claims are not a JSON object")
+    return claims
+
+
+def _segment(segment: str) -> bytes:
+    """``base64.RawURLEncoding``: the URL alphabet without padding, nothing else."""
+    if not _RAW_URL_BASE64.fullmatch(segment):
+        raise InvalidClaims("a segment is not unpadded base64url")
+    try:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except binascii.Error:
+        raise InvalidClaims("a segment is not unpadded base64url") from None
+
+
+def _json(raw: bytes) -> Any:
+    """JSON as ``encoding/json`` reads it: invalid UTF-8 as U+FFFD, no NaN or Infinity."""
+    try:
+        return json.loads(go_text(raw), parse_constant=_not_json)
+    except (ValueError, RecursionError):
+        raise InvalidClaims("a segment is not JSON") from None
+
+
+def _not_json(literal: str) -> Any:
+    raise ValueError(f"{literal} is not JSON")
 
 
 def _is_string(value: Any) -> bool:

@@ -23,7 +23,7 @@ import attrs
 from jwt.algorithms import HMACAlgorithm
 
 from ..auth import ALGORITHM, SigningKey
-from .go_wire import LONE_SURROGATE, go_text
+from .go_wire import go_string, go_text, not_json
 
 _STRINGS = ("uid", "station_id", "iss", "sub", "jti")
 _TIMES = ("exp", "nbf", "iat")
@@ -63,7 +63,7 @@ def decode(key: SigningKey, token: str, *, now: float | None = None) -> TokenCla
         raise InvalidClaims("token is expired")
     if times["nbf"] is not None and moment < times["nbf"]:
         raise InvalidClaims("token is not valid yet")
-    return TokenClaims(strings["uid"], tuple(_go_string(r) for r in roles or ()), strings["station_id"])
+    return TokenClaims(strings["uid"], tuple(go_string(r or "") for r in roles or ()), strings["station_id"])
 
 
 def _verified_payload(key: SigningKey, token: str) -> dict[str, Any]:
@@ -98,13 +98,9 @@ def _segment(segment: str) -> bytes:
 def _json(raw: bytes) -> Any:
     """JSON as ``encoding/json`` reads it: invalid UTF-8 as U+FFFD, no NaN or Infinity."""
     try:
-        return json.loads(go_text(raw), parse_constant=_not_json)
+        return json.loads(go_text(raw), parse_constant=not_json)
     except (ValueError, RecursionError):
         raise InvalidClaims("a segment is not JSON") from None
-
-
-def _not_json(literal: str) -> Any:
-    raise ValueError(f"{literal} is not JSON")
 
 
 def _is_string(value: Any) -> bool:
@@ -114,12 +110,7 @@ def _is_string(value: Any) -> bool:
 def _string(name: str, value: Any) -> str:
     if not _is_string(value):
         raise InvalidClaims(f"{name} is not a string")
-    return _go_string(value)
-
-
-def _go_string(value: str | None) -> str:
-    """A lone surrogate escape is U+FFFD to Go's decoder."""
-    return LONE_SURROGATE.sub("\ufffd", value or "")
+    return go_string(value or "")
 
 
 def _numeric_date(name: str, value: Any) -> int | None:

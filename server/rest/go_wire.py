@@ -25,8 +25,7 @@ INT64 = (-(2**63), 2**63 - 1)
 MAX_NESTING = 200
 """Go's decoder nests up to 10,000 deep; here a body deeper than this is 400 ``invalid_json``, so that
 what a handler publishes stays within what the wire's encoder takes (orjson: 254 levels)."""
-LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-"""A ``\\uD800``-style escape with no partner: Go's decoder reads it as U+FFFD (Python's keeps it)."""
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _each_byte_replaced(error: UnicodeError) -> tuple[str, int]:
@@ -96,7 +95,7 @@ def decode(raw: bytes, fields: dict[str, type]) -> dict[str, Any]:
         start = len(text) - len(text.lstrip(" \t\r\n"))
         if _nesting(text, start) > MAX_NESTING:
             raise ValueError("nested too deep")
-        decoder = json.JSONDecoder(object_pairs_hook=_Pairs, parse_float=_GoFloat, parse_constant=_not_json)
+        decoder = json.JSONDecoder(object_pairs_hook=_Pairs, parse_float=_GoFloat, parse_constant=not_json)
         value, _ = decoder.raw_decode(text, start)
     except (UnicodeDecodeError, ValueError):
         raise GoRefusal(400, "invalid_json") from None
@@ -149,10 +148,16 @@ def _nesting(text: str, start: int) -> int:
     return deepest
 
 
+def go_string(text: str) -> str:
+    """A decoded JSON string as Go's decoder reads it: a ``\\uD800``-style escape with no partner is
+    U+FFFD (Python's decoder keeps the lone surrogate, which no encoder takes)."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 def _go_text(value: Any) -> Any:
     """``value`` with every lone surrogate, in keys and strings, read as U+FFFD."""
     if isinstance(value, str):
-        return LONE_SURROGATE.sub("\ufffd", value)
+        return go_string(value)
     if isinstance(value, _Pairs):
         return _Pairs((_go_text(key), _go_text(item)) for key, item in value)
     if isinstance(value, list):
@@ -160,8 +165,8 @@ def _go_text(value: Any) -> Any:
     return value
 
 
-def _not_json(literal: str) -> Any:
-    """``NaN`` and ``Infinity``, which Python's decoder takes and Go's refuses."""
+def not_json(literal: str) -> Any:
+    """``NaN`` and ``Infinity``, which Python's decoder takes and Go's refuses (a ``parse_constant``)."""
     raise ValueError(f"{literal} is not JSON")
 
 

@@ -1,16 +1,11 @@
 """A readable, one-line-per-event timeline for people (``--format text``)."""
 
 from ..protocol import events as ev
+from ..protocol.stationtime import format_clock
 from ..protocol.wire import WireEvent
 from ..scenario.model import Scenario
 from ..station.outcomes import Emitted
 from .textlog_grimnir import describe_grimnir
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def describe(event: ev.Event | WireEvent) -> str:
@@ -18,7 +13,7 @@ def describe(event: ev.Event | WireEvent) -> str:
         case WireEvent():  # the grimnir profile's message, the only other profile
             return describe_grimnir(event)
         case ev.NowPlayingMedia():
-            return f'"{event.title}" by {event.artist or "unknown"} ({_clock(event.duration)})'
+            return f'"{event.title}" by {event.artist or "unknown"} ({format_clock(event.duration)})'
         case ev.NowPlayingWebstream():
             return f"webstream {event.webstream_name} from {event.url} [{event.health_status}]"
         case ev.NowPlayingLive():
@@ -30,7 +25,7 @@ def describe(event: ev.Event | WireEvent) -> str:
         case ev.DjConnect():
             return f"{event.username} connects from {event.source_ip}"
         case ev.DjDisconnect():
-            return f"{event.username} disconnects after {_clock(event.duration_seconds)}"
+            return f"{event.username} disconnects after {format_clock(event.duration_seconds)}"
         case ev.WebstreamFailover():
             return (
                 f"{event.webstream_name}: {event.failed_url} failed ({event.reason}), "

@@ -7,15 +7,10 @@ here, such as a REST handler's audit duplicate, is shown as its compact payload.
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..protocol.stationtime import format_clock
 from ..protocol.wire import WireEvent, go_json
 
 Payload = Mapping[str, Any]
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _now_playing(p: Payload) -> str:
@@ -71,7 +66,7 @@ _DESCRIBE: dict[str, Callable[[Payload], str]] = {
     "dj_connect": lambda p: (
         f"{p['username']} connects at priority {p['priority']}" + (", preempting" if p["preempted"] else "")
     ),
-    "dj_disconnect": lambda p: f"{p['username']} disconnects after {_clock(p['duration_seconds'])}",
+    "dj_disconnect": lambda p: f"{p['username']} disconnects after {format_clock(p['duration_seconds'])}",
     "live.handover": lambda p: (
         f"{p['username']} hands over at priority {p['priority']} ({p['transition_type']})"
     ),

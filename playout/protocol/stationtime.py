@@ -46,6 +46,13 @@ def shown(value: object) -> str:
     return f"{text[:20]}… ({len(text)} characters)"
 
 
+def format_clock(seconds: float) -> str:
+    """A length as a clock shows it, to the second: ``3:20``, ``2:06:40``."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def format_duration(ms: int) -> str:
     """The shortest ``1d2h3m4s`` spelling of a duration (milliseconds kept when present)."""
     if ms == 0:
